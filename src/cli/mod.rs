@@ -1,0 +1,83 @@
+//! The `dashboard` command line (SPEC §2).
+
+mod seed;
+mod serve;
+mod token;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dashboard",
+    version,
+    about = "Self-hosted real-time dashboard: push values over HTTP, watch them live over SSE",
+    after_help = "Configuration comes from the environment and .env.<APP_ENV> (APP_ENV: development, test, production); see README.md."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web app: pages, JSON API and stream on HOST:PORT (the default command)
+    Serve,
+    /// Run only the stream (/dashboard/stream, /dashboard/debug, /health) on SSE_PORT
+    Stream,
+    /// Create the database if it does not exist and apply pending migrations
+    Migrate,
+    /// Manage API tokens for writes
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Create the demo board with one widget of every kind (idempotent)
+    Seed,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown only this once)
+    Create { name: String },
+    /// List tokens with their creation, last use and revocation times
+    List,
+    /// Revoke a token; requests with it are refused from now on
+    Revoke { name: String },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    crate::telemetry::init(&settings.log_level, settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(settings, crate::startup::Role::Web).await,
+        Command::Stream => serve::run(settings, crate::startup::Role::StreamOnly).await,
+        Command::Migrate => migrate(&settings).await,
+        Command::Token(command) => token::run(&connect(&settings).await?, command).await,
+        Command::Seed => seed::run(&connect(&settings).await?).await,
+    }
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let url = settings.database_url.expose();
+    if store::create_database_if_missing(url).await.map_err(|e| unreachable_database(settings, e))? {
+        println!("created database {}", crate::config::redact_url(url));
+    }
+    store::migrate(&connect(settings).await?).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// Connects and applies pending migrations, so every command works on a fresh database.
+async fn connect(settings: &Settings) -> anyhow::Result<store::Db> {
+    let db = store::connect(settings.database_url.expose()).await.map_err(|e| unreachable_database(settings, e))?;
+    store::migrate(&db).await?;
+    Ok(db)
+}
+
+fn unreachable_database(settings: &Settings, error: sqlx::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot connect to the database at {}: {error}",
+        crate::config::redact_url(settings.database_url.expose())
+    )
+}

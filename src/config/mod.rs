@@ -1,0 +1,273 @@
+//! Typed configuration, read once at start-up from the environment (SPEC §3).
+//!
+//! `APP_ENV` picks `.env.<APP_ENV>`; variables already set in the process win over the file.
+//! Every value is parsed here, so the rest of the program never sees a raw string, and a bad
+//! value stops start-up with one line that names the variable.
+
+mod env;
+mod secret;
+
+pub use env::{ConfigError, EnvSource};
+pub use secret::{Secret, redact_url};
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Test,
+    Production,
+}
+
+impl AppEnv {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "development" | "dev" => Some(Self::Development),
+            "test" => Some(Self::Test),
+            "production" | "prod" => Some(Self::Production),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// Where pages open their stream: the server that rendered them, or a separate `dashboard stream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SseServerType {
+    Inline,
+    Separate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobsMode {
+    Inline,
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub database_url: Secret,
+    pub redis_url: Option<Secret>,
+    pub redis_channel_prefix: String,
+    pub host: IpAddr,
+    pub port: u16,
+    pub sse: SseSettings,
+    pub poll_interval: Duration,
+    pub bootstrap_token: Option<Secret>,
+    pub secret_key_base: Secret,
+    pub allowed_origins: Vec<String>,
+    pub events_retention_days: u32,
+    pub jobs: JobsMode,
+    pub demo_feed: bool,
+    pub allowed_source_hosts: Vec<String>,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub pidfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SseSettings {
+    pub server_type: SseServerType,
+    pub host: String,
+    pub port: u16,
+    pub endpoint: String,
+    pub auto_refresh: bool,
+    pub connection_timeout: Duration,
+    pub retry_interval: Duration,
+    pub heartbeat_interval: Duration,
+    pub max_connections: usize,
+    pub replay_limit: u32,
+}
+
+impl Settings {
+    /// Loads `.env.<APP_ENV>` (if present) and parses the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let app_env_raw = std::env::var("APP_ENV").unwrap_or_else(|_| "development".into());
+        let app_env = AppEnv::parse(&app_env_raw)
+            .ok_or_else(|| ConfigError::invalid("APP_ENV", "development, test or production"))?;
+        // A missing env file is fine (platforms configure by environment); an unreadable one is not.
+        match dotenvy::from_filename(format!(".env.{}", app_env.name())) {
+            Ok(_) => {}
+            Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ConfigError::EnvFile(e.to_string())),
+        }
+        Self::from_source(app_env, &EnvSource::process())
+    }
+
+    pub fn from_source(app_env: AppEnv, env: &EnvSource) -> Result<Self, ConfigError> {
+        let production = app_env == AppEnv::Production;
+        let default_host = if production { "0.0.0.0" } else { "127.0.0.1" };
+        let log_format = if env.bool_or("LOGRAGE_ENABLED", false)? {
+            LogFormat::Json
+        } else {
+            env.parse_or_else("LOG_FORMAT", "pretty or json", parse_log_format, || {
+                if production { LogFormat::Json } else { LogFormat::Pretty }
+            })?
+        };
+        let secret_key_base = match env.get("SECRET_KEY_BASE") {
+            Some(key) if key.len() < 32 => {
+                return Err(ConfigError::invalid("SECRET_KEY_BASE", "at least 32 characters"));
+            }
+            Some(key) => Secret::new(key),
+            None if production => return Err(ConfigError::missing("SECRET_KEY_BASE")),
+            None => Secret::new(random_hex(32)),
+        };
+        Ok(Self {
+            app_env,
+            database_url: Secret::new(env.required("DATABASE_URL")?),
+            redis_url: env.get("REDIS_URL").map(Secret::new),
+            redis_channel_prefix: env.get("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "dashboard".into()),
+            host: env.parse_or("HOST", "an IP address", default_host.parse().expect("valid literal"))?,
+            port: env.parse_or("PORT", "a port number 0-65535", 3000)?,
+            sse: SseSettings::from_source(env)?,
+            poll_interval: Duration::from_millis(env.positive_or("POLL_INTERVAL_MS", 1000)?),
+            bootstrap_token: env.get("DASHBOARD_API_TOKEN").map(Secret::new),
+            secret_key_base,
+            allowed_origins: env.list("ALLOWED_ORIGINS"),
+            events_retention_days: env.positive_or("EVENTS_RETENTION_DAYS", 30)?,
+            jobs: env.parse_or_else("JOBS", "inline or off", parse_jobs_mode, || JobsMode::Inline)?,
+            demo_feed: env.bool_or("DEMO_FEED", app_env == AppEnv::Development)?,
+            allowed_source_hosts: env.list("ALLOWED_SOURCE_HOSTS"),
+            log_level: env.get("LOG_LEVEL").or_else(|| env.get("RUST_LOG")).unwrap_or_else(|| "info".into()),
+            log_format,
+            pidfile: env.get("PIDFILE").map(PathBuf::from),
+        })
+    }
+
+    /// The origin pages are served from, used as the default CORS origin of a separate stream.
+    pub fn own_origin(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+}
+
+impl SseSettings {
+    fn from_source(env: &EnvSource) -> Result<Self, ConfigError> {
+        Ok(Self {
+            server_type: env.parse_or_else(
+                "SSE_SERVER_TYPE",
+                "inline, separate, rails or go",
+                parse_server_type,
+                || SseServerType::Inline,
+            )?,
+            host: env.get("SSE_HOST").unwrap_or_else(|| "localhost".into()),
+            port: env.parse_or("SSE_PORT", "a port number 0-65535", 3001)?,
+            endpoint: env.get("SSE_ENDPOINT").unwrap_or_else(|| "/dashboard/stream".into()),
+            auto_refresh: env.bool_or("SSE_AUTO_REFRESH", true)?,
+            connection_timeout: Duration::from_millis(env.positive_or("SSE_CONNECTION_TIMEOUT", 5000)?),
+            retry_interval: Duration::from_millis(env.positive_or("SSE_RETRY_INTERVAL", 5000)?),
+            heartbeat_interval: Duration::from_secs(env.positive_or("SSE_HEARTBEAT_INTERVAL", 30)?),
+            max_connections: env.positive_or("SSE_MAX_CONNECTIONS", 10_000)?,
+            replay_limit: env.positive_or("SSE_REPLAY_LIMIT", 1000)?,
+        })
+    }
+}
+
+fn parse_server_type(raw: &str) -> Option<SseServerType> {
+    match raw {
+        "inline" | "rails" => Some(SseServerType::Inline),
+        "separate" | "go" => Some(SseServerType::Separate),
+        _ => None,
+    }
+}
+
+fn parse_log_format(raw: &str) -> Option<LogFormat> {
+    match raw {
+        "pretty" | "text" => Some(LogFormat::Pretty),
+        "json" => Some(LogFormat::Json),
+        _ => None,
+    }
+}
+
+fn parse_jobs_mode(raw: &str) -> Option<JobsMode> {
+    match raw {
+        "inline" => Some(JobsMode::Inline),
+        "off" => Some(JobsMode::Off),
+        _ => None,
+    }
+}
+
+/// `n` random bytes as hex: session keys and token secrets.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::fill(&mut bytes[..]);
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut all = vec![("DATABASE_URL", "postgres://u:pw@localhost/db")];
+        all.extend_from_slice(vars);
+        Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&all))
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.port, 3000);
+        assert_eq!(s.sse.port, 3001);
+        assert_eq!(s.sse.max_connections, 10_000);
+        assert_eq!(s.sse.heartbeat_interval, Duration::from_secs(30));
+        assert_eq!(s.redis_channel_prefix, "dashboard");
+        assert!(s.redis_url.is_none());
+        assert!(!s.demo_feed);
+    }
+
+    #[test]
+    fn seed_aliases_are_accepted() {
+        let s = settings(&[("SSE_SERVER_TYPE", "go"), ("LOGRAGE_ENABLED", "true")]).unwrap();
+        assert_eq!(s.sse.server_type, SseServerType::Separate);
+        assert_eq!(s.log_format, LogFormat::Json);
+        let s = settings(&[("SSE_SERVER_TYPE", "rails"), ("RUST_LOG", "debug")]).unwrap();
+        assert_eq!(s.sse.server_type, SseServerType::Inline);
+        assert_eq!(s.log_level, "debug");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = settings(&[("PORT", "eighty")]).unwrap_err().to_string();
+        assert!(err.contains("PORT") && err.contains("eighty"), "{err}");
+        let err = settings(&[("SSE_SERVER_TYPE", "node")]).unwrap_err().to_string();
+        assert!(err.contains("SSE_SERVER_TYPE"), "{err}");
+        let err = settings(&[("SSE_MAX_CONNECTIONS", "0")]).unwrap_err().to_string();
+        assert!(err.contains("SSE_MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn missing_database_url_is_named() {
+        let err = Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&[])).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn production_requires_a_secret_key_base() {
+        let env = EnvSource::from_pairs(&[("DATABASE_URL", "postgres://localhost/db")]);
+        let err = Settings::from_source(AppEnv::Production, &env).unwrap_err();
+        assert!(err.to_string().contains("SECRET_KEY_BASE"));
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let s = settings(&[("DASHBOARD_API_TOKEN", "tok-123"), ("REDIS_URL", "redis://:hunter2@h:6379")]).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("pw@") && !shown.contains("tok-123") && !shown.contains("hunter2"), "{shown}");
+    }
+}

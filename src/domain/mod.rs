@@ -1,0 +1,14 @@
+//! Validated domain types. Requests are parsed into these once, at the HTTP edge; past that
+//! point a `Slug` is a valid slug and a `Value` fits its widget's kind.
+
+mod board;
+mod fields;
+mod slug;
+mod value;
+mod widget;
+
+pub use board::{BoardPatch, NewBoard};
+pub use fields::{Fields, ValidationErrors};
+pub use slug::Slug;
+pub use value::{MAX_VALUE_BYTES, Value};
+pub use widget::{NewWidget, WidgetConfig, WidgetKind, WidgetPatch};

@@ -1,0 +1,165 @@
+use serde_json::{Map, Value as Json};
+
+use super::fields::{ValidationErrors, check_text};
+use super::widget::{WidgetKind, check_strings};
+
+pub const MAX_VALUE_BYTES: usize = 16 * 1024;
+const MAX_TEXT: usize = 10_000;
+const MAX_ITEMS: usize = 100;
+const MAX_LABEL: usize = 200;
+const MAX_MESSAGE: usize = 1000;
+
+/// A value object that fits its widget's kind (SPEC §4); extra fields are kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value(Map<String, Json>);
+
+impl Value {
+    pub fn parse(kind: WidgetKind, json: Json) -> Result<Self, ValidationErrors> {
+        let Json::Object(object) = json else {
+            return Err(ValidationErrors::single("value", "must be a JSON object"));
+        };
+        let mut errors = ValidationErrors::default();
+        let size = serde_json::to_vec(&object).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_VALUE_BYTES {
+            errors.add("value", format!("is {size} bytes; at most {MAX_VALUE_BYTES} are allowed"));
+            return Err(errors);
+        }
+        match kind {
+            WidgetKind::Number | WidgetKind::Gauge | WidgetKind::Line => check_point(&object, &mut errors),
+            WidgetKind::Text => check_text_value(&object, &mut errors),
+            WidgetKind::List => check_list(&object, &mut errors),
+            WidgetKind::Status => check_status(&object, &mut errors),
+        }
+        let mut nul = ValidationErrors::default();
+        check_strings(&Json::Object(object.clone()), &mut nul);
+        errors.merge(nul.nested("value"));
+        errors.into_result(Self(object))
+    }
+
+    pub fn as_map(&self) -> &Map<String, Json> {
+        &self.0
+    }
+
+    pub fn into_json(self) -> Json {
+        Json::Object(self.0)
+    }
+}
+
+fn check_point(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    match object.get("value") {
+        // serde_json cannot hold NaN or infinity, but a literal like 1e999 overflows: refuse it.
+        Some(Json::Number(n)) if n.as_f64().is_some_and(f64::is_finite) => {}
+        Some(_) => errors.add("value", "must be a finite number"),
+        None => errors.add("value", "is required"),
+    }
+    if let Some(at) = object.get("at") {
+        let valid = at.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok());
+        if !valid {
+            errors.add("at", "must be an RFC 3339 time, e.g. 2026-11-26T20:00:00Z");
+        }
+    }
+}
+
+fn check_text_value(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    match object.get("text") {
+        Some(Json::String(s)) => {
+            if let Err(message) = check_text(s, MAX_TEXT) {
+                errors.add("text", message);
+            }
+        }
+        Some(_) => errors.add("text", "must be a string"),
+        None => errors.add("text", "is required"),
+    }
+}
+
+fn check_list(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    let items = match object.get("items") {
+        Some(Json::Array(items)) if items.len() <= MAX_ITEMS => items,
+        Some(Json::Array(_)) => return errors.add("items", format!("must have at most {MAX_ITEMS} entries")),
+        Some(_) => return errors.add("items", "must be a list"),
+        None => return errors.add("items", "is required"),
+    };
+    for (i, item) in items.iter().enumerate() {
+        let label_ok = item.get("label").and_then(Json::as_str).is_some_and(|l| check_text(l, MAX_LABEL).is_ok());
+        let value_ok = match item.get("value") {
+            Some(Json::String(s)) => check_text(s, MAX_LABEL).is_ok(),
+            Some(Json::Number(_)) => true,
+            _ => false,
+        };
+        if !label_ok || !value_ok {
+            errors.add(
+                format!("items[{i}]"),
+                format!("needs a \"label\" string (≤ {MAX_LABEL} chars) and a \"value\" string or number"),
+            );
+        }
+    }
+}
+
+fn check_status(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    match object.get("status").and_then(Json::as_str) {
+        Some("ok" | "warning" | "critical" | "unknown") => {}
+        Some(_) | None if object.contains_key("status") => {
+            errors.add("status", "must be one of ok, warning, critical, unknown")
+        }
+        _ => errors.add("status", "is required"),
+    }
+    match object.get("message") {
+        None | Some(Json::Null) => {}
+        Some(Json::String(m)) => {
+            if let Err(message) = check_text(m, MAX_MESSAGE) {
+                errors.add("message", message);
+            }
+        }
+        Some(_) => errors.add("message", "must be a string"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(kind: WidgetKind, json: Json) -> Result<Value, ValidationErrors> {
+        Value::parse(kind, json)
+    }
+
+    #[test]
+    fn text_boundary() {
+        assert!(parse(WidgetKind::Text, json!({"text": "x".repeat(10_000)})).is_ok());
+        assert!(parse(WidgetKind::Text, json!({"text": "x".repeat(10_001)})).unwrap_err().get("text").is_some());
+    }
+
+    #[test]
+    fn list_boundary() {
+        let items = |n| json!({"items": (0..n).map(|i| json!({"label": "l", "value": i})).collect::<Vec<_>>()});
+        assert!(parse(WidgetKind::List, items(100)).is_ok());
+        assert!(parse(WidgetKind::List, items(101)).unwrap_err().get("items").is_some());
+        let e = parse(WidgetKind::List, json!({"items": [{"label": "a", "value": true}]})).unwrap_err();
+        assert!(e.get("items[0]").is_some());
+    }
+
+    #[test]
+    fn numbers_must_be_finite_numbers() {
+        assert!(parse(WidgetKind::Gauge, json!({"value": 73.5, "at": "2026-11-26T20:00:00Z", "note": "kept"})).is_ok());
+        assert!(parse(WidgetKind::Number, json!({"value": "73"})).is_err());
+        assert!(parse(WidgetKind::Line, json!({})).unwrap_err().get("value").is_some());
+        assert!(parse(WidgetKind::Line, json!({"value": 1, "at": "yesterday"})).unwrap_err().get("at").is_some());
+        let overflow: Json = serde_json::from_str(r#"{"value": 1e999}"#).unwrap_or(json!({"value": null}));
+        assert!(parse(WidgetKind::Number, overflow).is_err());
+    }
+
+    #[test]
+    fn status_values() {
+        assert!(parse(WidgetKind::Status, json!({"status": "warning", "message": "disk 91%"})).is_ok());
+        assert!(parse(WidgetKind::Status, json!({"status": "fine"})).unwrap_err().get("status").is_some());
+        assert!(parse(WidgetKind::Status, json!({})).unwrap_err().get("status").is_some());
+    }
+
+    #[test]
+    fn size_and_nul_limits() {
+        assert!(parse(WidgetKind::Text, json!({"text": "a", "pad": "x".repeat(17_000)})).is_err());
+        assert!(parse(WidgetKind::Text, json!({"text": "a\u{0}b"})).is_err());
+        assert!(parse(WidgetKind::Number, json!({"value": 1, "k\u{0}": 1})).is_err());
+        assert!(parse(WidgetKind::Number, json!([1])).is_err());
+    }
+}

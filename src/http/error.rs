@@ -1,0 +1,131 @@
+//! The one error type of the JSON API: every failure becomes
+//! `{"error": {"code", "message", "details"}}` with the status SPEC §5 gives it.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::domain::ValidationErrors;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict { message: String, field: &'static str },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("send the body as JSON with Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("the request is invalid")]
+    Validation(ValidationErrors),
+    #[error("{0}")]
+    Unavailable(&'static str),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Validation(_) => "validation_failed",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn details(&self) -> serde_json::Value {
+        match self {
+            Self::Validation(errors) => json!(errors),
+            Self::Conflict { field, .. } => json!({ *field: "is already taken" }),
+            _ => json!({}),
+        }
+    }
+
+    /// Maps a store error, naming the missing thing for a 404.
+    pub fn from_store(error: StoreError, missing: impl FnOnce() -> String) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound(missing()),
+            other => other.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound("not found".into()),
+            StoreError::Conflict { constraint } => conflict(&constraint),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable("the database is unavailable; try again shortly")
+            }
+            StoreError::Other(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+fn conflict(constraint: &str) -> ApiError {
+    let (field, message) = match constraint {
+        c if c.starts_with("boards_slug") => ("slug", "a board with this slug already exists"),
+        c if c.starts_with("widgets_board_id_key") => ("key", "this board already has a widget with this key"),
+        c if c.starts_with("api_tokens_name") => ("name", "a token with this name already exists"),
+        _ => ("", "this already exists"),
+    };
+    ApiError::Conflict { message: message.into(), field }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::Unauthorized(_) => {
+                response.insert_header((WWW_AUTHENTICATE, "Bearer realm=\"dashboard\""));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((RETRY_AFTER, "5"));
+            }
+            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            _ => {}
+        }
+        response.json(json!({"error": {"code": self.code(), "message": self.to_string(), "details": self.details()}}))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,52 @@
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::domain::{BoardPatch, NewBoard};
+use crate::http::extract::{ApiToken, JsonBody};
+use crate::http::{ApiError, ApiResult, AppState};
+use crate::store::boards;
+
+pub fn board_not_found(slug: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("no board {slug:?}")
+}
+
+pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let boards = boards::list(&state.db).await?;
+    Ok(HttpResponse::Ok().json(json!({ "boards": boards })))
+}
+
+pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let slug = path.into_inner();
+    let snapshot =
+        boards::snapshot(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+    Ok(HttpResponse::Ok().json(snapshot))
+}
+
+pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
+    let new = NewBoard::parse(&body.0)?;
+    let board = boards::create(&state.db, &new).await?;
+    state.realtime.board_changed(&board.slug, "created");
+    Ok(HttpResponse::Created().insert_header((LOCATION, format!("/dashboard/boards/{}", board.slug))).json(board))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    _: ApiToken,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> ApiResult<HttpResponse> {
+    let slug = path.into_inner();
+    let patch = BoardPatch::parse(&body.0)?;
+    let board =
+        boards::update(&state.db, &slug, &patch).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+    state.realtime.board_changed(&board.slug, "updated");
+    Ok(HttpResponse::Ok().json(board))
+}
+
+pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let slug = path.into_inner();
+    boards::delete(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+    state.realtime.board_changed(&slug, "deleted");
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,32 @@
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::http::AppState;
+
+pub async fn debug(state: web::Data<AppState>) -> HttpResponse {
+    let realtime = &state.realtime;
+    let stats = realtime.stats();
+    HttpResponse::Ok().json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": state.started_at.elapsed().as_secs(),
+        "instance": realtime.instance(),
+        "stream": {
+            "mode": realtime.mode(),
+            "connections": stats.connections(),
+            "max_connections": stats.max_connections,
+            "last_event_id": stats.last_event_id(),
+            "events_published": stats.events_published(),
+            "events_delivered": stats.events_delivered(),
+            "heartbeats_sent": stats.heartbeats_sent(),
+        },
+        "redis": {
+            "enabled": realtime.redis_enabled(),
+            "connected": realtime.redis_connected(),
+            "reconnects": stats.redis_reconnects(),
+        },
+        "database": {
+            "pool_size": state.db.size(),
+            "idle": state.db.num_idle(),
+        },
+    }))
+}

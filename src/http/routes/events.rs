@@ -1,0 +1,112 @@
+use actix_web::{HttpResponse, web};
+use serde_json::{Value as Json, json};
+
+use super::widgets::widget_not_found;
+use crate::domain::{ValidationErrors, Value};
+use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
+use crate::http::{ApiError, ApiResult, AppState};
+use crate::store::events::{self, NewEvent};
+use crate::store::widgets::{self, WidgetRow};
+
+const MAX_BATCH: usize = 1000;
+const DEFAULT_HISTORY: i64 = 100;
+const MAX_HISTORY: i64 = 1000;
+
+pub async fn push(
+    state: web::Data<AppState>,
+    _: ApiToken,
+    path: web::Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult<HttpResponse> {
+    let (board, key) = path.into_inner();
+    let mut conn = state.conn().await?;
+    let widget = widgets::find(&mut conn, &board, &key)
+        .await
+        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
+    let value = Value::parse(widget.kind(), body.0)?;
+    let inserted = events::insert(&mut conn, vec![NewEvent { widget: &widget, value }])
+        .await
+        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
+    state.realtime.events_committed(&inserted);
+    Ok(HttpResponse::Created().json(&inserted[0]))
+}
+
+/// One item of a batch before its widget is known.
+struct BatchItem {
+    board: String,
+    widget: String,
+    value: Json,
+}
+
+pub async fn push_batch(
+    state: web::Data<AppState>,
+    _: ApiToken,
+    body: JsonBody<BATCH_BODY_LIMIT>,
+) -> ApiResult<HttpResponse> {
+    let items = parse_batch(body.0)?;
+    let mut conn = state.conn().await?;
+    let pairs: Vec<(String, String)> = items.iter().map(|i| (i.board.clone(), i.widget.clone())).collect();
+    let found = widgets::find_many(&mut conn, &pairs).await?;
+    let new = resolve_batch(items, &found)?;
+    let inserted = events::insert(&mut conn, new).await?;
+    state.realtime.events_committed(&inserted);
+    let ids: Vec<i64> = inserted.iter().map(|e| e.id).collect();
+    Ok(HttpResponse::Created().json(json!({ "ids": ids })))
+}
+
+fn parse_batch(body: Json) -> Result<Vec<BatchItem>, ApiError> {
+    let Some(Json::Array(raw)) = body.get("events").cloned() else {
+        return Err(ValidationErrors::single("events", "must be a list of {\"board\", \"widget\", \"value\"}").into());
+    };
+    if raw.is_empty() || raw.len() > MAX_BATCH {
+        return Err(ValidationErrors::single("events", format!("must hold 1 to {MAX_BATCH} events")).into());
+    }
+    let mut errors = ValidationErrors::default();
+    let mut items = Vec::with_capacity(raw.len());
+    for (i, item) in raw.into_iter().enumerate() {
+        let text = |name: &str| item.get(name).and_then(Json::as_str).map(String::from);
+        match (text("board"), text("widget"), item.get("value")) {
+            (Some(board), Some(widget), Some(value)) => items.push(BatchItem { board, widget, value: value.clone() }),
+            _ => errors.add(format!("events[{i}]"), "needs \"board\" and \"widget\" strings and a \"value\" object"),
+        }
+    }
+    errors.into_result(items).map_err(ApiError::from)
+}
+
+/// Pairs each item with its widget and checks its value; any failure fails the whole batch.
+fn resolve_batch(items: Vec<BatchItem>, found: &[WidgetRow]) -> Result<Vec<NewEvent<'_>>, ApiError> {
+    let mut errors = ValidationErrors::default();
+    let mut new = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let Some(widget) = found.iter().find(|w| w.board == item.board && w.key == item.widget) else {
+            errors.add(format!("events[{i}]"), widget_not_found(&item.board, &item.widget)());
+            continue;
+        };
+        match Value::parse(widget.kind(), item.value) {
+            Ok(value) => new.push(NewEvent { widget, value }),
+            Err(e) => errors.merge(e.nested(&format!("events[{i}].value."))),
+        }
+    }
+    errors.into_result(new).map_err(ApiError::from)
+}
+
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn history(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<HistoryQuery>,
+) -> ApiResult<HttpResponse> {
+    let (board, key) = path.into_inner();
+    let mut conn = state.conn().await?;
+    let widget = widgets::find(&mut conn, &board, &key)
+        .await
+        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
+    let limit = query.limit.unwrap_or(DEFAULT_HISTORY).clamp(1, MAX_HISTORY);
+    let events = events::history(&mut conn, widget.id, query.after.unwrap_or(0), limit).await?;
+    Ok(HttpResponse::Ok().json(json!({ "events": events })))
+}

@@ -1,0 +1,37 @@
+mod boards;
+mod debug;
+mod events;
+mod health;
+mod stream;
+mod widgets;
+
+use actix_web::web;
+
+/// Routes of `dashboard serve`: the JSON API and the stream.
+pub fn api(cfg: &mut web::ServiceConfig) {
+    stream_only(cfg);
+    cfg.service(web::resource("/dashboard").get(boards::list))
+        .service(web::resource("/dashboard/boards").post(boards::create))
+        .service(web::resource("/dashboard/events").post(events::push_batch))
+        .service(
+            web::resource("/dashboard/boards/{board}").get(boards::show).patch(boards::update).delete(boards::delete),
+        )
+        .service(web::resource("/dashboard/boards/{board}/widgets").post(widgets::create))
+        .service(
+            web::resource("/dashboard/boards/{board}/widgets/{widget}")
+                .get(widgets::show)
+                .patch(widgets::update)
+                .delete(widgets::delete),
+        )
+        .service(
+            web::resource("/dashboard/boards/{board}/widgets/{widget}/events").get(events::history).post(events::push),
+        )
+        .service(web::resource("/metrics").get(super::metrics::render));
+}
+
+/// Routes of `dashboard stream`: the stream, its debug page and health, nothing that writes.
+pub fn stream_only(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health").get(health::health))
+        .service(web::resource("/dashboard/debug").get(debug::debug))
+        .service(web::resource("/dashboard/stream").get(stream::stream));
+}

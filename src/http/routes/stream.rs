@@ -1,0 +1,81 @@
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::boards::board_not_found;
+use crate::domain::Slug;
+use crate::http::{ApiError, ApiResult, AppState};
+use crate::realtime::stream::{self, StreamRequest};
+use crate::store::boards;
+
+#[derive(serde::Deserialize)]
+pub struct StreamQuery {
+    boards: Option<String>,
+    last_event_id: Option<String>,
+}
+
+pub async fn stream(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<StreamQuery>,
+) -> ApiResult<HttpResponse> {
+    let request = parse_request(&req, &query)?;
+    if let Some(wanted) = &request.boards {
+        let found = boards::exists(&state.db, wanted).await?;
+        if let Some(missing) = wanted.iter().find(|b| !found.contains(b)) {
+            return Err(ApiError::not_found(board_not_found(missing)()));
+        }
+    }
+    let slot = state
+        .realtime
+        .stats()
+        .try_open()
+        .ok_or(ApiError::Unavailable("the stream is full (SSE_MAX_CONNECTIONS); try another instance or later"))?;
+    let body = stream::open(&state.realtime, &state.db, &state.settings.sse, request, slot).await?;
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .insert_header(header::ContentEncoding::Identity);
+    if let Some(origin) = allowed_origin(&state, &req) {
+        response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)).insert_header((header::VARY, "Origin"));
+    }
+    Ok(response.streaming(body))
+}
+
+fn parse_request(req: &HttpRequest, query: &StreamQuery) -> ApiResult<StreamRequest> {
+    let boards = match query.boards.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        None => None,
+        Some(list) => Some(
+            list.split(',')
+                .map(|b| Slug::parse(b.trim()).map(|s| s.as_str().to_string()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|rule| ApiError::BadRequest(format!("boards: each board slug {rule}")))?,
+        ),
+    };
+    let header = req.headers().get("Last-Event-ID").and_then(|v| v.to_str().ok());
+    let last_event_id = match header.or(query.last_event_id.as_deref()).map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .ok()
+                .filter(|id| *id >= 0)
+                .ok_or_else(|| ApiError::BadRequest(format!("Last-Event-ID must be an event id, not {raw:?}")))?,
+        ),
+    };
+    Ok(StreamRequest { boards, last_event_id })
+}
+
+/// The request's `Origin` when it may read the stream cross-origin (`ALLOWED_ORIGINS`, or the
+/// app's own origin by default).
+fn allowed_origin(state: &AppState, req: &HttpRequest) -> Option<HeaderValue> {
+    let origin = req.headers().get(header::ORIGIN)?;
+    let origin_str = origin.to_str().ok()?;
+    let settings = &state.settings;
+    let allowed = if settings.allowed_origins.is_empty() {
+        origin_str == settings.own_origin()
+    } else {
+        settings.allowed_origins.iter().any(|o| o == "*" || o == origin_str)
+    };
+    allowed.then(|| origin.clone())
+}

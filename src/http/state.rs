@@ -1,0 +1,22 @@
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Settings;
+use crate::realtime::Realtime;
+use crate::store::Db;
+
+/// What every handler can reach: shared, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub realtime: Realtime,
+    pub started_at: Instant,
+}
+
+impl AppState {
+    /// One pooled connection for handlers that run several queries.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, crate::store::StoreError> {
+        Ok(self.db.acquire().await?)
+    }
+}

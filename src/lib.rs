@@ -1,0 +1,13 @@
+//! Dashboard: boards of widgets, values pushed over HTTP, streamed live to browsers over SSE.
+//!
+//! The folders follow the request: `config` (settings), `http` (routes, extractors, errors),
+//! `domain` (validated types), `store` (SQL), `realtime` (fan-out, Redis, polling), `cli`.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod realtime;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,58 @@
+//! SSE frames, serialized once per process and shared by every stream (cloning `Bytes` is a
+//! reference-count increment).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::json;
+
+use super::Mode;
+use crate::store::events::EventRow;
+
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The event id, 0 for frames without one (board changes, heartbeats).
+    pub id: i64,
+    /// The board this frame belongs to; `None` goes to every stream.
+    pub board: Option<Arc<str>>,
+    pub bytes: Bytes,
+}
+
+static HEARTBEAT: &[u8] = b": heartbeat\n\n";
+
+impl Frame {
+    pub fn event(event: &EventRow) -> Self {
+        let data = serde_json::to_string(event).expect("an event always serializes");
+        Self {
+            id: event.id,
+            board: Some(Arc::from(event.board.as_str())),
+            bytes: Bytes::from(format!("id: {}\nevent: widget\ndata: {data}\n\n", event.id)),
+        }
+    }
+
+    pub fn board_change(board: &str, action: &str) -> Self {
+        let data = json!({"board": board, "action": action});
+        Self { id: 0, board: Some(Arc::from(board)), bytes: Bytes::from(format!("event: board\ndata: {data}\n\n")) }
+    }
+
+    pub fn heartbeat() -> Self {
+        Self { id: 0, board: None, bytes: Bytes::from_static(HEARTBEAT) }
+    }
+
+    pub fn is_heartbeat(&self) -> bool {
+        self.bytes.as_ref() == HEARTBEAT
+    }
+}
+
+/// What a stream writes first: the reconnection delay and the `hello` event.
+pub fn hello(retry_ms: u128, mode: Mode, last_event_id: i64, heartbeat_s: u64) -> Bytes {
+    let data = json!({"mode": mode, "last_event_id": last_event_id, "heartbeat_s": heartbeat_s});
+    Bytes::from(format!("retry: {retry_ms}\n\nevent: hello\ndata: {data}\n\n"))
+}
+
+/// Sent instead of a replay that would exceed `SSE_REPLAY_LIMIT`: reload the board. It carries
+/// the newest id, so a browser's automatic reconnect resumes from there instead of looping.
+pub fn reset(last_event_id: i64, missing_over: u32) -> Bytes {
+    let data = json!({"last_event_id": last_event_id, "reason": format!("more than {missing_over} events missed; reload the board")});
+    Bytes::from(format!("id: {last_event_id}\nevent: reset\ndata: {data}\n\n"))
+}

@@ -1,0 +1,155 @@
+//! The real-time path: events committed to PostgreSQL reach every open stream of every process.
+//!
+//! * [`dispatcher`] — one task per process owns a cursor (the last event id it delivered) and
+//!   reads `id > cursor` from PostgreSQL, so delivery follows commit order (ids become visible in
+//!   order, see `store::events`). It is woken by local pushes, by Redis messages, and by a timer
+//!   of `POLL_INTERVAL_MS` that keeps events flowing while Redis is down.
+//! * [`redis`] — one pub/sub connection per process. Messages are only wake-ups ("something up
+//!   to id N was committed"): Redis may drop or reorder them without losing an event.
+//! * [`hub`] — fans each frame, serialized once, out to every stream of the process through a
+//!   bounded broadcast buffer; a stream that falls a whole buffer behind is cut off and resumes
+//!   with `Last-Event-ID`.
+//! * [`stream`] — one client's SSE body: hello, replay from PostgreSQL, then live frames.
+
+pub mod dispatcher;
+pub mod frame;
+pub mod hub;
+pub mod redis;
+pub mod stats;
+pub mod stream;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use frame::Frame;
+pub use hub::Hub;
+pub use stats::StreamStats;
+
+use crate::config::Settings;
+use crate::store::{Db, events::EventRow};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Pubsub,
+    Polling,
+}
+
+/// Everything of the real-time path one process shares: cloned into every request.
+#[derive(Clone)]
+pub struct Realtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    hub: Hub,
+    stats: StreamStats,
+    wake: Notify,
+    redis_connected: AtomicBool,
+    publisher: Option<redis::Publisher>,
+    shutdown: CancellationToken,
+    instance: String,
+}
+
+impl Realtime {
+    /// Starts the dispatcher and (with `REDIS_URL`) the Redis subscriber of this process.
+    pub async fn start(
+        settings: &Settings,
+        db: Db,
+        shutdown: CancellationToken,
+    ) -> Result<Self, crate::store::StoreError> {
+        let instance = format!("{}-{}", hostname(), std::process::id());
+        let publisher = settings
+            .redis_url
+            .as_ref()
+            .map(|url| redis::Publisher::new(url.expose(), &settings.redis_channel_prefix, &instance));
+        let realtime = Self {
+            inner: Arc::new(Inner {
+                hub: Hub::new(),
+                stats: StreamStats::new(settings.sse.max_connections),
+                wake: Notify::new(),
+                redis_connected: AtomicBool::new(false),
+                publisher,
+                shutdown,
+                instance,
+            }),
+        };
+        let cursor = crate::store::events::last_id(&db).await?;
+        tokio::spawn(dispatcher::run(realtime.clone(), db, cursor, settings.poll_interval));
+        tokio::spawn(hub::heartbeats(realtime.clone(), settings.sse.heartbeat_interval));
+        if let Some(url) = &settings.redis_url {
+            tokio::spawn(redis::subscribe(
+                realtime.clone(),
+                url.expose().to_string(),
+                settings.redis_channel_prefix.clone(),
+            ));
+        }
+        Ok(realtime)
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub fn stats(&self) -> &StreamStats {
+        &self.inner.stats
+    }
+
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
+    pub fn mode(&self) -> Mode {
+        if self.redis_connected() { Mode::Pubsub } else { Mode::Polling }
+    }
+
+    pub fn redis_enabled(&self) -> bool {
+        self.inner.publisher.is_some()
+    }
+
+    pub fn redis_connected(&self) -> bool {
+        self.inner.redis_connected.load(Ordering::Acquire)
+    }
+
+    fn set_redis_connected(&self, connected: bool) {
+        self.inner.redis_connected.store(connected, Ordering::Release);
+    }
+
+    /// Wakes the dispatcher to read new events now.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Called by writers after their transaction committed.
+    pub fn events_committed(&self, events: &[EventRow]) {
+        let Some(last) = events.iter().map(|e| e.id).max() else { return };
+        self.wake();
+        if let Some(publisher) = &self.inner.publisher {
+            publisher.publish_events(last);
+        }
+    }
+
+    /// A board or one of its widgets was created, updated or deleted.
+    pub fn board_changed(&self, board: &str, action: &str) {
+        self.inner.hub.send(Frame::board_change(board, action));
+        if let Some(publisher) = &self.inner.publisher {
+            publisher.publish_board_change(board, action);
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "dashboard".into())
+}

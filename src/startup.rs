@@ -1,0 +1,124 @@
+//! Builds and runs the HTTP server of `dashboard serve` and `dashboard stream`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::http::{ApiError, AppState, metrics, routes};
+use crate::realtime::Realtime;
+use crate::store;
+
+/// How long open requests get to finish after a stop; streams end at once, so this is only
+/// a bound for ordinary requests.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// What the server serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `dashboard serve`: pages, API and stream on `HOST:PORT`.
+    Web,
+    /// `dashboard stream`: the stream, `/dashboard/debug` and `/health` on `SSE_PORT`.
+    StreamOnly,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Connects to PostgreSQL, applies pending migrations, starts the real-time path and binds.
+    pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
+        let db = store::connect(settings.database_url.expose()).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot connect to the database ({}): {e}",
+                crate::config::redact_url(settings.database_url.expose())
+            )
+        })?;
+        store::migrate(&db).await?;
+        let port = match role {
+            Role::Web => settings.port,
+            Role::StreamOnly => settings.sse.port,
+        };
+        let listener = TcpListener::bind((settings.host, port))
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{port}: {e}", settings.host))?;
+        let port = listener.local_addr()?.port();
+        let shutdown = CancellationToken::new();
+        let realtime = Realtime::start(&settings, db.clone(), shutdown.clone()).await?;
+        let state = AppState { db, settings: Arc::new(settings), realtime, started_at: Instant::now() };
+        let server = serve(listener, state, role)?;
+        Ok(Self { port, server, shutdown })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Cancelling it stops the server as SIGTERM would.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Runs until SIGTERM, SIGINT or the shutdown token; then ends every stream and stops.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = termination_signal() => tracing::info!("signal received; ending streams and stopping"),
+                _ = shutdown.cancelled() => {}
+            }
+            shutdown.cancel();
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(metrics::count_requests))
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
+            .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
+            .configure(|cfg| match role {
+                Role::Web => routes::api(cfg),
+                Role::StreamOnly => routes::stream_only(cfg),
+            })
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+    .backlog(4096)
+    .max_connection_rate(2048)
+    .max_connections(50_000)
+    .run();
+    Ok(server)
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such route"))
+}
+
+async fn termination_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,57 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+pub type Db = PgPool;
+
+/// Requests wait at most this long for a connection; then they get a 503 instead of hanging.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+const MAX_CONNECTIONS: u32 = 20;
+
+fn options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    Ok(PgConnectOptions::from_str(url)?.application_name("dashboard").log_statements(tracing::log::LevelFilter::Trace))
+}
+
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(MAX_CONNECTIONS).acquire_timeout(ACQUIRE_TIMEOUT)
+}
+
+/// Connects now, so a bad URL or an unreachable server is reported at start-up.
+pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+    pool_options().connect_with(options(url)?).await
+}
+
+/// A pool that connects on first use (tests of a database that is down).
+pub fn connect_lazy(url: &str) -> Result<Db, sqlx::Error> {
+    Ok(pool_options().connect_lazy_with(options(url)?))
+}
+
+pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("./migrations").run(db).await
+}
+
+/// Creates the database named in `url` when it does not exist, connecting to `postgres` to do so.
+/// Returns whether it was created.
+pub async fn create_database_if_missing(url: &str) -> Result<bool, sqlx::Error> {
+    let target = options(url)?;
+    let name = target.get_database().unwrap_or("postgres").to_string();
+    let mut admin = PgConnection::connect_with(&target.clone().database("postgres")).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        // Identifiers cannot be bound as parameters; the name is quoted, with its quotes doubled.
+        let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        match sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut admin).await {
+            Ok(_) => {}
+            // Another process created it at the same moment: fine.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+    admin.close().await?;
+    Ok(!exists)
+}

@@ -1,0 +1,172 @@
+//! Events: the pushed values, their history, and what the stream delivers.
+//!
+//! # Ids become visible in id order
+//!
+//! A plain sequence hands out ids in `nextval` order, but transactions commit in any order: a
+//! reader polling `id > last_seen` could see 11 commit before 10 and then skip 10 forever.
+//! So every insert takes one transaction-scoped advisory lock, [`EVENT_WRITER_LOCK`], *before*
+//! it draws its ids, and holds it until its commit is visible: PostgreSQL makes a commit
+//! visible to new snapshots before it releases the transaction's locks. Writers are thereby
+//! serialized from id draw to commit, so id order is commit order, for single pushes and for
+//! batches alike (a batch draws all its ids under one lock, in item order). Everything else a
+//! push does (parsing, validation, widget lookup) happens before the lock; the locked part is
+//! one single-statement transaction: lock, insert, commit in one round trip.
+//!
+//! The price is that commits of events cannot overlap, which bounds single pushes at roughly
+//! one WAL flush each; batches amortize it (see BENCHMARKS.md).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value as Json;
+use sqlx::types::Json as SqlJson;
+use sqlx::{PgConnection, PgExecutor};
+
+use super::StoreResult;
+use super::widgets::WidgetRow;
+use crate::domain::Value;
+
+/// The advisory lock key serializing event inserts (an arbitrary constant, "DASH" in ASCII).
+pub const EVENT_WRITER_LOCK: i64 = 0x4441_5348;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub board: String,
+    pub widget: String,
+    pub kind: String,
+    pub value: SqlJson<Json>,
+    #[serde(serialize_with = "millis")]
+    pub created_at: DateTime<Utc>,
+}
+
+fn millis<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// The shared head of this module's queries, as a macro so `concat!` keeps them `&'static str`.
+macro_rules! select_events {
+    () => {
+        "SELECT e.id, b.slug AS board, w.key AS widget, w.kind, e.value, e.created_at
+                      FROM events e JOIN widgets w ON w.id = e.widget_id JOIN boards b ON b.id = e.board_id"
+    };
+}
+
+/// A value ready to insert into one widget.
+pub struct NewEvent<'a> {
+    pub widget: &'a WidgetRow,
+    pub value: Value,
+}
+
+/// Inserts the events in one transaction, ids in the given order (see the module docs).
+pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreResult<Vec<EventRow>> {
+    let board_ids: Vec<i64> = new.iter().map(|e| e.widget.board_id).collect();
+    let widget_ids: Vec<i64> = new.iter().map(|e| e.widget.id).collect();
+    let values: Vec<SqlJson<&serde_json::Map<String, Json>>> = new.iter().map(|e| SqlJson(e.value.as_map())).collect();
+    let mut inserted: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "WITH writer_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($1))
+         INSERT INTO events (board_id, widget_id, value)
+         SELECT item.board_id, item.widget_id, item.value
+         FROM writer_lock, unnest($2::bigint[], $3::bigint[], $4::jsonb[]) WITH ORDINALITY
+              AS item (board_id, widget_id, value, n)
+         ORDER BY item.n
+         RETURNING id, created_at",
+    )
+    .bind(EVENT_WRITER_LOCK)
+    .bind(board_ids)
+    .bind(widget_ids)
+    .bind(values)
+    .fetch_all(conn)
+    .await?;
+    // Ids were drawn in item order; RETURNING's row order is not promised, so restore it.
+    inserted.sort_unstable_by_key(|(id, _)| *id);
+    Ok(new
+        .into_iter()
+        .zip(inserted)
+        .map(|(event, (id, created_at))| EventRow {
+            id,
+            board: event.widget.board.clone(),
+            widget: event.widget.key.clone(),
+            kind: event.widget.kind.clone(),
+            value: SqlJson(event.value.into_json()),
+            created_at,
+        })
+        .collect())
+}
+
+/// The newest event id in the database, 0 when there is none.
+pub async fn last_id(db: impl PgExecutor<'_>) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM events").fetch_one(db).await?)
+}
+
+pub async fn history(conn: &mut PgConnection, widget_id: i64, after: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
+    let rows =
+        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"))
+            .bind(widget_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows)
+}
+
+/// The newest `limit` events of a widget, oldest first (a chart's initial points).
+pub async fn recent(conn: &mut PgConnection, widget_id: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
+    let mut rows: Vec<EventRow> =
+        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 ORDER BY e.id DESC LIMIT $2"))
+            .bind(widget_id)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+pub async fn latest_of_widget(conn: &mut PgConnection, widget_id: i64) -> StoreResult<Option<EventRow>> {
+    Ok(recent(conn, widget_id, 1).await?.pop())
+}
+
+/// Widget id → its newest event, for every widget of a board that has one.
+pub async fn latest_per_widget(conn: &mut PgConnection, board_id: i64) -> StoreResult<HashMap<i64, EventRow>> {
+    let rows: Vec<(i64, EventRow)> = sqlx::query_as::<_, LatestRow>(
+        "SELECT w.id AS widget_id, e.id, b.slug AS board, w.key AS widget, w.kind, e.value, e.created_at
+         FROM widgets w JOIN boards b ON b.id = w.board_id
+         CROSS JOIN LATERAL (SELECT id, value, created_at FROM events
+                             WHERE widget_id = w.id ORDER BY id DESC LIMIT 1) e
+         WHERE w.board_id = $1",
+    )
+    .bind(board_id)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|row| (row.widget_id, row.event))
+    .collect();
+    Ok(rows.into_iter().collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct LatestRow {
+    widget_id: i64,
+    #[sqlx(flatten)]
+    event: EventRow,
+}
+
+/// Events after `cursor` in id order, at most `limit`; `boards` = None means all boards.
+pub async fn after(
+    db: impl PgExecutor<'_>,
+    cursor: i64,
+    boards: Option<&[String]>,
+    limit: i64,
+) -> StoreResult<Vec<EventRow>> {
+    let rows = sqlx::query_as(concat!(
+        select_events!(),
+        " WHERE e.id > $1 AND ($2::text[] IS NULL OR b.slug = ANY($2)) ORDER BY e.id LIMIT $3"
+    ))
+    .bind(cursor)
+    .bind(boards)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows)
+}

@@ -1,0 +1,51 @@
+//! All SQL lives here, one module per table. Functions take a pool or a connection and return
+//! plain rows; the HTTP layer turns [`StoreError`] into responses.
+
+pub mod boards;
+pub mod database;
+pub mod events;
+pub mod tokens;
+pub mod widgets;
+
+pub use database::{Db, connect, connect_lazy, create_database_if_missing, migrate};
+
+/// What the HTTP layer needs to know about a failed query.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint: which one, so the error can name the field.
+    #[error("already exists ({constraint})")]
+    Conflict { constraint: String },
+    /// PostgreSQL is unreachable or the pool is exhausted: worth retrying later.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    #[error(transparent)]
+    Other(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::Conflict { constraint: db.constraint().unwrap_or_default().to_string() }
+            }
+            // A referenced board or widget vanished between lookup and insert.
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => Self::NotFound,
+            sqlx::Error::Database(db) if is_connection_loss(db.code().as_deref()) => Self::Unavailable(error),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                Self::Unavailable(error)
+            }
+            sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
+            _ => Self::Other(error),
+        }
+    }
+}
+
+/// SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, restart).
+fn is_connection_loss(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,144 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value as Json;
+use sqlx::PgConnection;
+use sqlx::types::Json as SqlJson;
+
+use super::boards::BoardRow;
+use super::events::EventRow;
+use super::{StoreError, StoreResult};
+use crate::domain::{NewWidget, WidgetKind, WidgetPatch};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct WidgetRow {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub board_id: i64,
+    pub board: String,
+    pub key: String,
+    pub title: String,
+    pub kind: String,
+    pub config: SqlJson<Json>,
+    pub position: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl WidgetRow {
+    pub fn kind(&self) -> WidgetKind {
+        // The column's CHECK constraint admits only the six kinds.
+        self.kind.parse().unwrap_or(WidgetKind::Text)
+    }
+}
+
+/// A widget with its newest event, as the API and the pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WidgetView {
+    #[serde(flatten)]
+    pub widget: WidgetRow,
+    pub latest: Option<EventRow>,
+}
+
+/// The shared head of this module's queries, as a macro so `concat!` keeps them `&'static str`.
+macro_rules! select_widgets {
+    () => {
+        "SELECT w.id, w.board_id, b.slug AS board, w.key, w.title, w.kind, w.config, w.position,
+                             w.created_at, w.updated_at
+                      FROM widgets w JOIN boards b ON b.id = w.board_id"
+    };
+}
+
+pub async fn list_with_latest(conn: &mut PgConnection, board: &BoardRow) -> StoreResult<Vec<WidgetView>> {
+    let widgets: Vec<WidgetRow> =
+        sqlx::query_as(concat!(select_widgets!(), " WHERE w.board_id = $1 ORDER BY w.position, w.id"))
+            .bind(board.id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut latest = super::events::latest_per_widget(conn, board.id).await?;
+    Ok(widgets
+        .into_iter()
+        .map(|widget| {
+            let latest = latest.remove(&widget.id);
+            WidgetView { widget, latest }
+        })
+        .collect())
+}
+
+pub async fn find(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<WidgetRow> {
+    let row = sqlx::query_as(concat!(select_widgets!(), " WHERE b.slug = $1 AND w.key = $2"))
+        .bind(board)
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    row.ok_or(StoreError::NotFound)
+}
+
+pub async fn find_with_latest(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<WidgetView> {
+    let widget = find(&mut *conn, board, key).await?;
+    let latest = super::events::latest_of_widget(conn, widget.id).await?;
+    Ok(WidgetView { widget, latest })
+}
+
+pub async fn create(conn: &mut PgConnection, board: &BoardRow, new: &NewWidget) -> StoreResult<WidgetRow> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO widgets (board_id, key, title, kind, config, position)
+         VALUES ($1, $2, $3, $4, $5,
+                 COALESCE($6, (SELECT COALESCE(max(position) + 1, 0) FROM widgets WHERE board_id = $1)))
+         RETURNING id",
+    )
+    .bind(board.id)
+    .bind(new.key.as_str())
+    .bind(&new.title)
+    .bind(new.kind.as_str())
+    .bind(SqlJson(new.config.as_json()))
+    .bind(new.position)
+    .fetch_one(&mut *conn)
+    .await?;
+    by_id(conn, id).await
+}
+
+pub async fn update(conn: &mut PgConnection, board: &str, key: &str, patch: &WidgetPatch) -> StoreResult<WidgetRow> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE widgets w SET key = COALESCE($3, w.key), title = COALESCE($4, w.title),
+                config = COALESCE($5, w.config), position = COALESCE($6, w.position), updated_at = now()
+         FROM boards b WHERE b.id = w.board_id AND b.slug = $1 AND w.key = $2 RETURNING w.id",
+    )
+    .bind(board)
+    .bind(key)
+    .bind(patch.key.as_ref().map(|k| k.as_str()))
+    .bind(&patch.title)
+    .bind(patch.config.as_ref().map(|c| SqlJson(c.as_json())))
+    .bind(patch.position)
+    .fetch_optional(&mut *conn)
+    .await?;
+    by_id(conn, id.ok_or(StoreError::NotFound)?).await
+}
+
+pub async fn delete(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<()> {
+    let deleted =
+        sqlx::query("DELETE FROM widgets w USING boards b WHERE b.id = w.board_id AND b.slug = $1 AND w.key = $2")
+            .bind(board)
+            .bind(key)
+            .execute(conn)
+            .await?;
+    if deleted.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+async fn by_id(conn: &mut PgConnection, id: i64) -> StoreResult<WidgetRow> {
+    Ok(sqlx::query_as(concat!(select_widgets!(), " WHERE w.id = $1")).bind(id).fetch_one(conn).await?)
+}
+
+/// The widgets named by (board, key) pairs, for a batch push.
+pub async fn find_many(conn: &mut PgConnection, pairs: &[(String, String)]) -> StoreResult<Vec<WidgetRow>> {
+    let (boards, keys): (Vec<&str>, Vec<&str>) = pairs.iter().map(|(b, k)| (b.as_str(), k.as_str())).unzip();
+    let rows = sqlx::query_as(concat!(
+        select_widgets!(),
+        " WHERE (b.slug, w.key) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    ))
+    .bind(boards)
+    .bind(keys)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows)
+}
