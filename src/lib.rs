@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod loadtest;
 pub mod realtime;
 pub mod startup;
 pub mod store;
