@@ -101,10 +101,15 @@ impl Client {
         self.parser = parser;
         let Self { parser, keys, retry } = self;
         loop {
-            let read = stream.read(|body| parser.feed(body, |item| on_item(run, index, keys, retry, item))).await;
+            let read = stream
+                .read(|body| {
+                    Stats::add(&run.stats.bytes, body.len() as u64);
+                    parser.feed(body, |item| on_item(run, index, keys, retry, item));
+                })
+                .await;
             match read {
-                Ok(Some(n)) => Stats::add(&run.stats.bytes, n as u64),
-                Ok(None) => return StreamError::Network { kind: "stream_ended", detail: "the server ended the stream".into() },
+                Ok(true) => {}
+                Ok(false) => return StreamError::Network { kind: "stream_ended", detail: "the server ended the stream".into() },
                 Err(error) => return error,
             }
         }

@@ -216,20 +216,25 @@ fn check_head(response: &httparse::Response<'_, '_>) -> Result<Framing, StreamEr
 }
 
 impl EventStream {
-    /// Hands the next body bytes to `on_body`; returns how many bytes came off the socket,
-    /// or `None` once the body has ended.
-    pub async fn read(&mut self, mut on_body: impl FnMut(&[u8])) -> Result<Option<usize>, StreamError> {
+    /// Reads once and hands the body bytes that completed to `on_body`; `Ok(false)` once the
+    /// body has ended.
+    pub async fn read(&mut self, mut on_body: impl FnMut(&[u8])) -> Result<bool, StreamError> {
+        let mut on_body = |bytes: &[u8]| {
+            if !bytes.is_empty() {
+                on_body(bytes)
+            }
+        };
         // The head's read may have brought body bytes along.
         if self.deliver_buffered(&mut on_body)? {
-            return Ok(None);
+            return Ok(false);
         }
         self.buffer.reserve(READ_CHUNK);
-        let n = match self.socket.read_buf(&mut self.buffer).await {
+        match self.socket.read_buf(&mut self.buffer).await {
             Ok(0) => return Err(StreamError::network("closed_by_server", "the server closed the stream")),
-            Ok(n) => n,
+            Ok(_) => {}
             Err(e) => return Err(StreamError::network("read_error", e)),
-        };
-        Ok((!self.deliver_buffered(&mut on_body)?).then_some(n))
+        }
+        Ok(!self.deliver_buffered(&mut on_body)?)
     }
 
     /// Passes on every complete piece of body in the buffer; `true` when the body has ended.
