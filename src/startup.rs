@@ -52,6 +52,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{port}: {e}", settings.host))?;
         let port = listener.local_addr()?.port();
         let shutdown = CancellationToken::new();
+        // Before anything records a metric: handles taken earlier would stay no-ops.
+        metrics::recorder();
         let realtime = Realtime::start(&settings, db.clone(), shutdown.clone()).await?;
         let state = AppState { db, settings: Arc::new(settings), realtime, started_at: Instant::now() };
         let server = serve(listener, state, role)?;
@@ -91,7 +93,10 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
-            .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
+            // A path segment that is not a valid slug cannot name a board or widget.
+            .app_data(
+                web::PathConfig::default().error_handler(|_, _| ApiError::not_found("no such board or widget").into()),
+            )
             .configure(|cfg| match role {
                 Role::Web => routes::api(cfg),
                 Role::StreamOnly => routes::stream_only(cfg),

@@ -1,0 +1,12 @@
+//! The JSON API of SPEC §5 through real HTTP, each test on its own database.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod boards;
+mod cli;
+mod events;
+mod hostile;
+mod ordering;
+mod tokens;
+mod widgets;
