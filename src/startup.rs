@@ -86,6 +86,7 @@ impl Application {
 }
 
 fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<Server> {
+    let stall_timeout = state.settings.sse.heartbeat_interval;
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -103,6 +104,7 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             })
             .default_service(web::to(not_found))
     })
+    .on_connect(move |connection, _| drop_stalled_readers(connection, stall_timeout))
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
@@ -111,6 +113,19 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
     .max_connections(50_000)
     .run();
     Ok(server)
+}
+
+/// A stream whose reader stopped reading fills its socket, and then actix stops polling the
+/// stream's body, so the hub cannot see it fall behind. The kernel can: with TCP_USER_TIMEOUT,
+/// data left unacknowledged (including a zero window that never opens) for one heartbeat
+/// interval drops the connection, which ends the stream and frees its slot. The same catches a
+/// client that vanished without closing, at its next heartbeat.
+fn drop_stalled_readers(connection: &dyn std::any::Any, timeout: Duration) {
+    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+        && let Err(error) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(timeout))
+    {
+        tracing::debug!(%error, "cannot set TCP_USER_TIMEOUT");
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

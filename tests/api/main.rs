@@ -8,5 +8,6 @@ mod cli;
 mod events;
 mod hostile;
 mod ordering;
+mod outage;
 mod tokens;
 mod widgets;

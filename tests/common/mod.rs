@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
+pub mod private_redis;
 pub mod sse;
+pub mod tcp_proxy;
 
 use std::collections::HashMap;
 use std::path::Path;

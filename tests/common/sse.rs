@@ -57,12 +57,24 @@ impl SseClient {
         }
     }
 
-    /// The next frame that is not a heartbeat comment.
+    /// The next frame that is an event: not a comment, not a bare `retry:`.
     pub async fn next_event(&mut self, wait: Duration) -> Option<Frame> {
         loop {
             let frame = self.next(wait).await?;
-            if frame.comment.is_none() {
+            if frame.event.is_some() || !frame.data.is_empty() {
                 return Some(frame);
+            }
+        }
+    }
+
+    /// Whether the server ends the stream within `wait` (frames still in flight are skipped).
+    pub async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_))) => return true,
+                Ok(Some(Ok(_))) => {}
             }
         }
     }
@@ -77,6 +89,21 @@ impl SseClient {
             }
         }
         ids
+    }
+}
+
+/// Compares received ids with the expected ones, reporting the first difference briefly.
+pub fn assert_ids(received: &[i64], expected: &[i64]) {
+    if received != expected {
+        let first =
+            received.iter().zip(expected).position(|(r, e)| r != e).unwrap_or(received.len().min(expected.len()));
+        panic!(
+            "received {} ids, expected {}; first difference at index {first}: {:?} vs {:?}",
+            received.len(),
+            expected.len(),
+            received.get(first..(first + 5).min(received.len())),
+            expected.get(first..(first + 5).min(expected.len())),
+        );
     }
 }
 
