@@ -35,7 +35,7 @@ pub enum Command {
     /// Create the demo board with one widget of every kind (idempotent)
     Seed,
     /// Hold many SSE streams open, publish stamped events, report delivery and latency
-    Loadtest(crate::loadtest::LoadtestArgs),
+    Loadtest(Box<crate::loadtest::LoadtestArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,7 +51,7 @@ pub enum TokenCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         // The tester talks to a server over HTTP only: it needs none of the app's settings.
-        Command::Loadtest(args) => crate::loadtest::run(args).await,
+        Command::Loadtest(args) => crate::loadtest::run(*args).await,
         command => run_app(command).await,
     }
 }
@@ -67,7 +67,7 @@ async fn run_app(command: Command) -> anyhow::Result<()> {
         Command::Token(command) => token::run(&connect(&settings).await?, command).await,
         Command::Seed => seed::run(&connect(&settings).await?).await,
         // Never reached (run takes it first), but correct if it were.
-        Command::Loadtest(args) => crate::loadtest::run(args).await,
+        Command::Loadtest(args) => crate::loadtest::run(*args).await,
     }
 }
 

@@ -48,7 +48,7 @@ pub struct LoadtestArgs {
     /// Push this many events per second while measuring, stamped with their send time
     #[arg(long, value_parser = parse_rate)]
     pub publish_rate: Option<f64>,
-    /// API token for pushing through Dashboard's API
+    /// API token for pushing through Dashboard's API (also sent to --publish-url if given)
     #[arg(long, env = "DASHBOARD_API_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Push by POSTing to this URL instead of Dashboard's API (to measure other servers)
@@ -135,13 +135,19 @@ fn publishing(args: &LoadtestArgs, stream_url: &Url) -> anyhow::Result<Option<Pu
         return Ok(None);
     };
     let destination = match (&args.publish_url, &args.token) {
-        (Some(url), _) => Destination::Url { url: url.clone(), template: Template::parse(&args.publish_body).map_err(anyhow::Error::msg)? },
+        (Some(url), token) => Destination::Url {
+            url: url.clone(),
+            template: Template::parse(&args.publish_body).map_err(anyhow::Error::msg)?,
+            token: token.clone(),
+        },
         (None, Some(token)) => Destination::Dashboard {
             origin: stream_url.join("/")?,
             token: token.clone(),
             board: args.boards.first().cloned().unwrap_or_else(|| DEFAULT_BOARD.into()),
         },
-        (None, None) => anyhow::bail!("--publish-rate needs --token (to push through Dashboard's API) or --publish-url"),
+        (None, None) => {
+            anyhow::bail!("--publish-rate needs --token (to push through Dashboard's API) or --publish-url")
+        }
     };
     Ok(Some(Publishing { destination, rate }))
 }
@@ -190,14 +196,16 @@ mod tests {
 
     #[test]
     fn port_and_boards_shape_the_stream_url() {
-        let plan = plan(&["--url", "http://127.0.0.1:3000/dashboard/stream", "--port", "4000", "--boards", "a,b"]).unwrap();
+        let plan =
+            plan(&["--url", "http://127.0.0.1:3000/dashboard/stream", "--port", "4000", "--boards", "a,b"]).unwrap();
         assert_eq!(plan.stream_url.as_str(), "http://127.0.0.1:4000/dashboard/stream?boards=a%2Cb");
         assert!(plan.publish.is_none());
     }
 
     #[test]
     fn publishing_to_dashboard_subscribes_to_its_board() {
-        let plan = plan(&["--url", "http://127.0.0.1:3000/dashboard/stream", "--publish-rate", "20", "--token", "t"]).unwrap();
+        let plan =
+            plan(&["--url", "http://127.0.0.1:3000/dashboard/stream", "--publish-rate", "20", "--token", "t"]).unwrap();
         assert_eq!(plan.stream_url.query(), Some("boards=loadtest"));
         assert_eq!(plan.keys, KeySource::EventId);
         let Some(Publishing { destination: Destination::Dashboard { origin, board, .. }, .. }) = plan.publish else {

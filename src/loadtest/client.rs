@@ -109,7 +109,9 @@ impl Client {
                 .await;
             match read {
                 Ok(true) => {}
-                Ok(false) => return StreamError::Network { kind: "stream_ended", detail: "the server ended the stream".into() },
+                Ok(false) => {
+                    return StreamError::Network { kind: "stream_ended", detail: "the server ended the stream".into() };
+                }
                 Err(error) => return error,
             }
         }

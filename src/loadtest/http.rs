@@ -98,7 +98,9 @@ pub struct EventStream {
 
 enum Framing {
     /// `Transfer-Encoding: chunked`: bytes left of the current chunk, or `None` before a size line.
-    Chunked { left: Option<u64> },
+    Chunked {
+        left: Option<u64>,
+    },
     Length(u64),
     UntilClose,
 }
@@ -173,7 +175,9 @@ async fn read_head(socket: &mut TcpStream, buffer: &mut BytesMut) -> Result<Fram
                 return Ok(framing);
             }
             Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => {}
-            Ok(httparse::Status::Partial) => return Err(StreamError::refused("bad_response", "response head over 16 KiB")),
+            Ok(httparse::Status::Partial) => {
+                return Err(StreamError::refused("bad_response", "response head over 16 KiB"));
+            }
             Err(e) => return Err(StreamError::refused("bad_response", format!("not an HTTP response: {e}"))),
         }
         buffer.reserve(READ_CHUNK);

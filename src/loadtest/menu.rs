@@ -7,12 +7,8 @@ use dialoguer::{Confirm, Input, Select};
 
 use super::args::LoadtestArgs;
 
-const SCENARIOS: [&str; 4] = [
-    "Single client (every event and heartbeat shown)",
-    "N clients",
-    "Load test with statistics",
-    "Custom URL",
-];
+const SCENARIOS: [&str; 4] =
+    ["Single client (every event and heartbeat shown)", "N clients", "Load test with statistics", "Custom URL"];
 
 /// Whether to ask: no flags were given and someone is at the terminal.
 pub fn wanted() -> bool {
@@ -46,7 +42,8 @@ pub fn ask(mut args: LoadtestArgs) -> anyhow::Result<LoadtestArgs> {
     args.duration = Duration::from_secs(seconds.max(1));
     if scenario == 2 && Confirm::new().with_prompt("Publish events to measure latency?").default(false).interact()? {
         args.publish_rate = Some(Input::new().with_prompt("Events per second").default(20.0).interact_text()?);
-        let token: String = Input::new().with_prompt("API token").default(args.token.clone().unwrap_or_default()).interact_text()?;
+        let token: String =
+            Input::new().with_prompt("API token").default(args.token.clone().unwrap_or_default()).interact_text()?;
         args.token = Some(token);
     }
     Ok(args)

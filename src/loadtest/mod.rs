@@ -120,7 +120,9 @@ fn all_settled(run: &Run) -> bool {
 
 /// Every client still in the run has received the event with key `last` (or a later one).
 fn all_caught_up(run: &Run, last: i64) -> bool {
-    run.progress.iter().all(|p| p.gave_up.load(Relaxed) || !p.connected.load(Relaxed) || p.last_key.load(Relaxed) >= last)
+    run.progress
+        .iter()
+        .all(|p| p.gave_up.load(Relaxed) || !p.connected.load(Relaxed) || p.last_key.load(Relaxed) >= last)
 }
 
 /// Waits until `done()`, the time is up, or Ctrl-C, checking every 20 ms.

@@ -21,8 +21,9 @@ pub enum Destination {
     /// Dashboard's API: `POST {origin}/dashboard/boards/{board}/widgets/loadtest/events`; the
     /// key of an event is the id the API returns.
     Dashboard { origin: Url, token: String, board: String },
-    /// Any URL, with a body rendered from a template; the key of an event is its `{seq}`.
-    Url { url: Url, template: Template },
+    /// Any URL, with a body rendered from a template (and the token, if given, as a bearer
+    /// token); the key of an event is its `{seq}`.
+    Url { url: Url, template: Template, token: Option<String> },
 }
 
 /// A body with `{seq}` and `{sent_at_us}` placeholders, checked to contain both.
@@ -94,11 +95,14 @@ impl Publisher {
                 let url = origin.join(&path).expect("a path joins an http origin");
                 self.http.post(url).bearer_auth(token).json(&json!({"value": seq, "sent_at_us": sent_at_us}))
             }
-            Destination::Url { url, template } => self
-                .http
-                .post(url.clone())
-                .header("Content-Type", "application/json")
-                .body(template.render(seq, sent_at_us)),
+            Destination::Url { url, template, token } => {
+                let request = self.http.post(url.clone()).header("Content-Type", "application/json");
+                let request = match token {
+                    Some(token) => request.bearer_auth(token),
+                    None => request,
+                };
+                request.body(template.render(seq, sent_at_us))
+            }
         };
         let returns_id = matches!(self.destination, Destination::Dashboard { .. });
         async move {

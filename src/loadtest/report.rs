@@ -139,17 +139,34 @@ impl Report {
     pub fn text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "url          {}", self.url);
-        let _ = writeln!(out, "clients      {} connected, {} failed, {} reconnects", self.connected, self.failed, self.reconnects);
-        let _ = writeln!(out, "received     {} events, {} heartbeats, {} bytes", self.events, self.heartbeats, self.bytes);
+        let _ = writeln!(
+            out,
+            "clients      {} connected, {} failed, {} reconnects",
+            self.connected, self.failed, self.reconnects
+        );
+        let _ =
+            writeln!(out, "received     {} events, {} heartbeats, {} bytes", self.events, self.heartbeats, self.bytes);
         if let (Some(published), Some(lost)) = (self.published, self.lost) {
             let _ = writeln!(out, "published    {published} events at {}/s", self.publish_rate.unwrap_or(0.0));
-            let _ = writeln!(out, "delivery     {} received, {lost} lost, {} duplicated, {} out of order", self.received, self.duplicated, self.out_of_order);
+            let _ = writeln!(
+                out,
+                "delivery     {} received, {lost} lost, {} duplicated, {} out of order",
+                self.received, self.duplicated, self.out_of_order
+            );
         } else {
-            let _ = writeln!(out, "delivery     {} tracked, {} duplicated, {} out of order (nothing published: losses unknown)", self.received, self.duplicated, self.out_of_order);
+            let _ = writeln!(
+                out,
+                "delivery     {} tracked, {} duplicated, {} out of order (nothing published: losses unknown)",
+                self.received, self.duplicated, self.out_of_order
+            );
         }
         match &self.latency_ms {
             Some(l) => {
-                let _ = writeln!(out, "latency ms   p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  ({} samples)", l.p50, l.p90, l.p99, l.max, l.count);
+                let _ = writeln!(
+                    out,
+                    "latency ms   p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  ({} samples)",
+                    l.p50, l.p90, l.p99, l.max, l.count
+                );
             }
             None => out.push_str("latency      no stamped events received\n"),
         }

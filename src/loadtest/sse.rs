@@ -245,11 +245,10 @@ mod tests {
 
     #[test]
     fn an_id_with_nul_is_ignored_and_empty_id_resets() {
-        assert_eq!(parse(&[b"id: 3\ndata: a\n\nid: 4\0\ndata: b\n\nid\ndata: c\n\n"]), [
-            event("message", "a", "3"),
-            event("message", "b", "3"),
-            event("message", "c", "")
-        ]);
+        assert_eq!(
+            parse(&[b"id: 3\ndata: a\n\nid: 4\0\ndata: b\n\nid\ndata: c\n\n"]),
+            [event("message", "a", "3"), event("message", "b", "3"), event("message", "c", "")]
+        );
     }
 
     #[test]
