@@ -11,7 +11,7 @@ BIN=$ROOT/target/release/dashboard
 DASH_PORT=${DASH_PORT:-3900}
 BENCH_DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dashboard_bench}
 BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
-RESULTS=$ROOT/BENCHMARKS.md
+RESULTS=${RESULTS:-$ROOT/BENCHMARKS.md}
 mkdir -p "$RUN"
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -53,7 +53,8 @@ start_server() {
     goserver | nchan)
       local master
       master=$(RUN=$RUN/peers "$PEERS/peer.sh" start "$1" | tail -1)
-      SERVER_PIDS="$master $(pgrep -P "$master" | tr '\n' ' ')" ;;
+      # shellcheck disable=SC2046,SC2116 # word splitting joins the PIDs with single spaces
+      SERVER_PIDS=$(echo "$master" $(pgrep -P "$master" || true)) ;;
   esac
 }
 stop_server() {
@@ -66,7 +67,7 @@ stop_server() {
 # A fresh database, a token, and `dashboard serve` in pub/sub mode with room for 20,000 streams.
 start_dashboard() {
   local admin=${BENCH_DATABASE_URL%/*}/postgres db=${BENCH_DATABASE_URL##*/}
-  psql "$admin" -Xqc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
+  psql "$admin" -Xq -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
   DATABASE_URL=$BENCH_DATABASE_URL "$BIN" migrate >/dev/null
   DATABASE_URL=$BENCH_DATABASE_URL "$BIN" seed >/dev/null
   TOKEN=$(DATABASE_URL=$BENCH_DATABASE_URL "$BIN" token create "bench-$$-$RANDOM" 2>/dev/null)
@@ -118,7 +119,7 @@ section_header() { # title command
 
 ## $1 — $(date -u '+%Y-%m-%d %H:%M UTC')
 
-Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory, Linux $(uname -r), open-file limit $(ulimit -n); commit \`$commit\`; load client and server on the same machine.
+Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory, Linux $(uname -r), open-file limit $(ulimit -n); commit \`$commit\`; load client and server on the same machine; load average before the run $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared with other work: figures under load are noisier).
 Command: \`$2\`
 
 MD
