@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PEERS=${PEERS:-$(cd "$ROOT/.." && pwd)/shared/peers}
 RUN=${RUN:-/tmp/dashboard-bench}
-BIN=$ROOT/target/release/dashboard
+BIN=${BIN:-$ROOT/target/release/dashboard}
 DASH_PORT=${DASH_PORT:-3900}
 BENCH_DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dashboard_bench}
 BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
