@@ -56,6 +56,7 @@ pub async fn open(
         cursor,
         boards: request.boards.map(|b| b.into_iter().map(Arc::from).collect()),
         realtime: realtime.clone(),
+        shut_down: realtime.shutdown().is_cancelled(),
         _slot: slot,
     };
     Ok(stream::iter(first.into_iter().map(Ok)).chain(live.into_stream()))
@@ -67,6 +68,8 @@ struct Live {
     cursor: i64,
     boards: Option<Vec<Arc<str>>>,
     realtime: Realtime,
+    /// Shutdown began before this stream subscribed, so the end-of-streams frame will not come.
+    shut_down: bool,
     _slot: ConnectionSlot,
 }
 
@@ -81,12 +84,11 @@ impl Live {
     /// The next frame for this client; `None` ends the stream (shutdown, or too far behind).
     async fn next_frame(&mut self) -> Option<Bytes> {
         loop {
-            let frame = tokio::select! {
-                biased;
-                _ = self.realtime.shutdown().cancelled() => return None,
-                frame = self.receiver.recv() => frame,
-            };
-            let frame = match frame {
+            if self.shut_down {
+                return None;
+            }
+            let frame = match self.receiver.recv().await {
+                Ok(frame) if frame.is_end_of_streams() => return None,
                 Ok(frame) => frame,
                 Err(RecvError::Lagged(_)) => {
                     tracing::info!(cursor = self.cursor, "stream fell a whole buffer behind; closing it so it resumes");
