@@ -7,6 +7,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PEERS=${PEERS:-$(cd "$ROOT/.." && pwd)/shared/peers}
 RUN=${RUN:-/tmp/dashboard-bench}
+# BIN=/path/to/dashboard measures that binary as it is (e.g. to compare two builds); by
+# default the scripts build and measure the worktree's release binary.
+BUILD=${BIN:+no}
 BIN=${BIN:-$ROOT/target/release/dashboard}
 DASH_PORT=${DASH_PORT:-3900}
 BENCH_DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dashboard_bench}
@@ -17,7 +20,7 @@ mkdir -p "$RUN"
 die() { echo "bench: $*" >&2; exit 1; }
 
 build() {
-  (cd "$ROOT" && cargo build --release --quiet --bin dashboard)
+  [ "${BUILD:-}" = no ] || (cd "$ROOT" && cargo build --release --quiet --bin dashboard)
 }
 
 apt_install() { # packages...
