@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
-use crate::http::{ApiError, AppState, metrics, routes};
+use crate::http::{ApiError, AppState, metrics, pages, routes};
 use crate::realtime::Realtime;
 use crate::store;
 
@@ -87,16 +87,23 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(pages::security_headers(&state.settings))
             .wrap(from_fn(metrics::count_requests))
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
             .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
             .configure(|cfg| match role {
-                Role::Web => routes::api(cfg),
+                Role::Web => {
+                    routes::api(cfg);
+                    pages::configure(cfg, &state.settings);
+                }
                 Role::StreamOnly => routes::stream_only(cfg),
             })
-            .default_service(web::to(not_found))
+            .default_service(match role {
+                Role::Web => web::to(pages::not_found),
+                Role::StreamOnly => web::to(not_found),
+            })
     })
     .listen(listener)?
     .disable_signals()

@@ -113,12 +113,26 @@ pub async fn history(conn: &mut PgConnection, widget_id: i64, after: i64, limit:
 
 /// The newest `limit` events of a widget, oldest first (a chart's initial points).
 pub async fn recent(conn: &mut PgConnection, widget_id: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
-    let mut rows: Vec<EventRow> =
-        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 ORDER BY e.id DESC LIMIT $2"))
-            .bind(widget_id)
-            .bind(limit)
-            .fetch_all(conn)
-            .await?;
+    recent_until(conn, widget_id, i64::MAX, limit).await
+}
+
+/// The newest `limit` events of a widget with ids up to `until`, oldest first: the history a
+/// page renders next to a snapshot whose newest event of this widget is `until`.
+pub async fn recent_until(
+    conn: &mut PgConnection,
+    widget_id: i64,
+    until: i64,
+    limit: i64,
+) -> StoreResult<Vec<EventRow>> {
+    let mut rows: Vec<EventRow> = sqlx::query_as(concat!(
+        select_events!(),
+        " WHERE e.widget_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT $3"
+    ))
+    .bind(widget_id)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
     rows.reverse();
     Ok(rows)
 }
