@@ -89,7 +89,7 @@ function options(card, box) {
     cursor: { drag: { x: false, y: false }, points: { size: 7 } },
     padding: [8, 4, 0, 0],
     axes: [
-      { ...axis, space: 70 },
+      { ...axis, space: 70, size: 28, values: (u, splits) => splits.map(timeLabel(splits)) },
       { ...axis, size: 48, space: 30, values: (u, splits) => splits.map((v) => formatNumber(v)) },
     ],
     series: [
@@ -102,6 +102,15 @@ function options(card, box) {
       },
     ],
   };
+}
+
+/** Axis labels: "14:05" within two days, "26 Nov" beyond. */
+function timeLabel(splits) {
+  const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
+  const format = span > 2 * 86400
+    ? { day: 'numeric', month: 'short' }
+    : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  return (t) => new Date(t * 1000).toLocaleString('en-GB', format);
 }
 
 function gradient(u, color) {
