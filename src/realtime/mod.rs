@@ -61,7 +61,8 @@ impl Realtime {
         db: Db,
         shutdown: CancellationToken,
     ) -> Result<Self, crate::store::StoreError> {
-        let instance = format!("{}-{}", hostname(), std::process::id());
+        // Unique per start, even for two apps in one process (tests), so each skips only its own messages.
+        let instance = format!("{}-{}-{}", hostname(), std::process::id(), &crate::config::random_hex(2));
         let publisher = settings
             .redis_url
             .as_ref()
