@@ -1,6 +1,6 @@
 //! The `dashboard` command line (SPEC §2).
 
-mod seed;
+pub mod seed;
 mod serve;
 mod token;
 
