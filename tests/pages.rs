@@ -75,8 +75,11 @@ async fn a_widget_without_values_and_a_stale_widget_say_so() {
     let app = TestApp::spawn().await;
     app.post("/dashboard/boards", json!({"slug": "b", "title": "B"})).await;
     app.post("/dashboard/boards/b/widgets", json!({"key": "n", "title": "N", "kind": "number"})).await;
-    app.post("/dashboard/boards/b/widgets", json!({"key": "s", "title": "S", "kind": "status", "config": {"stale_after": 1}}))
-        .await;
+    app.post(
+        "/dashboard/boards/b/widgets",
+        json!({"key": "s", "title": "S", "kind": "status", "config": {"stale_after": 1}}),
+    )
+    .await;
     app.push("b", "s", json!({"status": "ok"})).await;
     sqlx::query("UPDATE events SET created_at = now() - interval '1 hour'").execute(&app.db).await.unwrap();
 
@@ -89,10 +92,16 @@ async fn a_widget_without_values_and_a_stale_widget_say_so() {
 async fn user_text_is_escaped_everywhere() {
     let app = TestApp::spawn().await;
     let evil = "<script>alert(1)</script>";
-    app.post("/dashboard/boards", json!({"slug": "x", "title": evil, "description": "\"><img src=x onerror=alert(2)>"}))
-        .await;
-    app.post("/dashboard/boards/x/widgets", json!({"key": "t", "title": evil, "kind": "text", "config": {"unit": evil}}))
-        .await;
+    app.post(
+        "/dashboard/boards",
+        json!({"slug": "x", "title": evil, "description": "\"><img src=x onerror=alert(2)>"}),
+    )
+    .await;
+    app.post(
+        "/dashboard/boards/x/widgets",
+        json!({"key": "t", "title": evil, "kind": "text", "config": {"unit": evil}}),
+    )
+    .await;
     app.post("/dashboard/boards/x/widgets", json!({"key": "l", "title": "L", "kind": "list"})).await;
     app.push("x", "t", json!({"text": evil})).await;
     app.push("x", "l", json!({"items": [{"label": evil, "value": evil}]})).await;
@@ -101,7 +110,10 @@ async fn user_text_is_escaped_everywhere() {
         let (_, _, body) = html(&app, path).await;
         assert!(!body.contains(evil), "{path} has the raw script");
         assert!(!body.contains("<img src=x"), "{path} has the raw attribute break-out");
-        assert!(body.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || body.contains("&lt;script&gt;"), "{path}");
+        assert!(
+            body.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || body.contains("&lt;script&gt;"),
+            "{path}"
+        );
     }
     let (_, _, board) = html(&app, "/boards/x").await;
     // The config travels in an attribute, escaped too.
@@ -220,7 +232,8 @@ async fn static_assets_are_served_with_validators() {
     assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().contains("javascript"));
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
     let etag = response.headers()[header::ETAG].clone();
-    let again = app.client.get(app.url("/static/js/board.js")).header(header::IF_NONE_MATCH, etag).send().await.unwrap();
+    let again =
+        app.client.get(app.url("/static/js/board.js")).header(header::IF_NONE_MATCH, etag).send().await.unwrap();
     assert_eq!(again.status(), 304);
 
     let license = app.get("/static/vendor/uplot/LICENSE").await.text().await.unwrap();
@@ -280,8 +293,14 @@ impl<'a> ManageSession<'a> {
     }
 
     async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let response =
-            self.client.post(self.app.url(path)).header(header::COOKIE, &self.cookie).form(fields).send().await.unwrap();
+        let response = self
+            .client
+            .post(self.app.url(path))
+            .header(header::COOKIE, &self.cookie)
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
         self.keep_cookie(response.headers());
         response
     }
@@ -377,7 +396,10 @@ async fn validation_errors_are_shown_next_to_their_fields() {
     let response = session.post("/manage/new-board", &[("title", ""), ("slug", "Bad Slug"), ("columns", "13")]).await;
     assert_eq!(response.status(), 422);
     let body = response.text().await.unwrap();
-    assert!(body.contains("id=\"e-title\">is required<") || body.contains("id=\"e-title\">must not be blank<"), "{body}");
+    assert!(
+        body.contains("id=\"e-title\">is required<") || body.contains("id=\"e-title\">must not be blank<"),
+        "{body}"
+    );
     assert!(body.contains("id=\"e-columns\">must be a whole number from 1 to 12<"), "{body}");
     assert!(body.contains("id=\"e-slug\">"), "slug error");
     assert!(body.contains("value=\"Bad Slug\""), "what was typed is kept");
@@ -386,7 +408,14 @@ async fn validation_errors_are_shown_next_to_their_fields() {
     assert_eq!(response.status(), 422);
     assert!(response.text().await.unwrap().contains("id=\"e-slug\">a board with this slug already exists<"));
 
-    let fields = [("key", "cpu"), ("title", "Again"), ("kind", "gauge"), ("min", "10"), ("max", "5"), ("thresholds", "80 red\nlots")];
+    let fields = [
+        ("key", "cpu"),
+        ("title", "Again"),
+        ("kind", "gauge"),
+        ("min", "10"),
+        ("max", "5"),
+        ("thresholds", "80 red\nlots"),
+    ];
     let response = session.post("/manage/boards/taken/new-widget", &fields).await;
     assert_eq!(response.status(), 422);
     let body = response.text().await.unwrap();

@@ -124,15 +124,13 @@ pub async fn recent_until(
     until: i64,
     limit: i64,
 ) -> StoreResult<Vec<EventRow>> {
-    let mut rows: Vec<EventRow> = sqlx::query_as(concat!(
-        select_events!(),
-        " WHERE e.widget_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT $3"
-    ))
-    .bind(widget_id)
-    .bind(until)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    let mut rows: Vec<EventRow> =
+        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT $3"))
+            .bind(widget_id)
+            .bind(until)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
     rows.reverse();
     Ok(rows)
 }

@@ -52,7 +52,11 @@ impl StreamConfig {
     }
 }
 
-pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<BoardPage, PageError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<BoardPage, PageError> {
     let slug = path.into_inner();
     let snapshot = boards::snapshot(&state.db, &slug).await.map_err(board_missing(&slug))?;
     let now = Utc::now();

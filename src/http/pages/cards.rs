@@ -194,11 +194,7 @@ fn change(current: f64, previous: f64, decimals: Option<usize>) -> Change {
         _ => ("flat", "■"),
     };
     let amount = format::number(delta.abs(), decimals);
-    let text = if previous == 0.0 {
-        amount
-    } else {
-        format!("{amount} ({:+.1}%)", delta / previous.abs() * 100.0)
-    };
+    let text = if previous == 0.0 { amount } else { format!("{amount} ({:+.1}%)", delta / previous.abs() * 100.0) };
     Change { direction, arrow, text }
 }
 

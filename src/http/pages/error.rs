@@ -80,7 +80,9 @@ impl ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         match self {
-            Self::SignInRequired => return HttpResponse::SeeOther().insert_header((header::LOCATION, SIGN_IN)).finish(),
+            Self::SignInRequired => {
+                return HttpResponse::SeeOther().insert_header((header::LOCATION, SIGN_IN)).finish();
+            }
             Self::Internal(detail) => tracing::error!(%detail, "page failed"),
             _ => {}
         }

@@ -5,9 +5,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::Utc;
 
+use super::PageError;
 use super::format;
 use super::layout::Layout;
-use super::PageError;
 use crate::http::AppState;
 use crate::store::boards;
 

@@ -10,8 +10,8 @@ use super::session::{Manager, Submitted, flash};
 use super::sign_in::NoFields;
 use super::{Frame, redirect, render};
 use crate::domain::{BoardPatch, NewBoard};
-use crate::http::pages::{PageError, board_missing};
 use crate::http::pages::layout::Layout;
+use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
 use crate::store::boards::{self, BoardRow, BoardSummary};
 use crate::store::widgets::{self, WidgetView};
@@ -101,7 +101,11 @@ pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>)
     }
 }
 
-pub async fn edit(state: web::Data<AppState>, manager: Manager, path: web::Path<String>) -> Result<HttpResponse, PageError> {
+pub async fn edit(
+    state: web::Data<AppState>,
+    manager: Manager,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let editing = editing(&state, &path.into_inner()).await?;
     form_page(&manager, BoardForm::of(&editing.board), FieldErrors::default(), Some(editing), StatusCode::OK)
 }

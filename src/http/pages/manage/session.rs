@@ -12,10 +12,10 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
-use crate::http::pages::PageError;
 use crate::config::{AppEnv, Settings, random_hex};
 use crate::http::AppState;
 use crate::http::extract::BOOTSTRAP_TOKEN_NAME;
+use crate::http::pages::PageError;
 use crate::store::tokens;
 
 const COOKIE: &str = "dashboard_session";

@@ -298,7 +298,8 @@ fn form_page(
     editing: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let title = if editing.is_some() { format!("Edit {}", form.title) } else { format!("New widget on {}", board.title) };
+    let title =
+        if editing.is_some() { format!("Edit {}", form.title) } else { format!("New widget on {}", board.title) };
     let page = WidgetFormPage {
         layout: Layout::new(title),
         frame: Frame::from(manager),
