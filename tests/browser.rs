@@ -59,7 +59,7 @@ impl Browser {
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
-            format!("--window-size={width},{height}"), format!("--user-data-dir={}", profile.display()),
+            format!("--user-data-dir={}", profile.display()),
         ]}});
         let Json::Object(capabilities) = capabilities else { unreachable!() };
         let webdriver = format!("http://127.0.0.1:{port}");
@@ -72,7 +72,17 @@ impl Browser {
         })
         .await
         .expect("chromedriver accepts a session");
-        Self { client, driver, profile }
+        let browser = Self { client, driver, profile };
+        browser.set_viewport(width, height).await;
+        browser
+    }
+
+    /// Sizes the window so that the page itself (what a screenshot shows) is `width` × `height`.
+    async fn set_viewport(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+        let inner = self.eval("return [window.innerWidth, window.innerHeight]").await;
+        let (inner_width, inner_height) = (inner[0].as_u64().unwrap() as u32, inner[1].as_u64().unwrap() as u32);
+        self.client.set_window_size(2 * width - inner_width, 2 * height - inner_height).await.unwrap();
     }
 
     async fn goto(&self, url: &str) {
@@ -87,7 +97,11 @@ impl Browser {
     /// screenshot named after the test and fails with what was waited for.
     async fn wait_for(&self, what: &str, condition: &str, within: Duration) {
         let script = format!("return !!({condition});");
-        let met = retry_until(within, || async { (self.eval(&script).await == json!(true)).then_some(()) }).await;
+        // While a page loads, scripts may fail to run: that counts as "not yet".
+        let met = retry_until(within, || async {
+            (self.client.execute(&script, vec![]).await.ok() == Some(json!(true))).then_some(())
+        })
+        .await;
         if met.is_none() {
             self.screenshot("failure").await;
             panic!("not within {within:?}: {what} ({condition})");
@@ -110,6 +124,14 @@ impl Browser {
 
     async fn click(&self, css: &str) {
         self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    }
+
+    /// Submits a form with its button and waits for the page the server answers with.
+    async fn submit(&self, form: &str) {
+        self.eval("window.__submitted = true; return null").await;
+        self.click(&format!("{form} button[type=submit]")).await;
+        let loaded = "!window.__submitted && document.readyState === 'complete'";
+        self.wait_for("the next page", loaded, WAIT).await;
     }
 
     async fn path(&self) -> String {
@@ -235,7 +257,7 @@ async fn the_demo_board_fits_a_wall_screen_and_a_phone() {
             .await;
         browser.screenshot("demo-kiosk-dark").await;
 
-        browser.client.set_window_size(390, 844).await.unwrap();
+        browser.set_viewport(390, 844).await;
         open_live(&browser, &app.url("/boards/demo")).await;
         let lefts = browser
             .eval("return [...document.querySelectorAll('.card')].map(c => Math.round(c.getBoundingClientRect().left))")
@@ -263,7 +285,7 @@ async fn pushed_values_show_within_two_seconds_without_a_reload() {
         browser
             .wait_for("the number", &format!("document.querySelector('{value}').textContent === '5,000'"), LIVE)
             .await;
-        assert_eq!(browser.text(&card("visitors", ".change")).await, "▲ 3,757 (+302.2%)");
+        assert_eq!(browser.text(&card("visitors", ".change")).await, "▲ 3,757 (+302.3%)");
         assert_eq!(browser.text(&card("visitors", "time")).await, "just now");
 
         app.push("demo", "cpu", json!({"value": 95})).await;
@@ -431,28 +453,28 @@ async fn sign_in_and_create_a_board_and_a_widget_through_the_forms() {
         browser.goto(&app.url("/manage")).await;
         assert_eq!(browser.path().await, "/manage/sign-in");
         browser.fill("#f-token", &app.token).await;
-        browser.click("form button[type=submit]").await;
+        browser.submit("form").await;
         assert_eq!(browser.path().await, "/manage");
 
-        browser.click("a[href='/manage/new-board']").await;
+        browser.goto(&app.url("/manage/new-board")).await;
         browser.fill("#f-title", "Office wall").await;
         browser.fill("#f-columns", "3").await;
-        browser.click("form.form button[type=submit]").await;
+        browser.submit("form.form").await;
         assert_eq!(browser.path().await, "/manage/boards/office-wall");
         assert!(browser.text(".flash").await.contains("Board created"));
 
-        browser.click("a[href='/manage/boards/office-wall/new-widget']").await;
+        browser.goto(&app.url("/manage/boards/office-wall/new-widget")).await;
         browser.fill("#f-title", "Coffee level").await;
         browser.fill("#f-key", "Coffee Level").await;
         browser.client.find(Locator::Css("#f-kind")).await.unwrap().select_by_value("gauge").await.unwrap();
         browser.fill("#f-unit", "%").await;
         browser.fill("#f-thresholds", "20 #e01b24").await;
-        browser.click("form.form button[type=submit]").await;
+        browser.submit("form.form").await;
         assert!(browser.text("#e-key").await.contains("lowercase"), "the key's error is next to it");
         browser.screenshot("form-validation-error").await;
 
         browser.fill("#f-key", "coffee").await;
-        browser.click("form.form button[type=submit]").await;
+        browser.submit("form.form").await;
         assert_eq!(browser.path().await, "/manage/boards/office-wall");
         assert!(browser.text(".flash").await.contains("Coffee level"));
         browser.screenshot("form-board-with-widget").await;

@@ -69,7 +69,7 @@ function palette(card, box) {
   const style = getComputedStyle(card);
   return {
     line: getComputedStyle(box).color,
-    text: getComputedStyle(card.querySelector('.card-foot')).color,
+    text: getComputedStyle(card.querySelector('.ago')).color,
     grid: style.borderTopColor,
     font: `${Math.round(parseFloat(style.fontSize) * 0.72)}px ${style.fontFamily}`,
   };
@@ -90,7 +90,7 @@ function options(card, box) {
     padding: [8, 4, 0, 0],
     axes: [
       { ...axis, space: 70, size: 28, values: (u, splits) => splits.map(timeLabel(splits)) },
-      { ...axis, size: 48, space: 30, values: (u, splits) => splits.map((v) => formatNumber(v)) },
+      { ...axis, size: 48, space: 22, values: (u, splits) => splits.map((v) => formatNumber(v)) },
     ],
     series: [
       {},

@@ -113,6 +113,7 @@ export class Stream {
   setState(state) {
     this.state = state;
     this.indicator.dataset.state = state;
+    document.documentElement.dataset.stream = state;
     this.indicator.querySelector('.stream-label').textContent = LABELS[state];
     this.indicator.title = `Stream: ${LABELS[state]}`;
   }
