@@ -217,7 +217,7 @@ async fn the_demo_board_shows_all_six_widgets() {
     let app = TestApp::spawn().await;
     demo(&app).await;
     with_browser(1400, 900, async |browser| {
-        open_live(&browser, &app.url("/boards/demo")).await;
+        open_live(browser, &app.url("/boards/demo")).await;
 
         let kinds = browser.eval("return [...document.querySelectorAll('.card')].map(c => c.dataset.kind)").await;
         assert_eq!(kinds, json!(["number", "gauge", "line", "text", "list", "status"]));
@@ -247,7 +247,7 @@ async fn the_demo_board_fits_a_wall_screen_and_a_phone() {
     let app = TestApp::spawn().await;
     demo(&app).await;
     with_browser(1920, 1080, async |browser| {
-        open_live(&browser, &app.url("/boards/demo?kiosk=1")).await;
+        open_live(browser, &app.url("/boards/demo?kiosk=1")).await;
         assert_eq!(browser.eval("return document.documentElement.dataset.theme").await, "dark");
         assert_eq!(browser.eval("return document.querySelector('.topbar')").await, Json::Null, "no chrome");
         let fits = "document.documentElement.scrollHeight <= window.innerHeight";
@@ -258,7 +258,7 @@ async fn the_demo_board_fits_a_wall_screen_and_a_phone() {
         browser.screenshot("demo-kiosk-dark").await;
 
         browser.set_viewport(390, 844).await;
-        open_live(&browser, &app.url("/boards/demo")).await;
+        open_live(browser, &app.url("/boards/demo")).await;
         let lefts = browser
             .eval("return [...document.querySelectorAll('.card')].map(c => Math.round(c.getBoundingClientRect().left))")
             .await;
@@ -277,7 +277,7 @@ async fn pushed_values_show_within_two_seconds_without_a_reload() {
     let app = TestApp::spawn().await;
     demo(&app).await;
     with_browser(1400, 900, async |browser| {
-        open_live(&browser, &app.url("/boards/demo")).await;
+        open_live(browser, &app.url("/boards/demo")).await;
         browser.mark_document().await;
 
         app.push("demo", "visitors", json!({"value": 5000})).await;
@@ -339,7 +339,7 @@ async fn the_line_chart_grows_with_pushed_points() {
         app.push("m", "latency", json!({"value": value})).await;
     }
     with_browser(1400, 900, async |browser| {
-        open_live(&browser, &app.url("/boards/m")).await;
+        open_live(browser, &app.url("/boards/m")).await;
         browser.mark_document().await;
         let count = format!("Number(document.querySelector('{}').dataset.pointCount)", card("latency", ".chart"));
         browser
@@ -366,7 +366,7 @@ async fn the_indicator_follows_the_server_down_and_back_up() {
     app.create_board("b", &[("n", "number")]).await;
     app.push("b", "n", json!({"value": 1})).await;
     with_browser(1400, 900, async |browser| {
-        open_live(&browser, &app.url("/boards/b")).await;
+        open_live(browser, &app.url("/boards/b")).await;
         browser.mark_document().await;
 
         let (db, database_url, port) = (app.db.clone(), app.database_url.clone(), app.port);
@@ -419,7 +419,7 @@ async fn board_changes_re_render_the_grid_without_a_reload() {
     let app = TestApp::spawn().await;
     app.create_board("b", &[("first", "number")]).await;
     with_browser(1400, 900, async |browser| {
-        open_live(&browser, &app.url("/boards/b")).await;
+        open_live(browser, &app.url("/boards/b")).await;
         browser.mark_document().await;
 
         app.post("/dashboard/boards/b/widgets", json!({"key": "second", "title": "Second", "kind": "status"})).await;

@@ -104,12 +104,12 @@ function options(card, box) {
   };
 }
 
-/** Axis labels: "14:05" within two days, "26 Nov" beyond. */
+/** Axis labels as fine as the ticks: "14:05:30", "14:05", or "26 Nov" for days. */
 function timeLabel(splits) {
-  const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
-  const format = span > 2 * 86400
-    ? { day: 'numeric', month: 'short' }
-    : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  const step = splits.length > 1 ? splits[1] - splits[0] : 60;
+  let format = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  if (step < 60) format = { ...format, second: '2-digit' };
+  if (step >= 86400) format = { day: 'numeric', month: 'short' };
   return (t) => new Date(t * 1000).toLocaleString('en-GB', format);
 }
 
