@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::http::{ApiError, AppState, metrics, routes};
 use crate::realtime::Realtime;
 use crate::store;
+use crate::store::event_writer::EventWriter;
 
 /// How long open requests get to finish after a stop; streams end at once, so this is only
 /// a bound for ordinary requests.
@@ -55,7 +56,8 @@ impl Application {
         // Before anything records a metric: handles taken earlier would stay no-ops.
         metrics::recorder();
         let realtime = Realtime::start(&settings, db.clone(), shutdown.clone()).await?;
-        let state = AppState { db, settings: Arc::new(settings), realtime, started_at: Instant::now() };
+        let event_writer = EventWriter::start(db.clone());
+        let state = AppState { db, settings: Arc::new(settings), realtime, event_writer, started_at: Instant::now() };
         let server = serve(listener, state, role)?;
         Ok(Self { port, server, shutdown })
     }
