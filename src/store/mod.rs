@@ -4,6 +4,7 @@
 pub mod boards;
 pub mod database;
 pub mod events;
+pub mod jobs;
 pub mod tokens;
 pub mod widgets;
 
