@@ -56,6 +56,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{port}: {e}", settings.host))?;
         let port = listener.local_addr()?.port();
         let shutdown = CancellationToken::new();
+        // Before anything records a metric: handles taken earlier would stay no-ops.
+        metrics::recorder();
         let realtime = Realtime::start(&settings, db.clone(), shutdown.clone()).await?;
         let state = AppState { db, settings: Arc::new(settings), realtime, started_at: Instant::now() };
         let jobs = (role == Role::Web && state.settings.jobs == JobsMode::Inline).then(|| {
@@ -98,6 +100,7 @@ impl Application {
 }
 
 fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<Server> {
+    let stall_timeout = state.settings.sse.heartbeat_interval;
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -105,13 +108,17 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
-            .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
+            // A path segment that is not a valid slug cannot name a board or widget.
+            .app_data(
+                web::PathConfig::default().error_handler(|_, _| ApiError::not_found("no such board or widget").into()),
+            )
             .configure(|cfg| match role {
                 Role::Web => routes::api(cfg),
                 Role::StreamOnly => routes::stream_only(cfg),
             })
             .default_service(web::to(not_found))
     })
+    .on_connect(move |connection, _| drop_stalled_readers(connection, stall_timeout))
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
@@ -120,6 +127,19 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
     .max_connections(50_000)
     .run();
     Ok(server)
+}
+
+/// A stream whose reader stopped reading fills its socket, and then actix stops polling the
+/// stream's body, so the hub cannot see it fall behind. The kernel can: with TCP_USER_TIMEOUT,
+/// data left unacknowledged (including a zero window that never opens) for one heartbeat
+/// interval drops the connection, which ends the stream and frees its slot. The same catches a
+/// client that vanished without closing, at its next heartbeat.
+fn drop_stalled_readers(connection: &dyn std::any::Any, timeout: Duration) {
+    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+        && let Err(error) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(timeout))
+    {
+        tracing::debug!(%error, "cannot set TCP_USER_TIMEOUT");
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -76,6 +76,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable("the database is unavailable; try again shortly")
             }
+            StoreError::InvalidData(e) => Self::BadRequest(format!("the database refused a value: {e}")),
             StoreError::Other(e) => Self::Internal(e.to_string()),
         }
     }

@@ -79,7 +79,8 @@ impl Realtime {
     /// dispatcher, no subscriber. [`Self::events_committed`] still announces commits over Redis;
     /// without Redis, the stream processes' pollers find them.
     pub fn announce_only(settings: &Settings, shutdown: CancellationToken) -> Self {
-        let instance = format!("{}-{}", hostname(), std::process::id());
+        // Unique per start, even for two apps in one process (tests), so each skips only its own messages.
+        let instance = format!("{}-{}-{}", hostname(), std::process::id(), &crate::config::random_hex(2));
         let publisher = settings
             .redis_url
             .as_ref()

@@ -18,6 +18,9 @@ pub enum StoreError {
     /// A unique constraint: which one, so the error can name the field.
     #[error("already exists ({constraint})")]
     Conflict { constraint: String },
+    /// PostgreSQL refused a value (SQLSTATE class 22, data exception): the input's fault.
+    #[error("invalid data: {0}")]
+    InvalidData(sqlx::Error),
     /// PostgreSQL is unreachable or the pool is exhausted: worth retrying later.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
@@ -34,6 +37,7 @@ impl From<sqlx::Error> for StoreError {
             }
             // A referenced board or widget vanished between lookup and insert.
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => Self::NotFound,
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => Self::InvalidData(error),
             sqlx::Error::Database(db) if is_connection_loss(db.code().as_deref()) => Self::Unavailable(error),
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
                 Self::Unavailable(error)

@@ -2,6 +2,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::domain::Slug;
 use crate::domain::{BoardPatch, NewBoard};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState};
@@ -16,7 +17,7 @@ pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(json!({ "boards": boards })))
 }
 
-pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn show(state: web::Data<AppState>, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
     let snapshot =
         boards::snapshot(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
@@ -33,7 +34,7 @@ pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> 
 pub async fn update(
     state: web::Data<AppState>,
     _: ApiToken,
-    path: web::Path<String>,
+    path: web::Path<Slug>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
@@ -44,7 +45,7 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(board))
 }
 
-pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
     boards::delete(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
     state.realtime.board_changed(&slug, "deleted");

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value as Json, json};
 
 use super::widgets::widget_not_found;
+use crate::domain::Slug;
 use crate::domain::{ValidationErrors, Value};
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState};
@@ -15,7 +16,7 @@ const MAX_HISTORY: i64 = 1000;
 pub async fn push(
     state: web::Data<AppState>,
     _: ApiToken,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Slug, Slug)>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
     let (board, key) = path.into_inner();
@@ -98,7 +99,7 @@ pub struct HistoryQuery {
 
 pub async fn history(
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Slug, Slug)>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
     let (board, key) = path.into_inner();

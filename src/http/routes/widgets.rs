@@ -2,6 +2,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 
 use super::boards::board_not_found;
+use crate::domain::Slug;
 use crate::domain::{NewWidget, WidgetPatch};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState};
@@ -11,7 +12,7 @@ pub fn widget_not_found<'a>(board: &'a str, key: &'a str) -> impl FnOnce() -> St
     move || format!("no widget {key:?} on board {board:?}")
 }
 
-pub async fn show(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn show(state: web::Data<AppState>, path: web::Path<(Slug, Slug)>) -> ApiResult<HttpResponse> {
     let (board, key) = path.into_inner();
     let mut conn = state.conn().await?;
     let widget = widgets::find_with_latest(&mut conn, &board, &key)
@@ -23,7 +24,7 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<(String, String)>)
 pub async fn create(
     state: web::Data<AppState>,
     _: ApiToken,
-    path: web::Path<String>,
+    path: web::Path<Slug>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
@@ -41,7 +42,7 @@ pub async fn create(
 pub async fn update(
     state: web::Data<AppState>,
     _: ApiToken,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Slug, Slug)>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
     let (board, key) = path.into_inner();
@@ -54,11 +55,7 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(widget))
 }
 
-pub async fn delete(
-    state: web::Data<AppState>,
-    _: ApiToken,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<(Slug, Slug)>) -> ApiResult<HttpResponse> {
     let (board, key) = path.into_inner();
     let mut conn = state.conn().await?;
     widgets::delete(&mut conn, &board, &key)

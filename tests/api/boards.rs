@@ -1,0 +1,123 @@
+use reqwest::Method;
+use serde_json::{Value as Json, json};
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn board_life_cycle() {
+    let app = TestApp::spawn().await;
+    let response = app.post("/dashboard/boards", json!({"title": "Ops Floor", "columns": 6})).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["location"], "/dashboard/boards/ops-floor");
+    let board: Json = response.json().await.unwrap();
+    assert_eq!(board["slug"], "ops-floor");
+    assert_eq!(board["columns"], 6);
+    assert_eq!(board["description"], "");
+
+    let list: Json = app.get("/dashboard").await.json().await.unwrap();
+    assert_eq!(list["boards"][0]["slug"], "ops-floor");
+    assert_eq!(list["boards"][0]["widget_count"], 0);
+
+    let response = app.send(Method::PATCH, "/dashboard/boards/ops-floor", Some(json!({"title": "Ops"}))).await;
+    assert_eq!(response.status(), 200);
+    let board: Json = response.json().await.unwrap();
+    assert_eq!((board["title"].as_str(), board["columns"].as_i64()), (Some("Ops"), Some(6)));
+
+    let response = app.send(Method::DELETE, "/dashboard/boards/ops-floor", None).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(app.get("/dashboard/boards/ops-floor").await.status(), 404);
+    assert_eq!(app.send(Method::DELETE, "/dashboard/boards/ops-floor", None).await.status(), 404);
+}
+
+#[tokio::test]
+async fn deleting_a_board_removes_its_widgets_and_events() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("cpu", "gauge")]).await;
+    app.push("ops", "cpu", json!({"value": 1})).await;
+    app.send(Method::DELETE, "/dashboard/boards/ops", None).await;
+    assert_eq!((app.count("widgets").await, app.count("events").await), (0, 0));
+}
+
+#[tokio::test]
+async fn snapshot_has_every_widget_with_its_latest_event() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("cpu", "gauge"), ("motd", "text")]).await;
+    app.push("ops", "cpu", json!({"value": 10})).await;
+    let last = app.push("ops", "cpu", json!({"value": 20})).await;
+    let board: Json = app.get("/dashboard/boards/ops").await.json().await.unwrap();
+    let widgets = board["widgets"].as_array().unwrap();
+    assert_eq!(widgets.len(), 2);
+    assert_eq!(widgets[0]["key"], "cpu");
+    assert_eq!(widgets[0]["latest"]["value"], json!({"value": 20}));
+    assert_eq!(widgets[0]["latest"]["id"], last);
+    assert_eq!(widgets[1]["latest"], Json::Null);
+    assert_eq!(board["last_event_id"], last);
+}
+
+#[tokio::test]
+async fn duplicate_slug_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[]).await;
+    let response = app.post("/dashboard/boards", json!({"slug": "ops", "title": "Again"})).await;
+    assert_eq!(response.status(), 409);
+    let body: Json = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "conflict");
+    assert!(body["error"]["details"]["slug"].is_string());
+    assert_eq!(app.count("boards").await, 1);
+}
+
+#[tokio::test]
+async fn invalid_board_fields_are_each_named() {
+    let app = TestApp::spawn().await;
+    let response = app.post("/dashboard/boards", json!({"slug": "Not A Slug", "title": "", "columns": 0})).await;
+    assert_eq!(response.status(), 422);
+    let body: Json = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation_failed");
+    for field in ["slug", "title", "columns"] {
+        assert!(body["error"]["details"][field].is_string(), "{field}: {body}");
+    }
+    assert_eq!(app.count("boards").await, 0);
+}
+
+#[tokio::test]
+async fn unknown_board_and_route_are_json_404s() {
+    let app = TestApp::spawn().await;
+    for path in ["/dashboard/boards/nope", "/dashboard/nothing-here"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let body: Json = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+}
+
+#[tokio::test]
+async fn health_and_debug_report_their_parts() {
+    let app = TestApp::spawn().await;
+    let health: Json = app.get("/health").await.json().await.unwrap();
+    assert_eq!(health["database"], "ok");
+    assert_eq!(health["redis"], "ok");
+    let debug: Json = app.get("/dashboard/debug").await.json().await.unwrap();
+    for key in ["version", "uptime_s", "instance", "stream", "redis", "database"] {
+        assert!(!debug[key].is_null(), "{key} missing: {debug}");
+    }
+    assert_eq!(debug["stream"]["max_connections"], 10_000);
+    assert!(!debug.to_string().contains("postgres://"), "no URLs in debug output");
+}
+
+#[tokio::test]
+async fn without_redis_health_says_disabled_and_polling() {
+    let app = TestApp::spawn_with(&[("REDIS_URL", "")]).await;
+    let health: Json = app.get("/health").await.json().await.unwrap();
+    assert_eq!(health, json!({"status": "ok", "database": "ok", "redis": "disabled", "stream_mode": "polling"}));
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text() {
+    let app = TestApp::spawn().await;
+    app.get("/dashboard").await;
+    let body = app.get("/metrics").await.text().await.unwrap();
+    for name in ["dashboard_stream_connections", "dashboard_events_delivered_total", "dashboard_http_requests_total"] {
+        assert!(body.contains(name), "{name} missing in\n{body}");
+    }
+    assert!(body.contains("route=\"/dashboard\""), "{body}");
+}

@@ -1,0 +1,98 @@
+//! The `dashboard` binary's commands and their one-line errors.
+
+use std::process::{Command, Output};
+
+use crate::common::{fresh_database, rand_suffix, with_database};
+
+fn dashboard(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dashboard"))
+        .args(args)
+        .env("APP_ENV", "test")
+        .env("DATABASE_URL", database_url)
+        .env("LOG_LEVEL", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_string()
+}
+
+fn assert_one_line_error(output: &Output, mentions: &str) {
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "should fail: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line, got:\n{stderr}");
+    assert!(stderr.contains(mentions), "{mentions:?} not in {stderr:?}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+#[tokio::test]
+async fn migrate_creates_a_missing_database_and_seed_is_idempotent() {
+    let url = with_database(&fresh_database().await, &format!("dashboard_test_new_{}", rand_suffix()));
+    let output = dashboard(&url, &["migrate"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("created database"));
+    for _ in 0..2 {
+        let output = dashboard(&url, &["seed"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let db = dashboard::store::connect(&url).await.unwrap();
+    let (widgets, kinds): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT kind) FROM widgets").fetch_one(&db).await.unwrap();
+    assert_eq!((widgets, kinds), (6, 6));
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&db).await.unwrap();
+    let again = dashboard(&url, &["seed"]);
+    assert!(again.status.success());
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&db).await.unwrap();
+    assert_eq!(events, after, "a second seed adds no history");
+}
+
+#[tokio::test]
+async fn token_commands() {
+    let url = fresh_database().await;
+    let created = dashboard(&url, &["token", "create", "deploy-bot"]);
+    assert!(created.status.success());
+    let secret = text(&created.stdout);
+    assert!(secret.starts_with("dash_") && secret.len() == 5 + 64, "{secret}");
+    assert_one_line_error(&dashboard(&url, &["token", "create", "deploy-bot"]), "already exists");
+    let listed = text(&dashboard(&url, &["token", "list"]).stdout);
+    assert!(listed.contains("deploy-bot") && listed.contains("active") && !listed.contains(&secret), "{listed}");
+    assert!(dashboard(&url, &["token", "revoke", "deploy-bot"]).status.success());
+    assert!(text(&dashboard(&url, &["token", "list"]).stdout).contains("revoked"));
+    assert_one_line_error(&dashboard(&url, &["token", "revoke", "deploy-bot"]), "no active token");
+}
+
+#[test]
+fn bad_configuration_is_one_line_naming_the_variable() {
+    let run = |var: &str, value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dashboard"))
+            .arg("migrate")
+            .env("APP_ENV", "test")
+            .env(var, value)
+            .output()
+            .unwrap()
+    };
+    assert_one_line_error(&run("PORT", "eighty"), "PORT");
+    assert_one_line_error(&run("SSE_SERVER_TYPE", "node"), "SSE_SERVER_TYPE");
+    assert_one_line_error(&run("SSE_HEARTBEAT_INTERVAL", "-1"), "SSE_HEARTBEAT_INTERVAL");
+    assert_one_line_error(&run("APP_ENV", "staging"), "APP_ENV");
+}
+
+#[test]
+fn an_unreachable_database_is_one_line_without_the_password() {
+    let output = dashboard("postgres://app:hunter2@127.0.0.1:1/nothing", &["token", "list"]);
+    assert_one_line_error(&output, "cannot connect to the database");
+    assert!(!text(&output.stderr).contains("hunter2"));
+}
+
+#[test]
+fn bad_arguments_are_reported_by_clap() {
+    let output = dashboard("postgres://127.0.0.1:1/x", &["frobnicate"]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("unrecognized subcommand"));
+    let help = dashboard("postgres://127.0.0.1:1/x", &["--help"]);
+    let help = text(&help.stdout);
+    for command in ["serve", "stream", "migrate", "token", "seed"] {
+        assert!(help.contains(command), "{command} missing from --help");
+    }
+}

@@ -1,0 +1,158 @@
+use serde_json::{Value as Json, json};
+
+use crate::common::TestApp;
+
+async fn app_with_every_kind() -> TestApp {
+    let app = TestApp::spawn().await;
+    let kinds = [("n", "number"), ("g", "gauge"), ("l", "line"), ("t", "text"), ("li", "list"), ("s", "status")];
+    app.create_board("ops", &kinds).await;
+    app
+}
+
+async fn push_status(app: &TestApp, widget: &str, value: Json) -> (u16, Json) {
+    let response = app.post(&format!("/dashboard/boards/ops/widgets/{widget}/events"), value).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Json::Null))
+}
+
+#[tokio::test]
+async fn a_push_returns_the_event() {
+    let app = app_with_every_kind().await;
+    let (status, event) = push_status(&app, "g", json!({"value": 73.5, "note": "kept"})).await;
+    assert_eq!(status, 201);
+    assert_eq!(event["board"], "ops");
+    assert_eq!(event["widget"], "g");
+    assert_eq!(event["kind"], "gauge");
+    assert_eq!(event["value"], json!({"value": 73.5, "note": "kept"}));
+    assert!(event["id"].as_i64().unwrap() > 0);
+    assert!(event["created_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn per_kind_validation_boundaries() {
+    let app = app_with_every_kind().await;
+    let items =
+        |n: usize| json!({"items": (0..n).map(|i| json!({"label": format!("l{i}"), "value": i})).collect::<Vec<_>>()});
+    let cases: Vec<(&str, Json, u16, &str)> = vec![
+        ("t", json!({"text": "x".repeat(10_000)}), 201, ""),
+        ("t", json!({"text": "x".repeat(10_001)}), 422, "text"),
+        ("t", json!({"text": 5}), 422, "text"),
+        ("t", json!({}), 422, "text"),
+        ("li", items(100), 201, ""),
+        ("li", items(101), 422, "items"),
+        ("li", json!({"items": [{"label": "a"}]}), 422, "items[0]"),
+        ("n", json!({"value": "12"}), 422, "value"),
+        ("n", json!({"value": null}), 422, "value"),
+        ("g", json!({}), 422, "value"),
+        ("l", json!({"value": 1, "at": "not a time"}), 422, "at"),
+        ("l", json!({"value": 1, "at": "2026-11-26T20:00:00Z"}), 201, ""),
+        ("s", json!({"status": "fine"}), 422, "status"),
+        ("s", json!({"status": "critical", "message": "m".repeat(1001)}), 422, "message"),
+        ("s", json!({"status": "unknown"}), 201, ""),
+        ("n", json!([1, 2]), 422, "value"),
+    ];
+    for (widget, value, expected, field) in cases {
+        let (status, body) = push_status(&app, widget, value.clone()).await;
+        assert_eq!(status, expected, "{widget} {value}: {body}");
+        if expected == 422 {
+            assert!(body["error"]["details"][field].is_string(), "{field} not named: {body}");
+        }
+    }
+    assert_eq!(app.count("events").await, 4);
+}
+
+#[tokio::test]
+async fn non_finite_numbers_are_refused() {
+    let app = app_with_every_kind().await;
+    for raw in [r#"{"value": 1e999}"#, r#"{"value": NaN}"#, r#"{"value": Infinity}"#] {
+        let response = app
+            .client
+            .post(app.url("/dashboard/boards/ops/widgets/n/events"))
+            .bearer_auth(&app.token)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(response.status().as_u16(), 400 | 422), "{raw}: {}", response.status());
+    }
+    assert_eq!(app.count("events").await, 0);
+}
+
+#[tokio::test]
+async fn history_is_ascending_after_an_id_and_clamped() {
+    let app = app_with_every_kind().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.push("ops", "l", json!({"value": i})).await);
+    }
+    let page: Json = app
+        .get(&format!("/dashboard/boards/ops/widgets/l/events?after={}&limit=2", ids[1]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let got: Vec<i64> = page["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(got, ids[2..4]);
+    let all: Json = app.get("/dashboard/boards/ops/widgets/l/events?limit=100000").await.json().await.unwrap();
+    assert_eq!(all["events"].as_array().unwrap().len(), 5);
+    let response = app.get("/dashboard/boards/ops/widgets/l/events?after=abc").await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.json::<Json>().await.unwrap()["error"]["code"], "bad_request");
+    assert_eq!(app.get("/dashboard/boards/ops/widgets/zz/events").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_in_order() {
+    let app = app_with_every_kind().await;
+    let events: Vec<Json> = (0..1000).map(|i| json!({"board": "ops", "widget": "l", "value": {"value": i}})).collect();
+    let response = app.post("/dashboard/events", json!({ "events": events })).await;
+    assert_eq!(response.status(), 201);
+    let ids: Vec<i64> =
+        response.json::<Json>().await.unwrap()["ids"].as_array().unwrap().iter().map(|i| i.as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 1000);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    let stored: Vec<(i64, f64)> = sqlx::query_as("SELECT id, (value->>'value')::float8 FROM events ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert!(stored.iter().enumerate().all(|(i, (id, v))| *id == ids[i] && *v == i as f64));
+}
+
+#[tokio::test]
+async fn one_bad_item_fails_the_whole_batch() {
+    let app = app_with_every_kind().await;
+    let cases = [
+        (json!({"board": "ops", "widget": "nope", "value": {"value": 1}}), "events[1]"),
+        (json!({"board": "zz", "widget": "n", "value": {"value": 1}}), "events[1]"),
+        (json!({"board": "ops", "widget": "t", "value": {"text": 3}}), "events[1].value.text"),
+        (json!({"widget": "n", "value": {}}), "events[1]"),
+    ];
+    for (bad, field) in cases {
+        let good = json!({"board": "ops", "widget": "n", "value": {"value": 1}});
+        let response = app.post("/dashboard/events", json!({"events": [good.clone(), bad, good]})).await;
+        assert_eq!(response.status(), 422);
+        let body: Json = response.json().await.unwrap();
+        assert!(body["error"]["details"][field].is_string(), "{field}: {body}");
+    }
+    for empty in [json!({"events": []}), json!({"nope": 1}), json!({"events": vec![json!({}); 1001]})] {
+        assert_eq!(app.post("/dashboard/events", empty).await.status(), 422);
+    }
+    assert_eq!(app.count("events").await, 0);
+}
+
+#[tokio::test]
+async fn body_limits_are_413() {
+    let app = app_with_every_kind().await;
+    let big = json!({"text": "x".repeat(70 * 1024)});
+    assert_eq!(app.post("/dashboard/boards/ops/widgets/t/events", big).await.status(), 413);
+    let batch = json!({"events": [{"board": "ops", "widget": "t", "value": {"text": "x".repeat(1100 * 1024)}}]});
+    assert_eq!(app.post("/dashboard/events", batch).await.status(), 413);
+    // A 200 KiB batch is fine for the batch route even though it is over the single-push limit.
+    let events: Vec<Json> =
+        (0..20).map(|_| json!({"board": "ops", "widget": "t", "value": {"text": "y".repeat(10_000)}})).collect();
+    assert_eq!(app.post("/dashboard/events", json!({ "events": events })).await.status(), 201);
+    // A value over 16 KiB is a 422, not a 413: the body is within 64 KiB.
+    let fat = json!({"text": "a", "pad": "z".repeat(20_000)});
+    assert_eq!(app.post("/dashboard/boards/ops/widgets/t/events", fat).await.status(), 422);
+}

@@ -1,0 +1,217 @@
+//! Shared test harness: each test gets its own database (cloned from a migrated template, so it
+//! is fast), its own Redis channel prefix, and the app on a random port, over real HTTP.
+
+#![allow(dead_code)] // each test crate uses a different part of the harness
+
+pub mod private_redis;
+pub mod sse;
+pub mod tcp_proxy;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use dashboard::config::{AppEnv, EnvSource, Settings};
+use dashboard::startup::{Application, Role};
+use dashboard::store::{self, Db, tokens};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, Executor, PgConnection};
+use tokio_util::sync::CancellationToken;
+
+/// Serializes template creation across test processes (a PostgreSQL advisory lock key).
+const TEMPLATE_LOCK: i64 = 0x7465_7374;
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db: Db,
+    pub database_url: String,
+    pub token: String,
+    pub client: reqwest::Client,
+    pub env: Vec<(String, String)>,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawns `dashboard serve` in-process; `extra` environment variables override the defaults.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        let database_url = fresh_database().await;
+        Self::spawn_on(&database_url, Role::Web, extra).await
+    }
+
+    /// Spawns another app on an existing database (e.g. a second instance).
+    pub async fn spawn_on(database_url: &str, role: Role, extra: &[(&str, &str)]) -> Self {
+        let env = test_env(database_url, extra);
+        let settings = settings_from(&env);
+        let app = Application::build(settings, role).await.expect("the app starts");
+        let port = app.port();
+        let shutdown = app.shutdown_token();
+        let server = tokio::spawn(app.run_until_stopped());
+        let db = store::connect(database_url).await.expect("test database reachable");
+        let token = tokens::create(&db, &format!("test-{}", rand_suffix())).await.expect("token created");
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            db,
+            database_url: database_url.to_string(),
+            token,
+            client: reqwest::Client::new(),
+            env,
+            shutdown,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    /// A JSON request with the test's token.
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> reqwest::Response {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str, body: Json) -> reqwest::Response {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Creates a board with one widget per `(key, kind)`.
+    pub async fn create_board(&self, slug: &str, widgets: &[(&str, &str)]) {
+        let response = self.post("/dashboard/boards", serde_json::json!({"slug": slug, "title": slug})).await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+        for (key, kind) in widgets {
+            let body = serde_json::json!({"key": key, "title": key, "kind": kind});
+            let response = self.post(&format!("/dashboard/boards/{slug}/widgets"), body).await;
+            assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+        }
+    }
+
+    /// Pushes a value; returns the event id.
+    pub async fn push(&self, board: &str, widget: &str, value: Json) -> i64 {
+        let response = self.post(&format!("/dashboard/boards/{board}/widgets/{widget}/events"), value).await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+        response.json::<Json>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
+    /// Stops the server as SIGTERM would and waits for it.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+    }
+
+    /// Counts rows of a table, to check that a refused request changed nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = match table {
+            "boards" => "SELECT count(*) FROM boards",
+            "widgets" => "SELECT count(*) FROM widgets",
+            "events" => "SELECT count(*) FROM events",
+            "api_tokens" => "SELECT count(*) FROM api_tokens",
+            other => panic!("no count for {other}"),
+        };
+        sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
+    }
+}
+
+/// The environment a test app runs with: `.env.test`'s services, its own database and Redis
+/// channel prefix, a random port, and short intervals.
+pub fn test_env(database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let base = base_env();
+    let prefix = format!("test-{}", rand_suffix());
+    let redis = base.get("REDIS_URL").cloned().unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    let mut env: HashMap<String, String> = [
+        ("DATABASE_URL", database_url),
+        ("REDIS_URL", redis.as_str()),
+        ("REDIS_CHANNEL_PREFIX", prefix.as_str()),
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("SSE_PORT", "0"),
+        ("POLL_INTERVAL_MS", "200"),
+        ("LOG_LEVEL", "warn"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    env.into_iter().collect()
+}
+
+pub fn settings_from(env: &[(String, String)]) -> Settings {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&pairs)).expect("test settings are valid")
+}
+
+/// `.env.test` with the process environment on top, as the app itself would read them.
+pub fn base_env() -> HashMap<String, String> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(".env.test");
+    let mut env: HashMap<String, String> =
+        dotenvy::from_path_iter(&file).map(|iter| iter.filter_map(Result::ok).collect()).unwrap_or_default();
+    for name in ["DATABASE_URL", "REDIS_URL"] {
+        if let Ok(value) = std::env::var(name) {
+            env.insert(name.into(), value);
+        }
+    }
+    env
+}
+
+/// A new, migrated, empty database of its own for one test; returns its URL.
+pub async fn fresh_database() -> String {
+    let base = base_env().remove("DATABASE_URL").expect("DATABASE_URL in .env.test or the environment");
+    let template = format!("dashboard_test_tpl_{}", migrations_hash());
+    let name = format!("dashboard_test_{}", rand_suffix());
+    let mut admin = PgConnection::connect(&with_database(&base, "postgres")).await.expect("PostgreSQL reachable");
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await.unwrap();
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&template)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    if !exists {
+        let template_url = with_database(&base, &template);
+        store::create_database_if_missing(&template_url).await.expect("template created");
+        let db = store::connect(&template_url).await.unwrap();
+        store::migrate(&db).await.expect("migrations apply");
+        db.close().await;
+    }
+    let create = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
+    admin.execute(sqlx::AssertSqlSafe(create)).await.expect("test database cloned");
+    sqlx::query("SELECT pg_advisory_unlock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await.unwrap();
+    with_database(&base, &name)
+}
+
+pub fn with_database(url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(url).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// The template is rebuilt whenever a migration changes.
+fn migrations_hash() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(Result::ok).map(|e| e.path()).collect();
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(file.file_name().unwrap().as_encoded_bytes());
+        hasher.update(std::fs::read(&file).unwrap());
+    }
+    hex::encode(&hasher.finalize()[..6])
+}
+
+pub fn rand_suffix() -> String {
+    dashboard::config::random_hex(6)
+}

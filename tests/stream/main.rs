@@ -1,0 +1,15 @@
+//! The stream of SPEC §7 over real HTTP, with real Redis and PostgreSQL.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod delivery;
+mod faults;
+mod limits;
+mod resume;
+mod wire;
+
+use std::time::Duration;
+
+/// Generous waits: a test fails on a missing frame, never on a slow one.
+pub const WAIT: Duration = Duration::from_secs(10);
