@@ -66,20 +66,22 @@ pub async fn run(ctx: &JobContext, widget_id: i64) -> Result<String, PullError> 
 }
 
 /// Wraps a bare value in the object its kind needs, so a source can point straight at a number
-/// or a string: `42` becomes `{"value": 42}` for number, gauge and line widgets, `"ok"`
-/// becomes `{"status": "ok"}` for status, a list becomes `{"items": […]}`. An object is taken
-/// as the value object itself; anything else is left for validation to refuse.
+/// or a string: `42` becomes `{"value": 42}` for number, gauge and line widgets, `"v1.2"`
+/// `{"text": "v1.2"}`, `"ok"` `{"status": "ok"}`, a list `{"items": […]}`. An object is taken as
+/// the value object itself. A bare value of the wrong type is wrapped all the same, so that
+/// validation names what is wrong with it (`value must be a finite number`).
 pub fn as_value_object(kind: WidgetKind, found: Json) -> Json {
-    match (kind, found) {
-        (_, object @ Json::Object(_)) => object,
-        (WidgetKind::Number | WidgetKind::Gauge | WidgetKind::Line, number @ Json::Number(_)) => {
-            json!({ "value": number })
-        }
-        (WidgetKind::Text, Json::String(text)) => json!({ "text": text }),
-        (WidgetKind::Text, scalar @ (Json::Number(_) | Json::Bool(_))) => json!({ "text": scalar.to_string() }),
-        (WidgetKind::Status, Json::String(status)) => json!({ "status": status }),
-        (WidgetKind::List, Json::Array(items)) => json!({ "items": items }),
-        (_, other) => other,
+    if found.is_object() {
+        return found;
+    }
+    match kind {
+        WidgetKind::Number | WidgetKind::Gauge | WidgetKind::Line => json!({ "value": found }),
+        WidgetKind::Text => match found {
+            Json::Number(_) | Json::Bool(_) => json!({ "text": found.to_string() }),
+            other => json!({ "text": other }),
+        },
+        WidgetKind::Status => json!({ "status": found }),
+        WidgetKind::List => json!({ "items": found }),
     }
 }
 
@@ -96,7 +98,7 @@ mod tests {
         let items = json!([{"label": "a", "value": 1}]);
         assert_eq!(as_value_object(WidgetKind::List, items.clone()), json!({ "items": items }));
         assert_eq!(as_value_object(WidgetKind::Number, json!({"value": 1})), json!({"value": 1}));
-        // Left as found, for validation to refuse with its own message.
-        assert_eq!(as_value_object(WidgetKind::Number, json!("12")), json!("12"));
+        let wrong = Value::parse(WidgetKind::Number, as_value_object(WidgetKind::Number, json!("high"))).unwrap_err();
+        assert_eq!(wrong.get("value"), Some("must be a finite number"));
     }
 }

@@ -64,9 +64,9 @@ impl Runner {
     pub async fn sync(&self) -> StoreResult<()> {
         let db = &self.ctx.db;
         let retention = JobKind::Retention.as_str();
-        jobs::sync_fixed(db, retention, RETENTION_NAME, RETENTION_EVERY_S, 0.0, true).await?;
+        jobs::sync_fixed(db, retention, RETENTION_NAME, RETENTION_EVERY_S, true).await?;
         let demo = JobKind::DemoFeed.as_str();
-        jobs::sync_fixed(db, demo, DEMO_FEED_NAME, DEMO_FEED_EVERY_S, 0.0, self.ctx.settings.demo_feed).await?;
+        jobs::sync_fixed(db, demo, DEMO_FEED_NAME, DEMO_FEED_EVERY_S, self.ctx.settings.demo_feed).await?;
         jobs::sync_sources(db).await
     }
 

@@ -65,62 +65,81 @@ pub struct Outcome {
 }
 
 /// Creates the fixed job of `kind` if it is missing (its schedule is kept when it exists), or
-/// removes it when it is disabled. `first_run_in_s` delays its first run after creation.
-pub async fn sync_fixed(
-    db: &Db,
-    kind: &str,
-    name: &str,
-    interval_s: i32,
-    first_run_in_s: f64,
-    enabled: bool,
-) -> StoreResult<()> {
+/// removes it when it is disabled. A new job is due at once.
+///
+/// Syncing runs every few seconds in every runner, so rows are only written (and locked) when
+/// something changed: an unchanged job is never in the way of a claim.
+pub async fn sync_fixed(db: &Db, kind: &str, name: &str, interval_s: i32, enabled: bool) -> StoreResult<()> {
     if !enabled {
         sqlx::query("DELETE FROM jobs WHERE kind = $1 AND widget_id IS NULL").bind(kind).execute(db).await?;
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO jobs (name, kind, interval_s, next_run_at)
-         VALUES ($2, $1, $3, now() + make_interval(secs => $4))
-         ON CONFLICT (kind) WHERE widget_id IS NULL DO UPDATE
-             SET name = EXCLUDED.name, interval_s = EXCLUDED.interval_s
-             WHERE (jobs.name, jobs.interval_s) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.interval_s)",
+        "INSERT INTO jobs (name, kind, interval_s, next_run_at) VALUES ($2, $1, $3, now())
+         ON CONFLICT (kind) WHERE widget_id IS NULL DO NOTHING",
     )
     .bind(kind)
     .bind(name)
     .bind(interval_s)
-    .bind(first_run_in_s)
+    .execute(db)
+    .await?;
+    sqlx::query(
+        "UPDATE jobs SET name = $2, interval_s = $3
+         WHERE kind = $1 AND widget_id IS NULL AND (name, interval_s) IS DISTINCT FROM ($2, $3)",
+    )
+    .bind(kind)
+    .bind(name)
+    .bind(interval_s)
     .execute(db)
     .await?;
     Ok(())
 }
 
+/// The pull sources the widgets ask for: job name and interval per widget. interval_s was
+/// validated (5 to 86,400) when the widget was written; the clamp only keeps a hand-edited row
+/// from breaking every sync.
+macro_rules! wanted_sources {
+    () => {
+        "WITH wanted AS (
+             SELECT w.id AS widget_id, 'source:' || b.slug || '/' || w.key AS name,
+                    CASE WHEN jsonb_typeof(w.config -> 'source' -> 'interval_s') = 'number'
+                         THEN LEAST(GREATEST((w.config -> 'source' ->> 'interval_s')::numeric, 5), 86400)::int
+                         ELSE 60 END AS interval_s
+             FROM widgets w JOIN boards b ON b.id = w.board_id
+             WHERE jsonb_typeof(w.config -> 'source') = 'object')"
+    };
+}
+
 /// Makes the pull-source jobs match the widgets whose `config.source` is set: a new source is
-/// due at once, a shorter interval takes effect at once, a removed source loses its job.
+/// due at once, a shorter interval takes effect at once, a removed source loses its job, a
+/// renamed board or widget renames its job. Only changed rows are written (see [`sync_fixed`]).
 pub async fn sync_sources(db: &Db) -> StoreResult<()> {
     let mut conn = db.acquire().await?;
     let mut tx = conn.begin().await?;
-    sqlx::query(
-        "DELETE FROM jobs j WHERE j.kind = 'pull_source' AND NOT EXISTS (
-             SELECT 1 FROM widgets w WHERE w.id = j.widget_id AND jsonb_typeof(w.config -> 'source') = 'object')",
-    )
+    sqlx::query(concat!(
+        wanted_sources!(),
+        " DELETE FROM jobs j WHERE j.kind = 'pull_source'
+          AND NOT EXISTS (SELECT 1 FROM wanted WHERE wanted.widget_id = j.widget_id)"
+    ))
     .execute(&mut *tx)
     .await?;
-    // interval_s was validated (5 to 86,400) when the widget was written; the clamp only keeps a
-    // hand-edited row from breaking every sync.
-    sqlx::query(
-        "INSERT INTO jobs (name, kind, widget_id, interval_s, next_run_at)
-         SELECT 'source:' || b.slug || '/' || w.key, 'pull_source', w.id,
-                CASE WHEN jsonb_typeof(w.config -> 'source' -> 'interval_s') = 'number'
-                     THEN LEAST(GREATEST((w.config -> 'source' ->> 'interval_s')::numeric, 5), 86400)::int
-                     ELSE 60 END,
-                now()
-         FROM widgets w JOIN boards b ON b.id = w.board_id
-         WHERE jsonb_typeof(w.config -> 'source') = 'object'
-         ON CONFLICT (widget_id) DO UPDATE
-             SET name = EXCLUDED.name, interval_s = EXCLUDED.interval_s,
-                 next_run_at = LEAST(jobs.next_run_at, now() + make_interval(secs => EXCLUDED.interval_s))
-             WHERE (jobs.name, jobs.interval_s) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.interval_s)",
-    )
+    sqlx::query(concat!(
+        wanted_sources!(),
+        " UPDATE jobs j SET name = wanted.name, interval_s = wanted.interval_s,
+                 next_run_at = LEAST(j.next_run_at, now() + make_interval(secs => wanted.interval_s))
+          FROM wanted
+          WHERE j.widget_id = wanted.widget_id AND (j.name, j.interval_s) IS DISTINCT FROM (wanted.name, wanted.interval_s)"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(concat!(
+        wanted_sources!(),
+        " INSERT INTO jobs (name, kind, widget_id, interval_s, next_run_at)
+          SELECT name, 'pull_source', widget_id, interval_s, now() FROM wanted
+          WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.widget_id = wanted.widget_id)
+          ORDER BY widget_id
+          ON CONFLICT (widget_id) DO NOTHING"
+    ))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
