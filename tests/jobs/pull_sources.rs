@@ -25,7 +25,9 @@ async fn a_pull_source_pushes_values_on_schedule_and_they_stream() {
     app.create_board("ops", &[]).await;
     let mut stream = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), None).await;
     let config = source(&server.url("/counter"), 5, "/data/cpu");
-    let created = app.post("/dashboard/boards/ops/widgets", json!({"key": "cpu", "title": "CPU", "kind": "gauge", "config": config})).await;
+    let created = app
+        .post("/dashboard/boards/ops/widgets", json!({"key": "cpu", "title": "CPU", "kind": "gauge", "config": config}))
+        .await;
     assert_eq!(created.status(), 201);
 
     let events = widget_events(&mut stream, 2).await;
@@ -59,8 +61,10 @@ async fn failing_sources_record_their_error_and_keep_running() {
         ("too-big", "text", "/big", "/value", "larger than 1024 KiB"),
         ("redirects", "number", "/redirect/4", "/value", "more than 3 redirects"),
     ];
-    let mut widgets: Vec<(&str, &str, Json)> =
-        cases.iter().map(|(key, kind, path, pointer, _)| (*key, *kind, source(&server.url(path), 5, pointer))).collect();
+    let mut widgets: Vec<(&str, &str, Json)> = cases
+        .iter()
+        .map(|(key, kind, path, pointer, _)| (*key, *kind, source(&server.url(path), 5, pointer)))
+        .collect();
     widgets.push(("redirected", "number", source(&server.url("/redirect/3"), 5, "/value")));
     create_board(&app.db, "ops", &widgets).await;
 

@@ -47,12 +47,11 @@ async fn retention_deletes_exactly_the_expired_events_and_keeps_each_widgets_new
     let app = TestApp::spawn_with(&[("JOBS", "off")]).await;
     fill(&app).await;
     assert_eq!(app.count("events").await, 100_000);
-    let quiet_newest: i64 = sqlx::query_scalar(
-        "SELECT max(e.id) FROM events e JOIN widgets w ON w.id = e.widget_id WHERE w.key = 'quiet'",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let quiet_newest: i64 =
+        sqlx::query_scalar("SELECT max(e.id) FROM events e JOIN widgets w ON w.id = e.widget_id WHERE w.key = 'quiet'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
 
     // Pushes go on, through the API, for as long as the prune runs.
     let pruning = Arc::new(AtomicBool::new(true));
@@ -84,11 +83,10 @@ async fn retention_deletes_exactly_the_expired_events_and_keeps_each_widgets_new
     assert_eq!(summary, "deleted 60099 events older than 30 days");
     let fresh = 39_900 + pushed.len() as i64;
     assert_eq!(app.count("events").await, fresh + 1, "the fresh events and quiet's newest remain");
-    let old_left: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM events WHERE created_at < now() - interval '30 days'")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
+    let old_left: Vec<i64> = sqlx::query_scalar("SELECT id FROM events WHERE created_at < now() - interval '30 days'")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
     assert_eq!(old_left, vec![quiet_newest], "of the expired events only quiet's newest is kept");
     let pushed_kept: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE id = ANY($1)")
         .bind(&pushed)

@@ -21,7 +21,8 @@ async fn two_runners_on_one_database_run_each_due_run_once() {
         widgets.iter().map(|(key, config)| (key.as_str(), "number", config.clone())).collect();
     create_board(&db, "ops", &specs).await;
 
-    let (first, second) = tokio::join!(TestRunner::start(&url, &[ALLOW_LOCAL]), TestRunner::start(&url, &[ALLOW_LOCAL]));
+    let (first, second) =
+        tokio::join!(TestRunner::start(&url, &[ALLOW_LOCAL]), TestRunner::start(&url, &[ALLOW_LOCAL]));
     for i in 0..SOURCES {
         job_after_runs(&db, &format!("source:ops/w{i}"), 1).await;
     }
