@@ -7,8 +7,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{JobContext, JobKind, demo_feed, pull_source, retention};
+use crate::store::StoreResult;
 use crate::store::jobs::{self, ClaimedJob, Leases, Outcome};
-use crate::store::{StoreError, StoreResult};
 
 /// How often an idle runner looks for due jobs; a finished job frees its slot at once.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -77,13 +77,14 @@ impl Runner {
         let mut last_sync: Option<Instant> = None;
         let mut failing = false;
         loop {
+            let mut synced = Ok(());
             if last_sync.is_none_or(|at| at.elapsed() >= SYNC_INTERVAL) {
-                let synced = self.sync().await;
-                failing = report_db_trouble(synced, failing);
+                synced = self.sync().await;
                 last_sync = Some(Instant::now());
             }
+            // Due jobs run even when syncing failed: the table still holds their schedule.
             let claimed = self.claim_into(&mut running).await;
-            failing = report_db_trouble(claimed, failing);
+            failing = report_db_trouble(synced.and(claimed), failing);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 Some(_) = running.join_next(), if !running.is_empty() => {}
@@ -189,7 +190,7 @@ pub fn retry_delay(failures_in_a_row: i32, interval_s: i32) -> Duration {
     doubled.min(Duration::from_secs(u64::try_from(interval_s).unwrap_or(1).max(1))).min(RETRY_MAX)
 }
 
-/// Logs the first database failure of a streak and the recovery, not every poll in between.
+/// Logs the first failure of a streak and the recovery, not every poll in between.
 fn report_db_trouble(result: StoreResult<()>, failing: bool) -> bool {
     match result {
         Ok(()) if failing => {
@@ -198,8 +199,8 @@ fn report_db_trouble(result: StoreResult<()>, failing: bool) -> bool {
         }
         Ok(()) => false,
         Err(error) => {
-            if !failing || !matches!(error, StoreError::Unavailable(_)) {
-                tracing::warn!(%error, "background jobs: cannot reach the jobs table; retrying");
+            if !failing {
+                tracing::warn!(%error, "background jobs: cannot use the jobs table; retrying every second");
             }
             true
         }

@@ -2,8 +2,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use crate::common::fresh_database;
-use crate::{job, job_after_runs, wait_for};
+use crate::{fresh_db, job, job_after_runs, wait_for};
 
 fn dashboard(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dashboard"));
@@ -19,7 +18,7 @@ fn run(database_url: &str, args: &[&str]) -> (Output, String) {
 
 #[tokio::test]
 async fn jobs_lists_the_jobs_and_runs_one_now() {
-    let url = fresh_database().await;
+    let (url, db) = fresh_db().await;
     let (listed, text) = run(&url, &["jobs"]);
     assert!(listed.status.success());
     let retention = text.lines().find(|l| l.starts_with("retention")).unwrap_or_else(|| panic!("{text}"));
@@ -29,7 +28,6 @@ async fn jobs_lists_the_jobs_and_runs_one_now() {
     let (ran, text) = run(&url, &["jobs", "run", "retention"]);
     assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
     assert_eq!(text.trim(), "retention: deleted 0 events older than 30 days");
-    let db = dashboard::store::connect(&url).await.unwrap();
     let after = job(&db, "retention").await.unwrap();
     assert_eq!((after.runs, after.failures), (1, 0));
     assert!(after.next_run_at <= chrono::Utc::now(), "a manual run leaves the schedule as it was");
@@ -42,7 +40,7 @@ async fn jobs_lists_the_jobs_and_runs_one_now() {
 
 #[tokio::test]
 async fn worker_runs_the_jobs_and_stops_on_sigterm() {
-    let url = fresh_database().await;
+    let (url, db) = fresh_db().await;
     let mut worker = dashboard(&url)
         .args(["worker"])
         .env("DEMO_FEED", "true")
@@ -50,7 +48,6 @@ async fn worker_runs_the_jobs_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the worker starts");
-    let db = dashboard::store::connect(&url).await.unwrap();
     job_after_runs(&db, "retention", 1).await;
     job_after_runs(&db, "demo-feed", 2).await;
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&db).await.unwrap();

@@ -4,7 +4,7 @@ use serde_json::Value as Json;
 
 use crate::common::TestApp;
 use crate::common::sse::SseClient;
-use crate::{WAIT, job, wait_for};
+use crate::{WAIT, job, job_after_runs};
 
 /// Widget key → its latest event, from the board's JSON.
 async fn latest(app: &TestApp) -> HashMap<String, Json> {
@@ -20,10 +20,8 @@ async fn latest(app: &TestApp) -> HashMap<String, Json> {
 #[tokio::test]
 async fn the_demo_feed_moves_the_demo_board() {
     let app = TestApp::spawn_with(&[("DEMO_FEED", "true")]).await;
-    wait_for("the demo feed to create the demo board", || async {
-        (app.get("/dashboard/boards/demo").await.status() == 200).then_some(())
-    })
-    .await;
+    // Its first run creates the demo board.
+    job_after_runs(&app.db, "demo-feed", 1).await;
     let mut stream = SseClient::connect(&app.url("/dashboard/stream?boards=demo"), None).await;
     let before = latest(&app).await;
 

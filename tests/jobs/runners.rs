@@ -1,18 +1,26 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::common::fresh_database;
+use dashboard::store::Db;
+
 use crate::source_server::SourceServer;
-use crate::{TestRunner, create_board, job, job_after_runs, source, values_of, wait_for};
+use crate::{TestRunner, create_board, fresh_db, job, job_after_runs, source, values_of, wait_for};
 
 const ALLOW_LOCAL: (&str, &str) = ("ALLOWED_SOURCE_HOSTS", "127.0.0.1");
+
+/// A source server, and a database of its own with a widget `ops/KEY` fed from `path` every minute.
+async fn one_source(key: &str, path: &str, pointer: &str) -> (SourceServer, String, Db) {
+    let server = SourceServer::start().await;
+    let (url, db) = fresh_db().await;
+    create_board(&db, "ops", &[(key, "number", source(&server.url(path), 60, pointer))]).await;
+    (server, url, db)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_runners_on_one_database_run_each_due_run_once() {
     const SOURCES: usize = 24;
     let server = SourceServer::start().await;
-    let url = fresh_database().await;
-    let db = dashboard::store::connect(&url).await.unwrap();
+    let (url, db) = fresh_db().await;
     // Due once now, then not for a minute: every request and every event beyond one per
     // widget would be a due run executed twice.
     let widgets: Vec<(String, serde_json::Value)> =
@@ -46,10 +54,7 @@ async fn two_runners_on_one_database_run_each_due_run_once() {
 
 #[tokio::test]
 async fn a_restart_resumes_the_schedule() {
-    let server = SourceServer::start().await;
-    let url = fresh_database().await;
-    let db = dashboard::store::connect(&url).await.unwrap();
-    create_board(&db, "ops", &[("cpu", "number", source(&server.url("/counter"), 60, "/data/cpu"))]).await;
+    let (server, url, db) = one_source("cpu", "/counter", "/data/cpu").await;
 
     let runner = TestRunner::start(&url, &[ALLOW_LOCAL]).await;
     let retention = job_after_runs(&db, "retention", 1).await;
@@ -72,10 +77,7 @@ async fn a_restart_resumes_the_schedule() {
 
 #[tokio::test]
 async fn shutdown_lets_a_running_job_finish() {
-    let server = SourceServer::start().await;
-    let url = fresh_database().await;
-    let db = dashboard::store::connect(&url).await.unwrap();
-    create_board(&db, "ops", &[("slow", "number", source(&server.url("/pause"), 60, "/value"))]).await;
+    let (server, url, db) = one_source("slow", "/pause", "/value").await;
 
     let runner = TestRunner::start(&url, &[ALLOW_LOCAL]).await;
     let running = wait_for("the slow source to be running", || async {
@@ -87,4 +89,5 @@ async fn shutdown_lets_a_running_job_finish() {
     let finished = job(&db, "source:ops/slow").await.unwrap();
     assert_eq!((finished.runs, finished.failures, finished.running_on.clone()), (1, 0, None), "{finished:?}");
     assert_eq!(values_of(&db, "ops", "slow").await, vec![serde_json::json!({"value": 7})]);
+    server.stop().await;
 }
