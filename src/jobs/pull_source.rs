@@ -66,16 +66,17 @@ pub async fn run(ctx: &JobContext, widget_id: i64) -> Result<String, PullError> 
 }
 
 /// Wraps a bare value in the object its kind needs, so a source can point straight at a number
-/// or a string: `42` becomes `{"value": 42}` for number, gauge and line widgets, `"v1.2"`
-/// `{"text": "v1.2"}`, `"ok"` `{"status": "ok"}`, a list `{"items": […]}`. An object is taken as
-/// the value object itself. A bare value of the wrong type is wrapped all the same, so that
-/// validation names what is wrong with it (`value must be a finite number`).
+/// or a string: `42` becomes `{"value": 42}` for number, gauge and line widgets (so does
+/// `"42"`: many APIs send numbers as strings), `"v1.2"` `{"text": "v1.2"}`, `"ok"`
+/// `{"status": "ok"}`, a list `{"items": […]}`. An object is taken as the value object itself.
+/// A bare value of the wrong type is wrapped all the same, so that validation names what is
+/// wrong with it (`value must be a finite number`).
 pub fn as_value_object(kind: WidgetKind, found: Json) -> Json {
     if found.is_object() {
         return found;
     }
     match kind {
-        WidgetKind::Number | WidgetKind::Gauge | WidgetKind::Line => json!({ "value": found }),
+        WidgetKind::Number | WidgetKind::Gauge | WidgetKind::Line => json!({ "value": number_in_text(found) }),
         WidgetKind::Text => match found {
             Json::Number(_) | Json::Bool(_) => json!({ "text": found.to_string() }),
             other => json!({ "text": other }),
@@ -85,6 +86,12 @@ pub fn as_value_object(kind: WidgetKind, found: Json) -> Json {
     }
 }
 
+/// `"67012.55"` → `67012.55`; anything else as it was.
+fn number_in_text(found: Json) -> Json {
+    let parsed = found.as_str().and_then(|text| text.trim().parse::<f64>().ok()).and_then(serde_json::Number::from_f64);
+    parsed.map_or(found, Json::Number)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +99,8 @@ mod tests {
     #[test]
     fn bare_values_are_wrapped_for_their_kind() {
         assert_eq!(as_value_object(WidgetKind::Gauge, json!(73.5)), json!({"value": 73.5}));
+        assert_eq!(as_value_object(WidgetKind::Number, json!(" 67012.55")), json!({"value": 67012.55}));
+        assert_eq!(as_value_object(WidgetKind::Number, json!("NaN")), json!({"value": "NaN"}));
         assert_eq!(as_value_object(WidgetKind::Text, json!("v1.2")), json!({"text": "v1.2"}));
         assert_eq!(as_value_object(WidgetKind::Text, json!(3)), json!({"text": "3"}));
         assert_eq!(as_value_object(WidgetKind::Status, json!("ok")), json!({"status": "ok"}));
