@@ -46,6 +46,10 @@ async fn a_pull_source_pushes_values_on_schedule_and_they_stream() {
     let job = job_after_runs(&app.db, "source:ops/cpu", 2).await;
     assert_eq!((job.failures, job.last_error), (0, None));
     assert_eq!(server.hits("/counter") as i64, job.runs, "one request per run");
+    let debug: Json = app.get("/dashboard/debug").await.json().await.unwrap();
+    assert_eq!(debug["jobs"]["mode"], "inline");
+    let listed = debug["jobs"]["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "source:ops/cpu").cloned();
+    assert!(listed.is_some_and(|j| j["runs"].as_i64() >= Some(2) && j["last_error"].is_null()), "{debug}");
     app.stop().await;
     server.stop().await;
 }
