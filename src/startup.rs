@@ -16,6 +16,7 @@ use crate::http::{ApiError, AppState, metrics, routes};
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store;
+use crate::store::event_writer::EventWriter;
 
 /// How long open requests get to finish after a stop; streams end at once, so this is only
 /// a bound for ordinary requests.
@@ -59,7 +60,8 @@ impl Application {
         // Before anything records a metric: handles taken earlier would stay no-ops.
         metrics::recorder();
         let realtime = Realtime::start(&settings, db.clone(), shutdown.clone()).await?;
-        let state = AppState { db, settings: Arc::new(settings), realtime, started_at: Instant::now() };
+        let event_writer = EventWriter::start(db.clone());
+        let state = AppState { db, settings: Arc::new(settings), realtime, event_writer, started_at: Instant::now() };
         let jobs = (role == Role::Web && state.settings.jobs == JobsMode::Inline).then(|| {
             let runner = Runner::new(JobContext::new(state.db.clone(), state.settings.clone(), state.realtime.clone()));
             tokio::spawn(runner.run(shutdown.clone()))

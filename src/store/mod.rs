@@ -3,6 +3,7 @@
 
 pub mod boards;
 pub mod database;
+pub mod event_writer;
 pub mod events;
 pub mod jobs;
 pub mod tokens;

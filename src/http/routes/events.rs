@@ -18,13 +18,11 @@ pub async fn push(
     path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let widget = path.find(&mut conn).await?;
+    let widget = path.find(&mut *state.conn().await?).await?;
     let value = Value::parse(widget.kind(), body.0)?;
-    let inserted =
-        events::insert(&mut conn, vec![NewEvent { widget: &widget, value }]).await.map_err(|e| path.error(e))?;
-    state.realtime.events_committed(&inserted);
-    Ok(HttpResponse::Created().json(&inserted[0]))
+    let event = state.event_writer.push(widget, value).await.map_err(|e| path.error(e))?;
+    state.realtime.events_committed(std::slice::from_ref(&event));
+    Ok(HttpResponse::Created().json(&event))
 }
 
 /// One item of a batch before its widget is known.
