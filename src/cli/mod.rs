@@ -1,5 +1,6 @@
 //! The `dashboard` command line (SPEC §2).
 
+mod jobs;
 pub mod seed;
 mod serve;
 mod token;
@@ -34,6 +35,21 @@ pub enum Command {
     Token(TokenCommand),
     /// Create the demo board with one widget of every kind (idempotent)
     Seed,
+    /// Run only the background jobs (retention, pull sources, demo feed), no web server
+    Worker,
+    /// List the background jobs with their last and next run, or run one now
+    Jobs {
+        #[command(subcommand)]
+        command: Option<JobsCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List each job: last run, next run, runs, failures, last error (the default)
+    List,
+    /// Run a job now, whether due or not (its schedule stays as it is)
+    Run { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +71,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(&settings).await,
         Command::Token(command) => token::run(&connect(&settings).await?, command).await,
         Command::Seed => seed::run(&connect(&settings).await?).await,
+        Command::Worker => jobs::worker(connect(&settings).await?, settings).await,
+        Command::Jobs { command } => jobs::run(connect(&settings).await?, settings, command).await,
     }
 }
 

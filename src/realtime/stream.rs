@@ -3,11 +3,13 @@
 //! seam between replay and live exact.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::stats::ConnectionSlot;
 use super::{Frame, Realtime, frame};
@@ -53,6 +55,7 @@ pub async fn open(
     }
     let live = Live {
         receiver,
+        shutdown: Box::pin(realtime.shutdown().clone().cancelled_owned()),
         cursor,
         boards: request.boards.map(|b| b.into_iter().map(Arc::from).collect()),
         realtime: realtime.clone(),
@@ -63,6 +66,9 @@ pub async fn open(
 
 struct Live {
     receiver: broadcast::Receiver<Frame>,
+    /// Created once per stream: a fresh `cancelled()` future per frame would take the token's
+    /// lock for every frame of every client.
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     /// The newest event id this client has; live frames at or below it are skipped.
     cursor: i64,
     boards: Option<Vec<Arc<str>>>,
@@ -83,7 +89,7 @@ impl Live {
         loop {
             let frame = tokio::select! {
                 biased;
-                _ = self.realtime.shutdown().cancelled() => return None,
+                _ = &mut self.shutdown => return None,
                 frame = self.receiver.recv() => frame,
             };
             let frame = match frame {

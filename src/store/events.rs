@@ -182,3 +182,20 @@ pub async fn after(
     .await?;
     Ok(rows)
 }
+
+/// Deletes up to `limit` events created before `cutoff`, never the newest event of a widget;
+/// returns how many. One short statement, so callers delete a large backlog in batches.
+pub async fn delete_expired(db: impl PgExecutor<'_>, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+    let deleted = sqlx::query(
+        "DELETE FROM events WHERE id IN (
+             SELECT e.id FROM events e
+             WHERE e.created_at < $1
+               AND EXISTS (SELECT 1 FROM events newer WHERE newer.widget_id = e.widget_id AND newer.id > e.id)
+             LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(deleted.rows_affected())
+}
