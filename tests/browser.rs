@@ -485,3 +485,35 @@ async fn sign_in_and_create_a_board_and_a_widget_through_the_forms() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn with_auto_refresh_off_the_page_waits_and_then_resumes_from_its_snapshot() {
+    let _one = ONE_BROWSER.lock().await;
+    // No Redis: the server streams in its polling fallback, which the indicator must say.
+    let app = TestApp::spawn_with(&[("SSE_AUTO_REFRESH", "false"), ("REDIS_URL", "")]).await;
+    app.create_board("b", &[("n", "number")]).await;
+    app.push("b", "n", json!({"value": 1})).await;
+    with_browser(1400, 900, async |browser| {
+        browser.goto(&app.url("/boards/b")).await;
+        browser
+            .wait_for("updates paused", "document.getElementById('stream-state').dataset.state === 'off'", WAIT)
+            .await;
+        assert_eq!(browser.text("#stream-state").await, "Updates paused\nGo live");
+        // Pushed after the page rendered, before it connected: the stream replays it.
+        app.push("b", "n", json!({"value": 2})).await;
+        browser.click(".stream-connect").await;
+        let polling = "document.getElementById('stream-state').dataset.state === 'polling'";
+        browser.wait_for("live in polling mode", polling, WAIT).await;
+        let value = card("n", ".big .value");
+        browser
+            .wait_for(
+                "the value pushed before connecting",
+                &format!("document.querySelector('{value}').textContent === '2'"),
+                WAIT,
+            )
+            .await;
+        assert_eq!(browser.text("#stream-state").await, "Live · polling");
+        browser.screenshot("polling-mode").await;
+    })
+    .await;
+}
