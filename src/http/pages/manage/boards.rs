@@ -6,8 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::forms::{FieldErrors, JsonForm};
-use super::session::{Manager, Submitted, flash};
-use super::sign_in::NoFields;
+use super::session::{Manager, NoFields, Submitted, flash};
 use super::{Frame, redirect, render};
 use crate::domain::{BoardPatch, NewBoard};
 use crate::http::pages::layout::Layout;

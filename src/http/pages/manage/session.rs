@@ -115,6 +115,10 @@ pub struct Submitted<T> {
     pub form: T,
 }
 
+/// The form of a button that only posts (sign out, delete): nothing but its CSRF token.
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 #[derive(serde::Deserialize)]
 struct WithCsrf<T> {
     #[serde(default)]

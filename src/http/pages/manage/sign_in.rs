@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::session::{self, Submitted};
+use super::session::{self, NoFields, Submitted};
 use super::{redirect, render};
 use crate::http::extract::authenticate;
 use crate::http::pages::PageError;
@@ -27,9 +27,6 @@ pub struct SignInForm {
     #[serde(default)]
     token: String,
 }
-
-#[derive(serde::Deserialize)]
-pub struct NoFields {}
 
 pub async fn form(session: Session) -> Result<HttpResponse, PageError> {
     let page = SignInPage { layout: Layout::new("Sign in"), csrf: session::csrf_token(&session), error: None };

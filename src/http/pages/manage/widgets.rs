@@ -8,8 +8,7 @@ use askama::Template;
 use serde_json::{Map, Value as Json, json};
 
 use super::forms::{FieldErrors, JsonForm, number_or_text};
-use super::session::{Manager, Submitted, flash};
-use super::sign_in::NoFields;
+use super::session::{Manager, NoFields, Submitted, flash};
 use super::{Frame, redirect, render};
 use crate::domain::{NewWidget, WidgetKind, WidgetPatch};
 use crate::http::pages::layout::Layout;
