@@ -1,12 +1,14 @@
 //! Dashboard: boards of widgets, values pushed over HTTP, streamed live to browsers over SSE.
 //!
 //! The folders follow the request: `config` (settings), `http` (routes, extractors, errors),
-//! `domain` (validated types), `store` (SQL), `realtime` (fan-out, Redis, polling), `cli`.
+//! `domain` (validated types), `store` (SQL), `realtime` (fan-out, Redis, polling), `jobs`
+//! (background jobs), `cli`.
 
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod loadtest;
 pub mod realtime;
 pub mod startup;

@@ -7,13 +7,16 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
-use crate::config::Settings;
-use crate::http::{ApiError, AppState, metrics, routes};
+use crate::config::{JobsMode, Settings};
+use crate::http::{ApiError, AppState, metrics, pages, routes};
+use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store;
+use crate::store::event_writer::EventWriter;
 
 /// How long open requests get to finish after a stop; streams end at once, so this is only
 /// a bound for ordinary requests.
@@ -32,6 +35,8 @@ pub struct Application {
     port: u16,
     server: Server,
     shutdown: CancellationToken,
+    /// The background jobs runner of `dashboard serve` with `JOBS=inline`.
+    jobs: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -55,9 +60,14 @@ impl Application {
         // Before anything records a metric: handles taken earlier would stay no-ops.
         metrics::recorder();
         let realtime = Realtime::start(&settings, db.clone(), shutdown.clone()).await?;
-        let state = AppState { db, settings: Arc::new(settings), realtime, started_at: Instant::now() };
+        let event_writer = EventWriter::start(db.clone());
+        let state = AppState { db, settings: Arc::new(settings), realtime, event_writer, started_at: Instant::now() };
+        let jobs = (role == Role::Web && state.settings.jobs == JobsMode::Inline).then(|| {
+            let runner = Runner::new(JobContext::new(state.db.clone(), state.settings.clone(), state.realtime.clone()));
+            tokio::spawn(runner.run(shutdown.clone()))
+        });
         let server = serve(listener, state, role)?;
-        Ok(Self { port, server, shutdown })
+        Ok(Self { port, server, shutdown, jobs })
     }
 
     pub fn port(&self) -> u16 {
@@ -69,7 +79,8 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// Runs until SIGTERM, SIGINT or the shutdown token; then ends every stream and stops.
+    /// Runs until SIGTERM, SIGINT or the shutdown token; then ends every stream, lets running
+    /// jobs finish (bounded by the runner's grace period) and stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let shutdown = self.shutdown.clone();
@@ -81,7 +92,12 @@ impl Application {
             shutdown.cancel();
             handle.stop(true).await;
         });
-        self.server.await
+        let stopped = self.server.await;
+        self.shutdown.cancel();
+        if let Some(jobs) = self.jobs {
+            let _ = jobs.await;
+        }
+        stopped
     }
 }
 
@@ -90,6 +106,7 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(pages::security_headers(&state.settings))
             .wrap(from_fn(metrics::count_requests))
             .wrap(TracingLogger::default())
             .app_data(state.clone())
@@ -99,10 +116,16 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
                 web::PathConfig::default().error_handler(|_, _| ApiError::not_found("no such board or widget").into()),
             )
             .configure(|cfg| match role {
-                Role::Web => routes::api(cfg),
+                Role::Web => {
+                    routes::api(cfg);
+                    pages::configure(cfg, &state.settings);
+                }
                 Role::StreamOnly => routes::stream_only(cfg),
             })
-            .default_service(web::to(not_found))
+            .default_service(match role {
+                Role::Web => web::to(pages::not_found),
+                Role::StreamOnly => web::to(not_found),
+            })
     })
     .on_connect(move |connection, _| drop_stalled_readers(connection, stall_timeout))
     .listen(listener)?
@@ -132,7 +155,7 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("no such route"))
 }
 
-async fn termination_signal() {
+pub async fn termination_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         return std::future::pending().await;

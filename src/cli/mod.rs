@@ -1,6 +1,7 @@
 //! The `dashboard` command line (SPEC §2).
 
-mod seed;
+mod jobs;
+pub mod seed;
 mod serve;
 mod token;
 
@@ -34,8 +35,23 @@ pub enum Command {
     Token(TokenCommand),
     /// Create the demo board with one widget of every kind (idempotent)
     Seed,
+    /// Run only the background jobs (retention, pull sources, demo feed), no web server
+    Worker,
+    /// List the background jobs with their last and next run, or run one now
+    Jobs {
+        #[command(subcommand)]
+        command: Option<JobsCommand>,
+    },
     /// Hold many SSE streams open, publish stamped events, report delivery and latency
     Loadtest(Box<crate::loadtest::LoadtestArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List each job: last run, next run, runs, failures, last error (the default)
+    List,
+    /// Run a job now, whether due or not (its schedule stays as it is)
+    Run { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +82,8 @@ async fn run_app(command: Command) -> anyhow::Result<()> {
         Command::Migrate => migrate(&settings).await,
         Command::Token(command) => token::run(&connect(&settings).await?, command).await,
         Command::Seed => seed::run(&connect(&settings).await?).await,
+        Command::Worker => jobs::worker(connect(&settings).await?, settings).await,
+        Command::Jobs { command } => jobs::run(connect(&settings).await?, settings, command).await,
         // Never reached (run takes it first), but correct if it were.
         Command::Loadtest(args) => crate::loadtest::run(*args).await,
     }

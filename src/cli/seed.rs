@@ -57,7 +57,7 @@ fn demo_widgets() -> Vec<Json> {
         json!({"key": "cpu", "title": "CPU load", "kind": "gauge", "config": {"unit": "%", "min": 0, "max": 100,
             "thresholds": [{"value": 70, "color": "#e5a50a"}, {"value": 90, "color": "#e01b24"}]}}),
         json!({"key": "requests", "title": "Requests / s", "kind": "line", "config": {"unit": "req/s", "max_points": 60, "width": 2}}),
-        json!({"key": "deploys", "title": "Latest deploy", "kind": "text", "config": {}}),
+        json!({"key": "deploys", "title": "Latest deploy", "kind": "text", "config": {"width": 3}}),
         json!({"key": "top-pages", "title": "Top pages", "kind": "list", "config": {}}),
         json!({"key": "api", "title": "API status", "kind": "status", "config": {}}),
     ]

@@ -79,11 +79,15 @@ impl FromRequest for ApiToken {
     }
 }
 
+/// The name a request authenticated with `DASHBOARD_API_TOKEN` goes by.
+pub const BOOTSTRAP_TOKEN_NAME: &str = "DASHBOARD_API_TOKEN";
+
+/// The name of the live token whose secret this is.
 pub async fn authenticate(state: &AppState, secret: &str) -> Result<String, ApiError> {
     if let Some(bootstrap) = &state.settings.bootstrap_token
         && tokens::matches_bootstrap(secret, bootstrap.expose())
     {
-        return Ok("DASHBOARD_API_TOKEN".into());
+        return Ok(BOOTSTRAP_TOKEN_NAME.into());
     }
     tokens::authenticate(&state.db, secret).await?.ok_or(ApiError::Unauthorized("the API token is unknown or revoked"))
 }

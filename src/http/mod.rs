@@ -3,8 +3,14 @@
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod pages;
 pub mod routes;
 pub mod state;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
+
+/// `201 Created` with the new resource's `Location` and its JSON.
+pub fn created(location: String, body: &impl serde::Serialize) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Created().insert_header((actix_web::http::header::LOCATION, location)).json(body)
+}

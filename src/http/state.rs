@@ -4,6 +4,7 @@ use std::time::Instant;
 use crate::config::Settings;
 use crate::realtime::Realtime;
 use crate::store::Db;
+use crate::store::event_writer::EventWriter;
 
 /// What every handler can reach: shared, cheap to clone.
 #[derive(Clone)]
@@ -11,6 +12,7 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub realtime: Realtime,
+    pub event_writer: EventWriter,
     pub started_at: Instant,
 }
 

@@ -61,23 +61,7 @@ impl Realtime {
         db: Db,
         shutdown: CancellationToken,
     ) -> Result<Self, crate::store::StoreError> {
-        // Unique per start, even for two apps in one process (tests), so each skips only its own messages.
-        let instance = format!("{}-{}-{}", hostname(), std::process::id(), &crate::config::random_hex(2));
-        let publisher = settings
-            .redis_url
-            .as_ref()
-            .map(|url| redis::Publisher::new(url.expose(), &settings.redis_channel_prefix, &instance));
-        let realtime = Self {
-            inner: Arc::new(Inner {
-                hub: Hub::new(),
-                stats: StreamStats::new(settings.sse.max_connections),
-                wake: Notify::new(),
-                redis_connected: AtomicBool::new(false),
-                publisher,
-                shutdown,
-                instance,
-            }),
-        };
+        let realtime = Self::announce_only(settings, shutdown);
         let cursor = crate::store::events::last_id(&db).await?;
         tokio::spawn(dispatcher::run(realtime.clone(), db, cursor, settings.poll_interval));
         tokio::spawn(hub::heartbeats(realtime.clone(), settings.sse.heartbeat_interval));
@@ -90,6 +74,29 @@ impl Realtime {
             ));
         }
         Ok(realtime)
+    }
+
+    /// For a process without streams of its own (`dashboard worker`, `dashboard jobs run`): no
+    /// dispatcher, no subscriber. [`Self::events_committed`] still announces commits over Redis;
+    /// without Redis, the stream processes' pollers find them.
+    pub fn announce_only(settings: &Settings, shutdown: CancellationToken) -> Self {
+        // Unique per start, even for two apps in one process (tests), so each skips only its own messages.
+        let instance = format!("{}-{}-{}", hostname(), std::process::id(), &crate::config::random_hex(2));
+        let publisher = settings
+            .redis_url
+            .as_ref()
+            .map(|url| redis::Publisher::new(url.expose(), &settings.redis_channel_prefix, &instance));
+        Self {
+            inner: Arc::new(Inner {
+                hub: Hub::new(),
+                stats: StreamStats::new(settings.sse.max_connections),
+                wake: Notify::new(),
+                redis_connected: AtomicBool::new(false),
+                publisher,
+                shutdown,
+                instance,
+            }),
+        }
     }
 
     pub fn hub(&self) -> &Hub {

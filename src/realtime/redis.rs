@@ -103,12 +103,16 @@ pub async fn subscribe(realtime: Realtime, url: String, prefix: String) {
             _ = realtime.shutdown().cancelled() => return,
             result = listen(&realtime, &url, &prefix, &mut ever_connected) => result,
         };
+        let reason = match &session {
+            Ok(()) => "the server closed the connection".to_string(),
+            Err(error) => error.to_string(),
+        };
         if realtime.redis_connected() {
             realtime.set_redis_connected(false);
-            tracing::warn!(error = ?session.err(), "Redis connection lost; stream mode: polling");
+            tracing::warn!(%reason, "Redis connection lost; stream mode: polling");
             failures = 0;
         } else if failures == 0 {
-            tracing::warn!(error = ?session.err(), "Redis unreachable; stream mode: polling until it is back");
+            tracing::warn!(%reason, "Redis unreachable; stream mode: polling until it is back");
         }
         let delay = backoff(failures);
         failures = failures.saturating_add(1);

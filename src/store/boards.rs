@@ -1,9 +1,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Acquire, PgConnection};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 
-use super::events;
-use super::widgets::{self, WidgetView};
+use super::events::EventRow;
+use super::widgets::{WidgetRow, WidgetView};
 use super::{Db, StoreError, StoreResult};
 use crate::domain::{BoardPatch, NewBoard};
 
@@ -66,15 +67,71 @@ pub async fn exists(db: &Db, slugs: &[String]) -> StoreResult<Vec<String>> {
     Ok(found)
 }
 
+/// One statement, hence one snapshot (even outside a transaction): the board, each widget with
+/// its newest event, and the newest event id overall. One round trip keeps page loads cheap.
 pub async fn snapshot(db: &Db, slug: &str) -> StoreResult<BoardSnapshot> {
-    let mut conn = db.acquire().await?;
-    let mut tx = conn.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-    let board = find(&mut tx, slug).await?;
-    let widgets = widgets::list_with_latest(&mut tx, &board).await?;
-    let last_event_id = events::last_id(&mut *tx).await?;
-    tx.commit().await?;
+    let rows: Vec<SnapshotRow> = sqlx::query_as(
+        "SELECT b.id AS board_pk, b.slug, b.title AS board_title, b.description, b.columns,
+                b.created_at AS board_created_at, b.updated_at AS board_updated_at,
+                (SELECT COALESCE(max(id), 0) FROM events) AS last_event_id,
+                w.id, w.board_id, b.slug AS board, w.key, w.title, w.kind, w.config, w.position,
+                w.created_at, w.updated_at, source_job.last_error AS source_error,
+                e.id AS event_id, e.value AS event_value, e.created_at AS event_created_at
+         FROM boards b
+         LEFT JOIN widgets w ON w.board_id = b.id
+         LEFT JOIN jobs source_job ON source_job.widget_id = w.id
+         LEFT JOIN LATERAL (SELECT id, value, created_at FROM events
+                            WHERE widget_id = w.id ORDER BY id DESC LIMIT 1) e ON true
+         WHERE b.slug = $1
+         ORDER BY w.position, w.id",
+    )
+    .bind(slug)
+    .fetch_all(db)
+    .await?;
+    let first = rows.first().ok_or(StoreError::NotFound)?;
+    let (board, last_event_id) = (first.board.clone(), first.last_event_id);
+    let widgets = rows.into_iter().filter_map(|row| row.widget).collect();
     Ok(BoardSnapshot { board, widgets, last_event_id })
+}
+
+/// A row of [`snapshot`]: the board on every row, a widget unless the board has none.
+struct SnapshotRow {
+    board: BoardRow,
+    last_event_id: i64,
+    widget: Option<WidgetView>,
+}
+
+impl<'r> sqlx::FromRow<'r, PgRow> for SnapshotRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let board = BoardRow {
+            id: row.try_get("board_pk")?,
+            slug: row.try_get("slug")?,
+            title: row.try_get("board_title")?,
+            description: row.try_get("description")?,
+            columns: row.try_get("columns")?,
+            created_at: row.try_get("board_created_at")?,
+            updated_at: row.try_get("board_updated_at")?,
+        };
+        let widget = match row.try_get::<Option<i64>, _>("id")? {
+            None => None,
+            Some(_) => {
+                let widget = WidgetRow::from_row(row)?;
+                let latest = match row.try_get::<Option<i64>, _>("event_id")? {
+                    None => None,
+                    Some(id) => Some(EventRow {
+                        id,
+                        board: widget.board.clone(),
+                        widget: widget.key.clone(),
+                        kind: widget.kind.clone(),
+                        value: row.try_get("event_value")?,
+                        created_at: row.try_get("event_created_at")?,
+                    }),
+                };
+                Some(WidgetView { widget, latest })
+            }
+        };
+        Ok(Self { board, last_event_id: row.try_get("last_event_id")?, widget })
+    }
 }
 
 pub async fn create(db: &Db, new: &NewBoard) -> StoreResult<BoardRow> {

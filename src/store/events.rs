@@ -113,9 +113,21 @@ pub async fn history(conn: &mut PgConnection, widget_id: i64, after: i64, limit:
 
 /// The newest `limit` events of a widget, oldest first (a chart's initial points).
 pub async fn recent(conn: &mut PgConnection, widget_id: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
+    recent_until(conn, widget_id, i64::MAX, limit).await
+}
+
+/// The newest `limit` events of a widget with ids up to `until`, oldest first: the history a
+/// page renders next to a snapshot whose newest event of this widget is `until`.
+pub async fn recent_until(
+    conn: &mut PgConnection,
+    widget_id: i64,
+    until: i64,
+    limit: i64,
+) -> StoreResult<Vec<EventRow>> {
     let mut rows: Vec<EventRow> =
-        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 ORDER BY e.id DESC LIMIT $2"))
+        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT $3"))
             .bind(widget_id)
+            .bind(until)
             .bind(limit)
             .fetch_all(conn)
             .await?;
@@ -169,4 +181,21 @@ pub async fn after(
     .fetch_all(db)
     .await?;
     Ok(rows)
+}
+
+/// Deletes up to `limit` events created before `cutoff`, never the newest event of a widget;
+/// returns how many. One short statement, so callers delete a large backlog in batches.
+pub async fn delete_expired(db: impl PgExecutor<'_>, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+    let deleted = sqlx::query(
+        "DELETE FROM events WHERE id IN (
+             SELECT e.id FROM events e
+             WHERE e.created_at < $1
+               AND EXISTS (SELECT 1 FROM events newer WHERE newer.widget_id = e.widget_id AND newer.id > e.id)
+             LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(deleted.rows_affected())
 }

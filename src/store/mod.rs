@@ -3,7 +3,9 @@
 
 pub mod boards;
 pub mod database;
+pub mod event_writer;
 pub mod events;
+pub mod jobs;
 pub mod tokens;
 pub mod widgets;
 

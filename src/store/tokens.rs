@@ -72,6 +72,16 @@ pub async fn authenticate(db: &Db, secret: &str) -> StoreResult<Option<String>> 
     Ok(Some(name))
 }
 
+/// Whether a token of this name exists and is not revoked: a signed-in session of the
+/// management pages lasts only as long as the token it signed in with.
+pub async fn is_active(db: &Db, name: &str) -> StoreResult<bool> {
+    let active = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NULL)")
+        .bind(name)
+        .fetch_one(db)
+        .await?;
+    Ok(active)
+}
+
 /// Constant-time comparison for the bootstrap token of `DASHBOARD_API_TOKEN`.
 pub fn matches_bootstrap(secret: &str, bootstrap: &str) -> bool {
     hash(secret).ct_eq(&hash(bootstrap)).into()

@@ -23,6 +23,9 @@ pub struct WidgetRow {
     pub position: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Why the widget's pull source last failed (`config.source`), until it next succeeds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_error: Option<String>,
 }
 
 impl WidgetRow {
@@ -44,8 +47,9 @@ pub struct WidgetView {
 macro_rules! select_widgets {
     () => {
         "SELECT w.id, w.board_id, b.slug AS board, w.key, w.title, w.kind, w.config, w.position,
-                             w.created_at, w.updated_at
-                      FROM widgets w JOIN boards b ON b.id = w.board_id"
+                             w.created_at, w.updated_at, source_job.last_error AS source_error
+                      FROM widgets w JOIN boards b ON b.id = w.board_id
+                      LEFT JOIN jobs source_job ON source_job.widget_id = w.id"
     };
 }
 
@@ -125,7 +129,7 @@ pub async fn delete(conn: &mut PgConnection, board: &str, key: &str) -> StoreRes
     if deleted.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-async fn by_id(conn: &mut PgConnection, id: i64) -> StoreResult<WidgetRow> {
+pub async fn by_id(conn: &mut PgConnection, id: i64) -> StoreResult<WidgetRow> {
     Ok(sqlx::query_as(concat!(select_widgets!(), " WHERE w.id = $1")).bind(id).fetch_one(conn).await?)
 }
 

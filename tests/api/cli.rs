@@ -96,3 +96,47 @@ fn bad_arguments_are_reported_by_clap() {
         assert!(help.contains(command), "{command} missing from --help");
     }
 }
+
+#[tokio::test]
+async fn serve_writes_its_pidfile_and_json_request_logs() {
+    let url = fresh_database().await;
+    let dir = std::env::temp_dir().join(format!("dashboard-pid-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("dashboard.pid");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
+        .arg("serve")
+        .env("APP_ENV", "test")
+        .env("DATABASE_URL", &url)
+        .env("REDIS_URL", "")
+        .env("PORT", port.to_string())
+        .env("PIDFILE", &pidfile)
+        .env("LOGRAGE_ENABLED", "true")
+        .env("LOG_LEVEL", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server answers");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert_eq!(pid.trim(), server.id().to_string());
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
+    let logs = text(&output.stderr);
+    let request_line = logs
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+        })
+        .find(|line| line.to_string().contains("/health"))
+        .expect("a log line for the request");
+    assert!(request_line.to_string().contains("request_id"), "{request_line}");
+    assert!(!pidfile.exists(), "the pidfile is removed on exit");
+}

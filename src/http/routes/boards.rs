@@ -1,11 +1,10 @@
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::domain::Slug;
 use crate::domain::{BoardPatch, NewBoard};
 use crate::http::extract::{ApiToken, JsonBody};
-use crate::http::{ApiError, ApiResult, AppState};
+use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::boards;
 
 pub fn board_not_found(slug: &str) -> impl FnOnce() -> String + '_ {
@@ -28,7 +27,7 @@ pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> 
     let new = NewBoard::parse(&body.0)?;
     let board = boards::create(&state.db, &new).await?;
     state.realtime.board_changed(&board.slug, "created");
-    Ok(HttpResponse::Created().insert_header((LOCATION, format!("/dashboard/boards/{}", board.slug))).json(board))
+    Ok(created(format!("/dashboard/boards/{}", board.slug), &board))
 }
 
 pub async fn update(

@@ -1,9 +1,12 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::config::JobsMode;
 use crate::http::AppState;
+use crate::store::jobs;
 
 pub async fn debug(state: web::Data<AppState>) -> HttpResponse {
+    let jobs = jobs_section(&state).await;
     let realtime = &state.realtime;
     let stats = realtime.stats();
     HttpResponse::Ok().json(json!({
@@ -28,5 +31,19 @@ pub async fn debug(state: web::Data<AppState>) -> HttpResponse {
             "pool_size": state.db.size(),
             "idle": state.db.num_idle(),
         },
+        "jobs": jobs,
     }))
+}
+
+/// Every job's schedule and last outcome, as `dashboard jobs` lists them. `mode` is `JOBS`:
+/// whether `dashboard serve` runs them too (`inline`) or only `dashboard worker` does (`off`).
+async fn jobs_section(state: &AppState) -> serde_json::Value {
+    let mode = match state.settings.jobs {
+        JobsMode::Inline => "inline",
+        JobsMode::Off => "off",
+    };
+    match jobs::list(&state.db).await {
+        Ok(list) => json!({ "mode": mode, "jobs": list }),
+        Err(error) => json!({ "mode": mode, "error": error.to_string() }),
+    }
 }

@@ -1,8 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::{Value as Json, json};
 
-use super::widgets::widget_not_found;
-use crate::domain::Slug;
+use super::widgets::{WidgetPath, widget_not_found};
 use crate::domain::{ValidationErrors, Value};
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState};
@@ -16,20 +15,14 @@ const MAX_HISTORY: i64 = 1000;
 pub async fn push(
     state: web::Data<AppState>,
     _: ApiToken,
-    path: web::Path<(Slug, Slug)>,
+    path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
-    let (board, key) = path.into_inner();
-    let mut conn = state.conn().await?;
-    let widget = widgets::find(&mut conn, &board, &key)
-        .await
-        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
+    let widget = path.find(&mut *state.conn().await?).await?;
     let value = Value::parse(widget.kind(), body.0)?;
-    let inserted = events::insert(&mut conn, vec![NewEvent { widget: &widget, value }])
-        .await
-        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
-    state.realtime.events_committed(&inserted);
-    Ok(HttpResponse::Created().json(&inserted[0]))
+    let event = state.event_writer.push(widget, value).await.map_err(|e| path.error(e))?;
+    state.realtime.events_committed(std::slice::from_ref(&event));
+    Ok(HttpResponse::Created().json(&event))
 }
 
 /// One item of a batch before its widget is known.
@@ -80,7 +73,7 @@ fn resolve_batch(items: Vec<BatchItem>, found: &[WidgetRow]) -> Result<Vec<NewEv
     let mut new = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let Some(widget) = found.iter().find(|w| w.board == item.board && w.key == item.widget) else {
-            errors.add(format!("events[{i}]"), widget_not_found(&item.board, &item.widget)());
+            errors.add(format!("events[{i}]"), widget_not_found(&item.board, &item.widget));
             continue;
         };
         match Value::parse(widget.kind(), item.value) {
@@ -99,14 +92,11 @@ pub struct HistoryQuery {
 
 pub async fn history(
     state: web::Data<AppState>,
-    path: web::Path<(Slug, Slug)>,
+    path: web::Path<WidgetPath>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (board, key) = path.into_inner();
     let mut conn = state.conn().await?;
-    let widget = widgets::find(&mut conn, &board, &key)
-        .await
-        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
+    let widget = path.find(&mut conn).await?;
     let limit = query.limit.unwrap_or(DEFAULT_HISTORY).clamp(1, MAX_HISTORY);
     let events = events::history(&mut conn, widget.id, query.after.unwrap_or(0), limit).await?;
     Ok(HttpResponse::Ok().json(json!({ "events": events })))

@@ -1,23 +1,37 @@
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 
 use super::boards::board_not_found;
-use crate::domain::Slug;
-use crate::domain::{NewWidget, WidgetPatch};
+use crate::domain::{NewWidget, Slug, WidgetPatch};
 use crate::http::extract::{ApiToken, JsonBody};
-use crate::http::{ApiError, ApiResult, AppState};
-use crate::store::{boards, widgets};
+use crate::http::{ApiError, ApiResult, AppState, created};
+use crate::store::widgets::{self, WidgetRow};
+use crate::store::{StoreError, boards};
 
-pub fn widget_not_found<'a>(board: &'a str, key: &'a str) -> impl FnOnce() -> String + 'a {
-    move || format!("no widget {key:?} on board {board:?}")
+/// `/dashboard/boards/{board}/widgets/{widget}`: a widget named by its board and key.
+#[derive(serde::Deserialize)]
+pub struct WidgetPath {
+    pub board: Slug,
+    pub widget: Slug,
 }
 
-pub async fn show(state: web::Data<AppState>, path: web::Path<(Slug, Slug)>) -> ApiResult<HttpResponse> {
-    let (board, key) = path.into_inner();
+impl WidgetPath {
+    /// A 404 naming this widget, or the store error as it is.
+    pub fn error(&self, error: StoreError) -> ApiError {
+        ApiError::from_store(error, || widget_not_found(&self.board, &self.widget))
+    }
+
+    pub async fn find(&self, conn: &mut sqlx::PgConnection) -> ApiResult<WidgetRow> {
+        widgets::find(conn, &self.board, &self.widget).await.map_err(|e| self.error(e))
+    }
+}
+
+pub fn widget_not_found(board: &str, key: &str) -> String {
+    format!("no widget {key:?} on board {board:?}")
+}
+
+pub async fn show(state: web::Data<AppState>, path: web::Path<WidgetPath>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let widget = widgets::find_with_latest(&mut conn, &board, &key)
-        .await
-        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
+    let widget = widgets::find_with_latest(&mut conn, &path.board, &path.widget).await.map_err(|e| path.error(e))?;
     Ok(HttpResponse::Ok().json(widget))
 }
 
@@ -34,33 +48,25 @@ pub async fn create(
     let widget =
         widgets::create(&mut conn, &board, &new).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
     state.realtime.board_changed(&slug, "widget_created");
-    Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/dashboard/boards/{slug}/widgets/{}", widget.key)))
-        .json(widget))
+    Ok(created(format!("/dashboard/boards/{slug}/widgets/{}", widget.key), &widget))
 }
 
 pub async fn update(
     state: web::Data<AppState>,
     _: ApiToken,
-    path: web::Path<(Slug, Slug)>,
+    path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
-    let (board, key) = path.into_inner();
     let patch = WidgetPatch::parse(&body.0)?;
     let mut conn = state.conn().await?;
-    let widget = widgets::update(&mut conn, &board, &key, &patch)
-        .await
-        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
-    state.realtime.board_changed(&board, "widget_updated");
+    let widget = widgets::update(&mut conn, &path.board, &path.widget, &patch).await.map_err(|e| path.error(e))?;
+    state.realtime.board_changed(&path.board, "widget_updated");
     Ok(HttpResponse::Ok().json(widget))
 }
 
-pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<(Slug, Slug)>) -> ApiResult<HttpResponse> {
-    let (board, key) = path.into_inner();
+pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<WidgetPath>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    widgets::delete(&mut conn, &board, &key)
-        .await
-        .map_err(|e| ApiError::from_store(e, widget_not_found(&board, &key)))?;
-    state.realtime.board_changed(&board, "widget_deleted");
+    widgets::delete(&mut conn, &path.board, &path.widget).await.map_err(|e| path.error(e))?;
+    state.realtime.board_changed(&path.board, "widget_deleted");
     Ok(HttpResponse::NoContent().finish())
 }

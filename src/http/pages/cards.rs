@@ -1,0 +1,358 @@
+//! What a widget shows on the board page, computed from its config and its latest events.
+//!
+//! Everything here is text or numbers ready for the template (which escapes it); the live
+//! updates in `static/js/widgets.js` follow the same rules.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value as Json;
+use sqlx::PgConnection;
+
+use super::format;
+use crate::domain::WidgetKind;
+use crate::store::StoreResult;
+use crate::store::boards::BoardSnapshot;
+use crate::store::events::{self, EventRow};
+use crate::store::widgets::WidgetView;
+
+/// Tallest row span a widget can ask for (`config.height`); the stylesheet has a class per span.
+const MAX_HEIGHT: i64 = 6;
+/// Points of a line chart when `config.max_points` is not set (SPEC §6).
+const DEFAULT_MAX_POINTS: i64 = 100;
+
+pub struct Card {
+    pub key: String,
+    pub title: String,
+    pub kind: &'static str,
+    /// Column and row spans, already fitted to the board.
+    pub width: i64,
+    pub height: i64,
+    /// The widget's config as JSON, for the script that applies live values.
+    pub config_json: String,
+    pub stale_after: Option<i64>,
+    /// The id of the event shown (0: none yet); the stream's older events are ignored.
+    pub event_id: i64,
+    pub updated: Option<Updated>,
+    pub stale: bool,
+    pub body: Body,
+}
+
+pub struct Updated {
+    pub iso: String,
+    pub ago: String,
+}
+
+pub enum Body {
+    Number(NumberView),
+    Gauge(GaugeView),
+    Line(LineView),
+    Text(String),
+    List(Vec<ListRow>),
+    Status(StatusView),
+}
+
+pub struct NumberView {
+    pub value: String,
+    /// The unformatted value, from which the next update computes its change.
+    pub raw: String,
+    pub unit: String,
+    pub change: Option<Change>,
+}
+
+pub struct Change {
+    pub direction: &'static str,
+    pub arrow: &'static str,
+    pub text: String,
+}
+
+pub struct GaugeView {
+    pub value: String,
+    pub unit: String,
+    /// Share of the arc to fill, 0–100 (the arc's `pathLength` is 100).
+    pub percent: String,
+    /// The colour of the threshold reached, if any; otherwise the stylesheet's accent.
+    pub color: Option<String>,
+    pub zones: Vec<Zone>,
+    pub min: String,
+    pub max: String,
+}
+
+/// A stretch of the gauge's rim in a threshold's colour, as an SVG dash pattern.
+pub struct Zone {
+    pub dasharray: String,
+    pub color: String,
+}
+
+pub struct LineView {
+    pub value: String,
+    pub unit: String,
+    /// `[[unix seconds, value], …]`, oldest first, for the chart.
+    pub points_json: String,
+    pub point_count: usize,
+    /// An SVG polyline of the same points, shown until the chart draws (and without JavaScript).
+    pub sparkline: String,
+}
+
+pub struct ListRow {
+    pub label: String,
+    pub value: String,
+}
+
+pub struct StatusView {
+    pub status: &'static str,
+    pub label: &'static str,
+    pub message: String,
+}
+
+/// The cards of a board in position order.
+pub async fn of_board(conn: &mut PgConnection, snapshot: &BoardSnapshot, now: DateTime<Utc>) -> StoreResult<Vec<Card>> {
+    let mut cards = Vec::with_capacity(snapshot.widgets.len());
+    for widget in &snapshot.widgets {
+        let history = history(conn, widget).await?;
+        cards.push(card(widget, &history, i64::from(snapshot.board.columns), now));
+    }
+    Ok(cards)
+}
+
+/// The events a card needs besides the latest: the previous number, or a chart's points.
+async fn history(conn: &mut PgConnection, view: &WidgetView) -> StoreResult<Vec<EventRow>> {
+    let Some(latest) = &view.latest else { return Ok(Vec::new()) };
+    let limit = match view.widget.kind() {
+        WidgetKind::Number => 2,
+        WidgetKind::Line => Config(&view.widget.config.0).int("max_points").unwrap_or(DEFAULT_MAX_POINTS),
+        _ => return Ok(vec![latest.clone()]),
+    };
+    events::recent_until(conn, view.widget.id, latest.id, limit).await
+}
+
+/// One card; `history` ends with the latest event (empty when there is none).
+pub fn card(view: &WidgetView, history: &[EventRow], columns: i64, now: DateTime<Utc>) -> Card {
+    let widget = &view.widget;
+    let config = Config(&widget.config.0);
+    let kind = widget.kind();
+    let stale_after = config.int("stale_after");
+    let latest = view.latest.as_ref();
+    let updated = latest.map(|e| Updated { iso: format::timestamp(e.created_at), ago: format::ago(e.created_at, now) });
+    let stale = match (latest, stale_after) {
+        (Some(e), Some(limit)) => (now - e.created_at).num_seconds() > limit,
+        _ => false,
+    };
+    Card {
+        key: widget.key.clone(),
+        title: widget.title.clone(),
+        kind: kind.as_str(),
+        width: config.int("width").unwrap_or(1).clamp(1, columns.max(1)),
+        height: config.int("height").unwrap_or(1).clamp(1, MAX_HEIGHT),
+        config_json: widget.config.0.to_string(),
+        stale_after,
+        event_id: latest.map_or(0, |e| e.id),
+        updated,
+        stale,
+        body: body(kind, &config, latest.map(|e| &e.value.0), history),
+    }
+}
+
+fn body(kind: WidgetKind, config: &Config<'_>, value: Option<&Json>, history: &[EventRow]) -> Body {
+    let text = |name: &str| value.and_then(|v| v.get(name)).and_then(Json::as_str).unwrap_or_default().to_string();
+    match kind {
+        WidgetKind::Number => Body::Number(number(config, history)),
+        WidgetKind::Gauge => Body::Gauge(gauge(config, value.and_then(point_value))),
+        WidgetKind::Line => Body::Line(line(config, history)),
+        WidgetKind::Text => Body::Text(text("text")),
+        WidgetKind::List => Body::List(list(value)),
+        WidgetKind::Status => Body::Status(status(&text("status"), text("message"))),
+    }
+}
+
+fn point_value(value: &Json) -> Option<f64> {
+    value.get("value").and_then(Json::as_f64)
+}
+
+/// The placeholder of a widget that has no value yet.
+const NO_VALUE: &str = "–";
+
+fn number(config: &Config<'_>, history: &[EventRow]) -> NumberView {
+    let values: Vec<f64> = history.iter().filter_map(|e| point_value(&e.value.0)).collect();
+    let (current, previous) = match values.as_slice() {
+        [.., previous, current] => (Some(*current), Some(*previous)),
+        [current] => (Some(*current), None),
+        [] => (None, None),
+    };
+    NumberView {
+        value: current.map_or_else(|| NO_VALUE.into(), |v| format::number(v, config.decimals())),
+        raw: current.map(|v| v.to_string()).unwrap_or_default(),
+        unit: config.unit(),
+        change: current.zip(previous).map(|(current, previous)| change(current, previous, config.decimals())),
+    }
+}
+
+/// "▲ 12 (+1.0%)" against the previous value.
+fn change(current: f64, previous: f64, decimals: Option<usize>) -> Change {
+    let delta = current - previous;
+    let (direction, arrow) = match delta.partial_cmp(&0.0) {
+        Some(std::cmp::Ordering::Greater) => ("up", "▲"),
+        Some(std::cmp::Ordering::Less) => ("down", "▼"),
+        _ => ("flat", "■"),
+    };
+    let amount = format::number(delta.abs(), decimals);
+    let text = if previous == 0.0 { amount } else { format!("{amount} ({:+.1}%)", delta / previous.abs() * 100.0) };
+    Change { direction, arrow, text }
+}
+
+fn gauge(config: &Config<'_>, value: Option<f64>) -> GaugeView {
+    let min = config.number("min").unwrap_or(0.0);
+    let max = config.number("max").unwrap_or(100.0);
+    let share = |v: f64| if max > min { ((v - min) / (max - min)).clamp(0.0, 1.0) * 100.0 } else { 0.0 };
+    let thresholds = config.thresholds();
+    let zones = thresholds
+        .iter()
+        .enumerate()
+        .map(|(i, (at, color))| {
+            let start = share(*at);
+            let end = thresholds.get(i + 1).map_or(100.0, |(next, _)| share(*next));
+            Zone { dasharray: format!("0 {start:.2} {:.2} 100", end - start), color: color.clone() }
+        })
+        .collect();
+    GaugeView {
+        value: value.map_or_else(|| NO_VALUE.into(), |v| format::number(v, config.decimals())),
+        unit: config.unit(),
+        percent: format!("{:.2}", value.map_or(0.0, share)),
+        color: value.and_then(|v| thresholds.iter().rev().find(|(at, _)| v >= *at)).map(|(_, color)| color.clone()),
+        zones,
+        min: format::number(min, None),
+        max: format::number(max, None),
+    }
+}
+
+fn line(config: &Config<'_>, history: &[EventRow]) -> LineView {
+    let mut points: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|e| {
+            let at = e.value.0.get("at").and_then(Json::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+            let millis = at.map_or(e.created_at.timestamp_millis(), |at| at.timestamp_millis());
+            Some((millis as f64 / 1000.0, point_value(&e.value.0)?))
+        })
+        .collect();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let latest = history.last().and_then(|e| point_value(&e.value.0));
+    LineView {
+        value: latest.map_or_else(|| NO_VALUE.into(), |v| format::number(v, config.decimals())),
+        unit: config.unit(),
+        points_json: serde_json::to_string(&points.iter().map(|(t, v)| [*t, *v]).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into()),
+        point_count: points.len(),
+        sparkline: sparkline(&points),
+    }
+}
+
+/// The points scaled into the sparkline's 300×100 viewBox, as an SVG `points` list.
+fn sparkline(points: &[(f64, f64)]) -> String {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else { return String::new() };
+    let (low, high) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let span_t = (last.0 - first.0).max(f64::EPSILON);
+    let span_v = (high - low).max(f64::EPSILON);
+    points
+        .iter()
+        .map(|(t, v)| format!("{:.1},{:.1}", (t - first.0) / span_t * 300.0, 95.0 - (v - low) / span_v * 90.0))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn list(value: Option<&Json>) -> Vec<ListRow> {
+    let items = value.and_then(|v| v.get("items")).and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .map(|item| ListRow {
+            label: item.get("label").and_then(Json::as_str).unwrap_or_default().to_string(),
+            value: match item.get("value") {
+                Some(Json::Number(n)) => n.as_f64().map(|n| format::number(n, None)).unwrap_or_default(),
+                Some(Json::String(s)) => s.clone(),
+                _ => String::new(),
+            },
+        })
+        .collect()
+}
+
+fn status(status: &str, message: String) -> StatusView {
+    let (status, label) = match status {
+        "ok" => ("ok", "OK"),
+        "warning" => ("warning", "Warning"),
+        "critical" => ("critical", "Critical"),
+        _ => ("unknown", "Unknown"),
+    };
+    StatusView { status, label, message }
+}
+
+/// Typed reads of a widget's `config` (validated on write, so absent or odd keys just fall back).
+struct Config<'a>(&'a Json);
+
+impl Config<'_> {
+    fn int(&self, key: &str) -> Option<i64> {
+        self.0.get(key).and_then(Json::as_i64)
+    }
+
+    fn number(&self, key: &str) -> Option<f64> {
+        self.0.get(key).and_then(Json::as_f64)
+    }
+
+    fn unit(&self) -> String {
+        self.0.get("unit").and_then(Json::as_str).unwrap_or_default().to_string()
+    }
+
+    fn decimals(&self) -> Option<usize> {
+        self.int("decimals").and_then(|d| usize::try_from(d).ok())
+    }
+
+    /// `(value, colour)` pairs in ascending order of value.
+    fn thresholds(&self) -> Vec<(f64, String)> {
+        let mut thresholds: Vec<(f64, String)> = self
+            .0
+            .get("thresholds")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t.get("value")?.as_f64()?, t.get("color")?.as_str()?.to_string())))
+            .collect();
+        thresholds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        thresholds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn change_against_the_previous_value() {
+        let c = change(110.0, 100.0, Some(0));
+        assert_eq!((c.direction, c.text.as_str()), ("up", "10 (+10.0%)"));
+        let c = change(5.0, 0.0, None);
+        assert_eq!((c.direction, c.text.as_str()), ("up", "5"));
+        assert_eq!(change(3.0, 3.0, None).direction, "flat");
+        assert_eq!(change(1.0, 4.0, None).direction, "down");
+    }
+
+    #[test]
+    fn gauge_takes_the_colour_of_the_threshold_reached() {
+        let config = json!({"min": 0, "max": 200, "thresholds": [{"value": 150, "color": "red"}, {"value": 100, "color": "orange"}]});
+        let g = gauge(&Config(&config), Some(120.0));
+        assert_eq!((g.percent.as_str(), g.color.as_deref()), ("60.00", Some("orange")));
+        assert_eq!(g.zones[0].dasharray, "0 50.00 25.00 100");
+        assert_eq!(g.zones[1].dasharray, "0 75.00 25.00 100");
+        assert_eq!(gauge(&Config(&config), Some(20.0)).color, None);
+        assert_eq!(gauge(&Config(&config), Some(999.0)).percent, "100.00");
+        assert_eq!(gauge(&Config(&json!({})), None).value, NO_VALUE);
+    }
+
+    #[test]
+    fn sparkline_spans_the_box() {
+        assert_eq!(sparkline(&[(0.0, 1.0), (10.0, 3.0)]), "0.0,95.0 300.0,5.0");
+        assert_eq!(sparkline(&[]), "");
+    }
+
+    #[test]
+    fn unknown_status_reads_unknown() {
+        assert_eq!(status("ok", String::new()).label, "OK");
+        assert_eq!(status("", String::new()).status, "unknown");
+    }
+}

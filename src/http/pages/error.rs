@@ -1,0 +1,120 @@
+//! Failures of the HTML pages, shown as pages (the JSON API keeps its JSON errors).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+
+use super::layout::Layout;
+use crate::http::ApiError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    /// A form without the session's CSRF token.
+    #[error("This form has expired or did not come from this site. Go back, reload the page and try again.")]
+    Forbidden,
+    /// A management page without a signed-in session: sends the browser to the sign-in form.
+    #[error("sign in first")]
+    SignInRequired,
+    #[error("The database is unavailable right now. This page will work again shortly.")]
+    Unavailable,
+    #[error("Something went wrong on our side.")]
+    Internal(String),
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    status: u16,
+    message: &'a str,
+}
+
+impl From<StoreError> for PageError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound("That page does not exist.".into()),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// An API error met by a page (its validation errors are turned into form errors before this).
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::NotFound(what) => Self::NotFound(format!("{}.", capitalize(&what))),
+            ApiError::Unavailable(_) => Self::Unavailable,
+            ApiError::BadRequest(message) => Self::BadRequest(message),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::SignInRequired => StatusCode::SEE_OTHER,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            Self::SignInRequired => {
+                return HttpResponse::SeeOther().insert_header((header::LOCATION, SIGN_IN)).finish();
+            }
+            Self::Internal(detail) => tracing::error!(%detail, "page failed"),
+            _ => {}
+        }
+        let title = status.canonical_reason().unwrap_or("Error");
+        let message = self.to_string();
+        let page = ErrorPage { layout: Layout::new(title), status: status.as_u16(), message: &message };
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "5"));
+        }
+        match page.render() {
+            Ok(html) => response.content_type(ContentType::html()).body(html),
+            Err(e) => response.content_type(ContentType::plaintext()).body(format!("{message} ({e})")),
+        }
+    }
+}
+
+pub const SIGN_IN: &str = "/manage/sign-in";
+
+/// The app's fallback: an HTML page for browsers, the JSON error for the API and for clients
+/// that do not ask for HTML.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let path = req.path();
+    let api = ["/dashboard", "/health", "/metrics"].iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if api || !wants_html {
+        ApiError::not_found("no such route").error_response()
+    } else {
+        PageError::NotFound("There is no page at this address.".into()).error_response()
+    }
+}

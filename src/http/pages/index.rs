@@ -1,0 +1,44 @@
+//! `GET /`: every board, with its widget count and when it last changed.
+
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use chrono::Utc;
+
+use super::PageError;
+use super::format;
+use super::layout::Layout;
+use crate::http::AppState;
+use crate::store::boards;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "index.html")]
+pub struct IndexPage {
+    layout: Layout,
+    boards: Vec<BoardLink>,
+}
+
+struct BoardLink {
+    slug: String,
+    title: String,
+    description: String,
+    widget_count: i64,
+    /// `(RFC 3339, "3 min ago")` of the newest value on the board.
+    updated: Option<(String, String)>,
+}
+
+pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<IndexPage, PageError> {
+    let now = Utc::now();
+    let boards = boards::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|summary| BoardLink {
+            updated: summary.last_event_at.map(|at| (format::timestamp(at), format::ago(at, now))),
+            slug: summary.board.slug,
+            title: summary.board.title,
+            description: summary.board.description,
+            widget_count: summary.widget_count,
+        })
+        .collect();
+    Ok(IndexPage { layout: Layout::from_query("Boards", req.query_string()), boards })
+}

@@ -1,0 +1,168 @@
+//! Board forms: the list at `/manage`, `/manage/new-board`, `/manage/boards/{board}` (edit,
+//! with the board's widgets) and its delete.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::forms::{FieldErrors, JsonForm};
+use super::session::{Manager, NoFields, Submitted, flash};
+use super::{Frame, redirect, render};
+use crate::domain::{BoardPatch, NewBoard};
+use crate::http::pages::layout::Layout;
+use crate::http::pages::{PageError, board_missing};
+use crate::http::{ApiError, AppState};
+use crate::store::boards::{self, BoardRow, BoardSummary};
+use crate::store::widgets::{self, WidgetView};
+
+/// The error keys the board form shows next to its fields.
+const FIELDS: &[&str] = &["title", "slug", "description", "columns"];
+
+#[derive(Template)]
+#[template(path = "manage/index.html")]
+struct IndexPage {
+    layout: Layout,
+    frame: Frame,
+    boards: Vec<BoardSummary>,
+}
+
+#[derive(Template)]
+#[template(path = "manage/board_form.html")]
+struct BoardFormPage {
+    layout: Layout,
+    frame: Frame,
+    form: BoardForm,
+    errors: FieldErrors,
+    /// The board being edited (its current slug and widgets); `None` on the "new board" form.
+    editing: Option<Editing>,
+}
+
+struct Editing {
+    board: BoardRow,
+    widgets: Vec<WidgetView>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct BoardForm {
+    title: String,
+    slug: String,
+    description: String,
+    columns: String,
+}
+
+impl BoardForm {
+    fn of(board: &BoardRow) -> Self {
+        Self {
+            title: board.title.clone(),
+            slug: board.slug.clone(),
+            description: board.description.clone(),
+            columns: board.columns.to_string(),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let mut json = JsonForm::default();
+        json.text("title", &self.title)
+            .text("slug", &self.slug)
+            .text_or_empty("description", &self.description)
+            .number("columns", &self.columns);
+        json.build()
+    }
+}
+
+pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
+    let boards = boards::list(&state.db).await?;
+    render(&IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards }, StatusCode::OK)
+}
+
+pub async fn new(manager: Manager) -> Result<HttpResponse, PageError> {
+    let form = BoardForm { columns: "4".into(), ..BoardForm::default() };
+    form_page(&manager, form, FieldErrors::default(), None, StatusCode::OK)
+}
+
+pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>) -> Result<HttpResponse, PageError> {
+    let Submitted { manager, form } = submitted;
+    let created = match NewBoard::parse(&form.to_json()) {
+        Ok(new) => boards::create(&state.db, &new).await.map_err(ApiError::from),
+        Err(errors) => Err(errors.into()),
+    };
+    match created {
+        Ok(board) => {
+            state.realtime.board_changed(&board.slug, "created");
+            flash(&manager.session, "Board created. Add its widgets below.");
+            Ok(redirect(&format!("/manage/boards/{}", board.slug)))
+        }
+        Err(error) => {
+            let errors = FieldErrors::from_api(error, FIELDS)?;
+            form_page(&manager, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+pub async fn edit(
+    state: web::Data<AppState>,
+    manager: Manager,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let editing = editing(&state, &path.into_inner()).await?;
+    form_page(&manager, BoardForm::of(&editing.board), FieldErrors::default(), Some(editing), StatusCode::OK)
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    submitted: Submitted<BoardForm>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { manager, form } = submitted;
+    let slug = path.into_inner();
+    let updated = match BoardPatch::parse(&form.to_json()) {
+        Ok(patch) => boards::update(&state.db, &slug, &patch).await.map_err(ApiError::from),
+        Err(errors) => Err(errors.into()),
+    };
+    match updated {
+        Ok(board) => {
+            state.realtime.board_changed(&board.slug, "updated");
+            flash(&manager.session, "Board saved.");
+            Ok(redirect(&format!("/manage/boards/{}", board.slug)))
+        }
+        Err(error) => {
+            let errors = FieldErrors::from_api(error, FIELDS)?;
+            let editing = editing(&state, &slug).await?;
+            form_page(&manager, form, errors, Some(editing), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    submitted: Submitted<NoFields>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let slug = path.into_inner();
+    boards::delete(&state.db, &slug).await.map_err(board_missing(&slug))?;
+    state.realtime.board_changed(&slug, "deleted");
+    flash(&submitted.manager.session, &format!("Board “{slug}” deleted, with its widgets and their history."));
+    Ok(redirect("/manage"))
+}
+
+async fn editing(state: &AppState, slug: &str) -> Result<Editing, PageError> {
+    let mut conn = state.conn().await?;
+    let board = boards::find(&mut conn, slug).await.map_err(board_missing(slug))?;
+    let widgets = widgets::list_with_latest(&mut conn, &board).await?;
+    Ok(Editing { board, widgets })
+}
+
+fn form_page(
+    manager: &Manager,
+    form: BoardForm,
+    errors: FieldErrors,
+    editing: Option<Editing>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let title = match &editing {
+        Some(editing) => format!("Edit {}", editing.board.title),
+        None => "New board".into(),
+    };
+    render(&BoardFormPage { layout: Layout::new(title), frame: Frame::from(manager), form, errors, editing }, status)
+}

@@ -1,0 +1,333 @@
+//! Widget forms: `/manage/boards/{board}/new-widget`, `/manage/boards/{board}/widgets/{widget}`
+//! (edit) and its delete. The form has a field per known config key; keys it does not know
+//! (set through the API) are kept when a widget is edited.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde_json::{Map, Value as Json, json};
+
+use super::forms::{FieldErrors, JsonForm, number_or_text};
+use super::session::{Manager, NoFields, Submitted, flash};
+use super::{Frame, redirect, render};
+use crate::domain::{NewWidget, WidgetKind, WidgetPatch};
+use crate::http::pages::layout::Layout;
+use crate::http::pages::{PageError, board_missing};
+use crate::http::{ApiError, AppState};
+use crate::store::boards::{self, BoardRow};
+use crate::store::widgets::{self, WidgetRow};
+
+/// The error keys the widget form shows next to its fields.
+const FIELDS: &[&str] = &[
+    "key",
+    "title",
+    "kind",
+    "position",
+    "config.unit",
+    "config.decimals",
+    "config.min",
+    "config.max",
+    "config.thresholds",
+    "config.max_points",
+    "config.stale_after",
+    "config.width",
+    "config.height",
+    "config.source.url",
+    "config.source.interval_s",
+    "config.source.pointer",
+    "config.source",
+];
+
+/// Numeric config keys, each with a field of the same name.
+const NUMERIC_CONFIG: [&str; 7] = ["decimals", "min", "max", "max_points", "stale_after", "width", "height"];
+
+#[derive(Template)]
+#[template(path = "manage/widget_form.html")]
+struct WidgetFormPage {
+    layout: Layout,
+    frame: Frame,
+    board: BoardRow,
+    form: WidgetForm,
+    errors: FieldErrors,
+    /// The key of the widget being edited; `None` on the "new widget" form.
+    editing: Option<String>,
+    kinds: [WidgetKind; 6],
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+pub struct WidgetForm {
+    key: String,
+    title: String,
+    kind: String,
+    position: String,
+    unit: String,
+    decimals: String,
+    min: String,
+    max: String,
+    max_points: String,
+    stale_after: String,
+    width: String,
+    height: String,
+    /// One threshold a line: "70 #e5a50a".
+    thresholds: String,
+    source_url: String,
+    source_interval_s: String,
+    source_pointer: String,
+}
+
+impl WidgetForm {
+    fn of(widget: &WidgetRow) -> Self {
+        let config = &widget.config.0;
+        let text = |key: &str| match config.get(key) {
+            Some(Json::String(s)) => s.clone(),
+            Some(Json::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let source = |key: &str| match config.get("source").and_then(|s| s.get(key)) {
+            Some(Json::String(s)) => s.clone(),
+            Some(other @ Json::Number(_)) => other.to_string(),
+            _ => String::new(),
+        };
+        Self {
+            key: widget.key.clone(),
+            title: widget.title.clone(),
+            kind: widget.kind.clone(),
+            position: widget.position.to_string(),
+            unit: text("unit"),
+            decimals: text("decimals"),
+            min: text("min"),
+            max: text("max"),
+            max_points: text("max_points"),
+            stale_after: text("stale_after"),
+            width: text("width"),
+            height: text("height"),
+            thresholds: thresholds_text(config.get("thresholds")),
+            source_url: source("url"),
+            source_interval_s: source("interval_s"),
+            source_pointer: source("pointer"),
+        }
+    }
+
+    fn numeric(&self, key: &str) -> &str {
+        match key {
+            "decimals" => &self.decimals,
+            "min" => &self.min,
+            "max" => &self.max,
+            "max_points" => &self.max_points,
+            "stale_after" => &self.stale_after,
+            "width" => &self.width,
+            "height" => &self.height,
+            _ => "",
+        }
+    }
+
+    /// The config object: `base` (the widget's current config, when editing) with every key
+    /// this form has a field for replaced by the field's value.
+    fn config(&self, base: Map<String, Json>) -> Json {
+        let mut config = JsonForm::from_map(base);
+        config.text("unit", &self.unit);
+        for key in NUMERIC_CONFIG {
+            config.number(key, self.numeric(key));
+        }
+        config.set("thresholds", thresholds_json(&self.thresholds));
+        config.set("source", self.source());
+        config.build()
+    }
+
+    fn source(&self) -> Option<Json> {
+        let mut source = JsonForm::default();
+        source.text("url", &self.source_url).number("interval_s", &self.source_interval_s);
+        source.text("pointer", &self.source_pointer);
+        let source = source.build();
+        source.as_object().is_some_and(|s| !s.is_empty()).then_some(source)
+    }
+
+    fn new_widget_json(&self) -> Json {
+        let mut json = JsonForm::default();
+        json.text("key", &self.key).text("title", &self.title).text("kind", &self.kind);
+        json.number("position", &self.position).set("config", Some(self.config(Map::new())));
+        json.build()
+    }
+
+    fn patch_json(&self, current: &WidgetRow) -> Json {
+        let base = current.config.0.as_object().cloned().unwrap_or_default();
+        let mut json = JsonForm::default();
+        // Required on edit: an emptied key or title is an error, not "unchanged".
+        json.set("key", Some(json!(self.key))).set("title", Some(json!(self.title)));
+        json.number("position", &self.position).set("config", Some(self.config(base)));
+        json.build()
+    }
+}
+
+/// "70 #e5a50a" lines → `[{"value": 70, "color": "#e5a50a"}]`. A line that is not a number
+/// and a colour is passed on as it is, so the parser names it (`config.thresholds[2]`).
+fn thresholds_json(text: &str) -> Option<Json> {
+    let items: Vec<Json> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let parts: Vec<&str> =
+                line.split(|c: char| c.is_whitespace() || c == ',' || c == ':').filter(|p| !p.is_empty()).collect();
+            match parts.as_slice() {
+                [value, color] => json!({"value": number_or_text(value), "color": color}),
+                _ => json!({"value": line}),
+            }
+        })
+        .collect();
+    (!items.is_empty()).then_some(Json::Array(items))
+}
+
+fn thresholds_text(thresholds: Option<&Json>) -> String {
+    let items = thresholds.and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|t| Some(format!("{} {}", t.get("value")?, t.get("color")?.as_str()?)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub async fn new(
+    state: web::Data<AppState>,
+    manager: Manager,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let board = find_board(&state, &path).await?;
+    let form = WidgetForm { kind: "number".into(), ..WidgetForm::default() };
+    form_page(&manager, board, form, FieldErrors::default(), None, StatusCode::OK)
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    submitted: Submitted<WidgetForm>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { manager, form } = submitted;
+    let board = find_board(&state, &path).await?;
+    let created = match NewWidget::parse(&form.new_widget_json()) {
+        Ok(new) => widgets::create(&mut *state.conn().await?, &board, &new).await.map_err(ApiError::from),
+        Err(errors) => Err(errors.into()),
+    };
+    match created {
+        Ok(widget) => {
+            state.realtime.board_changed(&board.slug, "widget_created");
+            flash(&manager.session, &format!("Widget “{}” added.", widget.title));
+            Ok(redirect(&format!("/manage/boards/{}", board.slug)))
+        }
+        Err(error) => {
+            let errors = FieldErrors::from_api(error, FIELDS)?;
+            form_page(&manager, board, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+pub async fn edit(
+    state: web::Data<AppState>,
+    manager: Manager,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key) = path.into_inner();
+    let board = find_board(&state, &slug).await?;
+    let widget = find_widget(&state, &slug, &key).await?;
+    form_page(&manager, board, WidgetForm::of(&widget), FieldErrors::default(), Some(key), StatusCode::OK)
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    submitted: Submitted<WidgetForm>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { manager, mut form } = submitted;
+    let (slug, key) = path.into_inner();
+    let board = find_board(&state, &slug).await?;
+    let current = find_widget(&state, &slug, &key).await?;
+    let updated = match WidgetPatch::parse(&form.patch_json(&current)) {
+        Ok(patch) => widgets::update(&mut *state.conn().await?, &slug, &key, &patch).await.map_err(ApiError::from),
+        Err(errors) => Err(errors.into()),
+    };
+    match updated {
+        Ok(widget) => {
+            state.realtime.board_changed(&slug, "widget_updated");
+            flash(&manager.session, &format!("Widget “{}” saved.", widget.title));
+            Ok(redirect(&format!("/manage/boards/{slug}")))
+        }
+        Err(error) => {
+            let errors = FieldErrors::from_api(error, FIELDS)?;
+            form.kind = current.kind;
+            form_page(&manager, board, form, errors, Some(key), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    submitted: Submitted<NoFields>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key) = path.into_inner();
+    widgets::delete(&mut *state.conn().await?, &slug, &key).await.map_err(widget_missing(&slug, &key))?;
+    state.realtime.board_changed(&slug, "widget_deleted");
+    flash(&submitted.manager.session, &format!("Widget “{key}” deleted, with its history."));
+    Ok(redirect(&format!("/manage/boards/{slug}")))
+}
+
+async fn find_board(state: &AppState, slug: &str) -> Result<BoardRow, PageError> {
+    boards::find(&mut *state.conn().await?, slug).await.map_err(board_missing(slug))
+}
+
+async fn find_widget(state: &AppState, slug: &str, key: &str) -> Result<WidgetRow, PageError> {
+    widgets::find(&mut *state.conn().await?, slug, key).await.map_err(widget_missing(slug, key))
+}
+
+fn widget_missing<'a>(slug: &'a str, key: &'a str) -> impl FnOnce(crate::store::StoreError) -> PageError + 'a {
+    move |error| match error {
+        crate::store::StoreError::NotFound => {
+            PageError::NotFound(format!("The board “{slug}” has no widget called “{key}”."))
+        }
+        other => other.into(),
+    }
+}
+
+fn form_page(
+    manager: &Manager,
+    board: BoardRow,
+    form: WidgetForm,
+    errors: FieldErrors,
+    editing: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let title =
+        if editing.is_some() { format!("Edit {}", form.title) } else { format!("New widget on {}", board.title) };
+    let page = WidgetFormPage {
+        layout: Layout::new(title),
+        frame: Frame::from(manager),
+        board,
+        form,
+        errors,
+        editing,
+        kinds: WidgetKind::ALL,
+    };
+    render(&page, status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_round_trip_through_text() {
+        let json = thresholds_json("70 #e5a50a\n\n 90: red ").unwrap();
+        assert_eq!(json, json!([{"value": 70, "color": "#e5a50a"}, {"value": 90, "color": "red"}]));
+        assert_eq!(thresholds_text(Some(&json)), "70 #e5a50a\n90 red");
+        assert_eq!(thresholds_json("  \n"), None);
+        assert_eq!(thresholds_json("lots").unwrap()[0], json!({"value": "lots"}));
+    }
+
+    #[test]
+    fn editing_keeps_config_keys_the_form_does_not_know() {
+        let form = WidgetForm { unit: "ms".into(), max: "10".into(), ..WidgetForm::default() };
+        let base = json!({"unit": "s", "min": 1, "custom": true}).as_object().cloned().unwrap();
+        assert_eq!(form.config(base), json!({"unit": "ms", "max": 10, "custom": true}));
+    }
+}

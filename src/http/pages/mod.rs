@@ -1,0 +1,36 @@
+//! The HTML side (SPEC §6): server-rendered pages that mean something without JavaScript,
+//! kept live by the ES modules in `static/js/`, and the management forms under `/manage`.
+
+mod assets;
+mod board;
+mod cards;
+mod error;
+mod format;
+mod index;
+mod layout;
+mod manage;
+mod security;
+
+use actix_web::web;
+
+pub use error::{PageError, not_found};
+pub use security::{content_security_policy, headers as security_headers};
+
+use crate::config::Settings;
+use crate::store::StoreError;
+
+/// Routes of the pages, for `dashboard serve` only.
+pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
+    cfg.service(web::resource("/").get(index::show))
+        .service(web::resource("/boards/{board}").get(board::show))
+        .service(web::resource("/static/{path:.*}").get(assets::serve).head(assets::serve));
+    manage::configure(cfg, settings);
+}
+
+/// Maps a failed board lookup to the page's 404.
+fn board_missing(slug: &str) -> impl FnOnce(StoreError) -> PageError + '_ {
+    move |error| match error {
+        StoreError::NotFound => PageError::NotFound(format!("There is no board called “{slug}”.")),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,120 @@
+// The board's connection to the SSE stream, and the indicator that shows its state:
+// connecting → live (or polling, when the server is in its database-polling fallback) →
+// reconnecting after a drop → offline once SSE_CONNECTION_TIMEOUT passes without a hello.
+
+const LABELS = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  polling: 'Live · polling',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+  off: 'Updates paused',
+};
+
+export class Stream {
+  /**
+   * @param indicator the #stream-state element, carrying data-url, -auto, -timeout-ms, -retry-ms
+   * @param board the board's slug
+   * @param lastEventId the id of the snapshot the page was rendered from
+   * @param handlers { widget(event), board(change), reset(info) }
+   */
+  constructor(indicator, board, lastEventId, handlers) {
+    this.indicator = indicator;
+    this.board = board;
+    this.lastEventId = lastEventId;
+    this.handlers = handlers;
+    this.url = indicator.dataset.url;
+    this.timeoutMs = Number(indicator.dataset.timeoutMs) || 5000;
+    this.retryMs = Number(indicator.dataset.retryMs) || 5000;
+    this.source = null;
+    this.offlineTimer = null;
+    this.retryTimer = null;
+  }
+
+  /** Connects, or (with SSE_AUTO_REFRESH off) waits for the "Go live" button. */
+  start() {
+    if (this.indicator.dataset.auto === 'false') {
+      this.setState('off');
+      const button = this.indicator.querySelector('.stream-connect');
+      button.hidden = false;
+      button.addEventListener('click', () => {
+        button.hidden = true;
+        this.open();
+      }, { once: true });
+      return;
+    }
+    this.open();
+  }
+
+  close() {
+    clearTimeout(this.retryTimer);
+    this.disarmOffline();
+    if (this.source) this.source.close();
+    this.source = null;
+  }
+
+  open() {
+    this.close();
+    const url = new URL(this.url, window.location.href);
+    url.searchParams.set('boards', this.board);
+    url.searchParams.set('last_event_id', String(this.lastEventId));
+    const source = new EventSource(url);
+    this.source = source;
+    this.setState(this.state === 'offline' ? 'offline' : 'connecting');
+    this.armOffline();
+    source.addEventListener('hello', (e) => {
+      const hello = JSON.parse(e.data);
+      this.disarmOffline();
+      this.setState(hello.mode === 'polling' ? 'polling' : 'live');
+    });
+    source.addEventListener('widget', (e) => {
+      this.track(e);
+      this.handlers.widget(JSON.parse(e.data));
+    });
+    source.addEventListener('board', (e) => this.handlers.board(JSON.parse(e.data)));
+    source.addEventListener('reset', (e) => {
+      this.track(e);
+      this.handlers.reset(JSON.parse(e.data));
+    });
+    source.addEventListener('error', () => this.dropped(source));
+  }
+
+  /** The id the browser will resume from; kept for reopening a stream it gave up on. */
+  track(e) {
+    const id = Number(e.lastEventId);
+    if (Number.isFinite(id) && id > 0) this.lastEventId = id;
+  }
+
+  dropped(source) {
+    if (source !== this.source) return;
+    if (this.state !== 'offline') this.setState('reconnecting');
+    this.armOffline();
+    // The browser retries a dropped connection by itself (resuming with Last-Event-ID), but
+    // gives up after a non-200 answer such as a 503; then reopen from the last id seen.
+    if (source.readyState === EventSource.CLOSED) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.open(), this.retryMs);
+    }
+  }
+
+  armOffline() {
+    if (this.offlineTimer) return;
+    this.offlineTimer = setTimeout(() => {
+      this.offlineTimer = null;
+      this.setState('offline');
+    }, this.timeoutMs);
+  }
+
+  disarmOffline() {
+    clearTimeout(this.offlineTimer);
+    this.offlineTimer = null;
+  }
+
+  setState(state) {
+    this.state = state;
+    this.indicator.dataset.state = state;
+    document.documentElement.dataset.stream = state;
+    this.indicator.querySelector('.stream-label').textContent = LABELS[state];
+    this.indicator.title = `Stream: ${LABELS[state]}`;
+  }
+}

@@ -1,0 +1,125 @@
+// Applies one event (from the stream, or a board's JSON) to a server-rendered widget card.
+// Only textContent and attributes are written: user text is never parsed as HTML.
+
+import { formatChange, formatNumber } from './format.js';
+import * as charts from './chart.js';
+
+const STATUS_LABELS = { ok: 'OK', warning: 'Warning', critical: 'Critical', unknown: 'Unknown' };
+const ARROWS = { up: '▲', down: '▼', flat: '■' };
+const configs = new WeakMap();
+
+/** Shows `event` on `card` unless the card already shows it or a newer one. */
+export function applyEvent(card, event) {
+  if (!card || !event || event.id <= Number(card.dataset.eventId || 0)) return false;
+  const render = RENDERERS[card.dataset.kind];
+  if (!render) return false;
+  render(card, event.value || {}, config(card), event);
+  card.dataset.eventId = String(event.id);
+  card.classList.remove('is-empty');
+  const time = card.querySelector('time.ago');
+  if (time) time.dateTime = event.created_at;
+  highlight(card);
+  return true;
+}
+
+function config(card) {
+  if (!configs.has(card)) {
+    let parsed = {};
+    try {
+      parsed = JSON.parse(card.dataset.config || '{}');
+    } catch {
+      // a config the page cannot read renders with defaults
+    }
+    configs.set(card, parsed);
+  }
+  return configs.get(card);
+}
+
+function number(value, fallback) {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+function setText(card, selector, text) {
+  const el = card.querySelector(selector);
+  if (el) el.textContent = text;
+}
+
+const RENDERERS = {
+  number(card, value, cfg) {
+    const big = card.querySelector('.big');
+    const current = number(value.value, 0);
+    const previous = big.dataset.value === '' ? NaN : Number(big.dataset.value);
+    setText(card, '.big .value', formatNumber(current, cfg.decimals));
+    big.dataset.value = String(current);
+    const change = card.querySelector('.change');
+    if (!Number.isFinite(previous)) return;
+    const delta = current - previous;
+    const direction = delta > 0 ? 'up' : delta < 0 ? 'down' : 'flat';
+    change.className = `change ${direction}`;
+    change.hidden = false;
+    setText(change, '.arrow', ARROWS[direction]);
+    setText(change, '.change-text', formatChange(delta, previous, cfg.decimals));
+  },
+
+  gauge(card, value, cfg) {
+    const current = number(value.value, 0);
+    const min = number(cfg.min, 0);
+    const max = number(cfg.max, 100);
+    const share = max > min ? Math.min(Math.max((current - min) / (max - min), 0), 1) * 100 : 0;
+    const fill = card.querySelector('.gauge-fill');
+    fill.setAttribute('stroke-dasharray', `${share.toFixed(2)} 100`);
+    const color = thresholdColor(cfg.thresholds, current);
+    if (color) fill.setAttribute('stroke', color);
+    else fill.removeAttribute('stroke');
+    setText(card, '.gauge-value', formatNumber(current, cfg.decimals));
+  },
+
+  line(card, value, cfg, event) {
+    const current = number(value.value, 0);
+    setText(card, '.line-head .value', formatNumber(current, cfg.decimals));
+    const at = Date.parse(typeof value.at === 'string' ? value.at : event.created_at);
+    charts.append(card, at / 1000, current, cfg.max_points);
+  },
+
+  text(card, value) {
+    setText(card, '.text-value', typeof value.text === 'string' ? value.text : '');
+  },
+
+  list(card, value) {
+    const rows = (Array.isArray(value.items) ? value.items : []).map((item) => {
+      const row = document.createElement('li');
+      const label = document.createElement('span');
+      label.className = 'list-label';
+      label.textContent = String(item?.label ?? '');
+      const amount = document.createElement('span');
+      amount.className = 'list-value';
+      amount.textContent = typeof item?.value === 'number' ? formatNumber(item.value) : String(item?.value ?? '');
+      row.append(label, amount);
+      return row;
+    });
+    card.querySelector('.list-rows').replaceChildren(...rows);
+  },
+
+  status(card, value) {
+    const status = Object.hasOwn(STATUS_LABELS, value.status) ? value.status : 'unknown';
+    for (const name of Object.keys(STATUS_LABELS)) card.classList.toggle(`status-${name}`, name === status);
+    setText(card, '.status-label', STATUS_LABELS[status]);
+    setText(card, '.status-message', typeof value.message === 'string' ? value.message : '');
+  },
+};
+
+/** The colour of the highest threshold at or below `value`, if any. */
+function thresholdColor(thresholds, value) {
+  if (!Array.isArray(thresholds)) return null;
+  let reached = null;
+  for (const t of [...thresholds].sort((a, b) => a.value - b.value)) {
+    if (typeof t?.value === 'number' && value >= t.value) reached = t.color;
+  }
+  return typeof reached === 'string' ? reached : null;
+}
+
+function highlight(card) {
+  card.classList.remove('updated');
+  void card.offsetWidth; // restart the animation
+  card.classList.add('updated');
+}

@@ -1,0 +1,519 @@
+//! The pages in a real browser: headless Chromium driven through chromedriver (WebDriver).
+//! Each test saves screenshots under `target/screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; without them these tests fail with the
+//! command that installs them (they never pass silently).
+
+mod common;
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::TestApp;
+use dashboard::domain::Value;
+use dashboard::startup::Role;
+use dashboard::store::{events, widgets};
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
+use serde_json::{Value as Json, json};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+const INSTALL: &str = "apt-get update && apt-get install -y chromium chromium-driver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long a live update may take to show (the bar).
+const LIVE: Duration = Duration::from_secs(2);
+/// Waits for anything else: a test fails on what never happens, not on a slow machine.
+const WAIT: Duration = Duration::from_secs(15);
+
+/// One browser at a time: Chromium is heavy, and parallel instances on a small machine would
+/// make the 2-second bar about CPU contention instead of the page.
+static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
+
+struct Browser {
+    client: Client,
+    driver: Child,
+    profile: PathBuf,
+}
+
+impl Browser {
+    async fn start(width: u32, height: u32) -> Self {
+        let chromedriver = which("chromedriver")
+            .unwrap_or_else(|| panic!("chromedriver is not installed; the browser tests need it: {INSTALL}"));
+        assert!(
+            std::path::Path::new(CHROMIUM).exists(),
+            "{CHROMIUM} is not installed; the browser tests need it: {INSTALL}"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = std::env::temp_dir().join(format!("dashboard-chromium-{}", common::rand_suffix()));
+        let capabilities = json!({"goog:chromeOptions": {"binary": CHROMIUM, "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
+            format!("--user-data-dir={}", profile.display()),
+        ]}});
+        let Json::Object(capabilities) = capabilities else { unreachable!() };
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let client = retry_until(WAIT, || async {
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&webdriver)
+                .await
+                .ok()
+        })
+        .await
+        .expect("chromedriver accepts a session");
+        let browser = Self { client, driver, profile };
+        browser.set_viewport(width, height).await;
+        browser
+    }
+
+    /// Sizes the window so that the page itself (what a screenshot shows) is `width` × `height`.
+    async fn set_viewport(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+        let inner = self.eval("return [window.innerWidth, window.innerHeight]").await;
+        let (inner_width, inner_height) = (inner[0].as_u64().unwrap() as u32, inner[1].as_u64().unwrap() as u32);
+        self.client.set_window_size(2 * width - inner_width, 2 * height - inner_height).await.unwrap();
+    }
+
+    async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("page loads");
+    }
+
+    async fn eval(&self, script: &str) -> Json {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// Waits until `condition` (a JavaScript expression) is truthy; on timeout saves a
+    /// screenshot named after the test and fails with what was waited for.
+    async fn wait_for(&self, what: &str, condition: &str, within: Duration) {
+        let script = format!("return !!({condition});");
+        // While a page loads, scripts may fail to run: that counts as "not yet".
+        let met = retry_until(within, || async {
+            (self.client.execute(&script, vec![]).await.ok() == Some(json!(true))).then_some(())
+        })
+        .await;
+        if met.is_none() {
+            self.screenshot("failure").await;
+            panic!("not within {within:?}: {what} ({condition})");
+        }
+    }
+
+    async fn state(&self) -> String {
+        self.eval("return document.getElementById('stream-state').dataset.state").await.as_str().unwrap().into()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    }
+
+    /// Submits a form with its button and waits for the page the server answers with.
+    async fn submit(&self, form: &str) {
+        self.eval("window.__submitted = true; return null").await;
+        self.click(&format!("{form} button[type=submit]")).await;
+        let loaded = "!window.__submitted && document.readyState === 'complete'";
+        self.wait_for("the next page", loaded, WAIT).await;
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"), PathBuf::from)
+            .join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.expect("screenshot taken");
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Marks the document; the mark survives only as long as the page is not reloaded.
+    async fn mark_document(&self) {
+        self.eval("window.__notReloaded = true; return null").await;
+    }
+
+    async fn assert_not_reloaded(&self) {
+        assert_eq!(self.eval("return window.__notReloaded === true").await, json!(true), "the page reloaded");
+    }
+
+    /// Ends the session (chromedriver then quits Chromium), then chromedriver itself.
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Runs `test` with a browser of this window size and closes the browser afterwards, also
+/// when the test fails, so no Chromium outlives its test.
+async fn with_browser(width: u32, height: u32, test: impl AsyncFnOnce(&Browser)) {
+    let browser = Browser::start(width, height).await;
+    let outcome = AssertUnwindSafe(test(&browser)).catch_unwind().await;
+    browser.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| PathBuf::from(dir).join(program)).find(|p| p.is_file())
+}
+
+async fn retry_until<T, F, Fut>(within: Duration, mut attempt: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = attempt().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `document.querySelector(…)` of one card's part.
+fn card(key: &str, part: &str) -> String {
+    format!(".card[data-key=\"{key}\"] {part}")
+}
+
+async fn demo(app: &TestApp) {
+    dashboard::cli::seed::seed_demo(&app.db).await.expect("demo board seeded");
+}
+
+async fn open_live(browser: &Browser, url: &str) {
+    browser.goto(url).await;
+    let live = "document.getElementById('stream-state').dataset.state === 'live'";
+    browser.wait_for("the stream is live", live, WAIT).await;
+}
+
+#[tokio::test]
+async fn the_demo_board_shows_all_six_widgets() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    demo(&app).await;
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url("/boards/demo")).await;
+
+        let kinds = browser.eval("return [...document.querySelectorAll('.card')].map(c => c.dataset.kind)").await;
+        assert_eq!(kinds, json!(["number", "gauge", "line", "text", "list", "status"]));
+        assert_eq!(browser.text(&card("visitors", ".big .value")).await, "1,243");
+        assert_eq!(browser.text(&card("cpu", ".gauge-value")).await, "61");
+        assert_eq!(
+            browser.text(&card("deploys", ".text-value")).await,
+            "v2.14.0 deployed to production by the CI pipeline"
+        );
+        assert_eq!(
+            browser.eval(&format!("return document.querySelectorAll('{}').length", card("top-pages", "li"))).await,
+            4
+        );
+        assert_eq!(browser.text(&card("api", ".status-label")).await, "OK");
+        browser
+            .wait_for("the chart is drawn", &format!("document.querySelector('{}')", card("requests", "canvas")), WAIT)
+            .await;
+        assert_eq!(browser.text("#stream-state").await, "Live");
+        browser.screenshot("demo-board").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_demo_board_fits_a_wall_screen_and_a_phone() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    demo(&app).await;
+    with_browser(1920, 1080, async |browser| {
+        open_live(browser, &app.url("/boards/demo?kiosk=1")).await;
+        assert_eq!(browser.eval("return document.documentElement.dataset.theme").await, "dark");
+        assert_eq!(browser.eval("return document.querySelector('.topbar')").await, Json::Null, "no chrome");
+        let fits = "document.documentElement.scrollHeight <= window.innerHeight";
+        assert_eq!(browser.eval(&format!("return {fits}")).await, json!(true), "the grid fits the screen");
+        browser
+            .wait_for("the chart is drawn", &format!("document.querySelector('{}')", card("requests", "canvas")), WAIT)
+            .await;
+        browser.screenshot("demo-kiosk-dark").await;
+
+        browser.set_viewport(390, 844).await;
+        open_live(browser, &app.url("/boards/demo")).await;
+        let lefts = browser
+            .eval("return [...document.querySelectorAll('.card')].map(c => Math.round(c.getBoundingClientRect().left))")
+            .await;
+        let lefts: Vec<i64> = serde_json::from_value(lefts).unwrap();
+        assert!(lefts.windows(2).all(|w| w[0] == w[1]), "one column on a phone: {lefts:?}");
+        let wider = "document.documentElement.scrollWidth > window.innerWidth";
+        assert_eq!(browser.eval(&format!("return {wider}")).await, json!(false), "no sideways scrolling");
+        browser.screenshot("demo-phone").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pushed_values_show_within_two_seconds_without_a_reload() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    demo(&app).await;
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url("/boards/demo")).await;
+        browser.mark_document().await;
+
+        app.push("demo", "visitors", json!({"value": 5000})).await;
+        let value = card("visitors", ".big .value");
+        browser
+            .wait_for("the number", &format!("document.querySelector('{value}').textContent === '5,000'"), LIVE)
+            .await;
+        assert_eq!(browser.text(&card("visitors", ".change")).await, "▲ 3,757 (+302.3%)");
+        assert_eq!(browser.text(&card("visitors", "time")).await, "just now");
+
+        app.push("demo", "cpu", json!({"value": 95})).await;
+        let fill = card("cpu", ".gauge-fill");
+        browser
+            .wait_for(
+                "the gauge turns red",
+                &format!("document.querySelector('{fill}').getAttribute('stroke') === '#e01b24'"),
+                LIVE,
+            )
+            .await;
+        assert_eq!(
+            browser.eval(&format!("return document.querySelector('{fill}').getAttribute('stroke-dasharray')")).await,
+            "95.00 100"
+        );
+
+        app.push("demo", "api", json!({"status": "critical", "message": "database down"})).await;
+        browser.wait_for("the status", "document.querySelector('.card.status-critical[data-key=\"api\"]')", LIVE).await;
+        assert_eq!(browser.text(&card("api", ".status-message")).await, "database down");
+
+        app.push("demo", "deploys", json!({"text": "<b>not bold</b>"})).await;
+        let text = card("deploys", ".text-value");
+        browser
+            .wait_for("the text", &format!("document.querySelector('{text}').textContent === '<b>not bold</b>'"), LIVE)
+            .await;
+        assert_eq!(
+            browser.eval(&format!("return document.querySelector('{text}').children.length")).await,
+            0,
+            "text, not HTML"
+        );
+
+        app.push("demo", "top-pages", json!({"items": [{"label": "/new", "value": 12345}]})).await;
+        let rows = card("top-pages", "li");
+        browser.wait_for("the list", &format!("document.querySelectorAll('{rows}').length === 1"), LIVE).await;
+        assert_eq!(browser.text(&rows).await, "/new\n12,345");
+
+        browser.assert_not_reloaded().await;
+        browser.screenshot("demo-after-pushes").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_line_chart_grows_with_pushed_points() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.post("/dashboard/boards", json!({"slug": "m", "title": "Metrics", "columns": 2})).await;
+    let widget = json!({"key": "latency", "title": "Latency", "kind": "line", "config": {"unit": "ms", "max_points": 50, "width": 2}});
+    app.post("/dashboard/boards/m/widgets", widget).await;
+    for value in [120, 135, 128, 150, 142] {
+        app.push("m", "latency", json!({"value": value})).await;
+    }
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url("/boards/m")).await;
+        browser.mark_document().await;
+        let count = format!("Number(document.querySelector('{}').dataset.pointCount)", card("latency", ".chart"));
+        browser
+            .wait_for("the chart is drawn", &format!("document.querySelector('{}')", card("latency", "canvas")), WAIT)
+            .await;
+        assert_eq!(browser.eval(&format!("return {count}")).await, 5);
+
+        for value in [160, 171, 165] {
+            app.push("m", "latency", json!({"value": value})).await;
+        }
+        browser.wait_for("three more points", &format!("{count} === 8"), LIVE).await;
+        assert_eq!(browser.text(&card("latency", ".line-head .value")).await, "165");
+        browser.assert_not_reloaded().await;
+        browser.screenshot("line-chart").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_indicator_follows_the_server_down_and_back_up() {
+    let _one = ONE_BROWSER.lock().await;
+    let settings = [("SSE_CONNECTION_TIMEOUT", "1500"), ("SSE_RETRY_INTERVAL", "300")];
+    let app = TestApp::spawn_with(&settings).await;
+    app.create_board("b", &[("n", "number")]).await;
+    app.push("b", "n", json!({"value": 1})).await;
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url("/boards/b")).await;
+        browser.mark_document().await;
+
+        let (db, database_url, port) = (app.db.clone(), app.database_url.clone(), app.port);
+        app.stop().await;
+        browser
+            .wait_for(
+                "the indicator leaves live",
+                "document.getElementById('stream-state').dataset.state !== 'live'",
+                WAIT,
+            )
+            .await;
+        browser
+            .wait_for(
+                "offline after the timeout",
+                "document.getElementById('stream-state').dataset.state === 'offline'",
+                WAIT,
+            )
+            .await;
+        browser.screenshot("indicator-offline").await;
+
+        // A value arrives while the server is down (another instance, or a script on the database).
+        let mut conn = db.acquire().await.unwrap();
+        let widget = widgets::find(&mut conn, "b", "n").await.unwrap();
+        let value = Value::parse(widget.kind(), json!({"value": 42})).unwrap();
+        events::insert(&mut conn, vec![events::NewEvent { widget: &widget, value }]).await.unwrap();
+
+        let port = port.to_string();
+        let again =
+            TestApp::spawn_on(&database_url, Role::Web, &[&settings[..], &[("PORT", port.as_str())]].concat()).await;
+        browser.wait_for("live again", "document.getElementById('stream-state').dataset.state === 'live'", WAIT).await;
+        let value = card("n", ".big .value");
+        browser
+            .wait_for(
+                "the value pushed while down",
+                &format!("document.querySelector('{value}').textContent === '42'"),
+                WAIT,
+            )
+            .await;
+        browser.assert_not_reloaded().await;
+        assert_eq!(browser.state().await, "live");
+        browser.screenshot("indicator-live-again").await;
+        again.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn board_changes_re_render_the_grid_without_a_reload() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("b", &[("first", "number")]).await;
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url("/boards/b")).await;
+        browser.mark_document().await;
+
+        app.post("/dashboard/boards/b/widgets", json!({"key": "second", "title": "Second", "kind": "status"})).await;
+        browser.wait_for("the new widget", "document.querySelectorAll('.card').length === 2", WAIT).await;
+        app.push("b", "second", json!({"status": "ok", "message": "fine"})).await;
+        browser
+            .wait_for(
+                "its value",
+                &format!("document.querySelector('{}').textContent === 'fine'", card("second", ".status-message")),
+                LIVE,
+            )
+            .await;
+        app.send(reqwest::Method::PATCH, "/dashboard/boards/b", Some(json!({"title": "Renamed"}))).await;
+        browser
+            .wait_for("the new title", "document.querySelector('#board-head h1').textContent === 'Renamed'", WAIT)
+            .await;
+        browser.assert_not_reloaded().await;
+
+        app.send(reqwest::Method::DELETE, "/dashboard/boards/b", None).await;
+        browser.wait_for("the deletion notice", "!document.getElementById('board-notice').hidden", WAIT).await;
+        browser.screenshot("board-deleted").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_in_and_create_a_board_and_a_widget_through_the_forms() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    with_browser(1280, 900, async |browser| {
+        browser.goto(&app.url("/manage")).await;
+        assert_eq!(browser.path().await, "/manage/sign-in");
+        browser.fill("#f-token", &app.token).await;
+        browser.submit("form").await;
+        assert_eq!(browser.path().await, "/manage");
+
+        browser.goto(&app.url("/manage/new-board")).await;
+        browser.fill("#f-title", "Office wall").await;
+        browser.fill("#f-columns", "3").await;
+        browser.submit("form.form").await;
+        assert_eq!(browser.path().await, "/manage/boards/office-wall");
+        assert!(browser.text(".flash").await.contains("Board created"));
+
+        browser.goto(&app.url("/manage/boards/office-wall/new-widget")).await;
+        browser.fill("#f-title", "Coffee level").await;
+        browser.fill("#f-key", "Coffee Level").await;
+        browser.client.find(Locator::Css("#f-kind")).await.unwrap().select_by_value("gauge").await.unwrap();
+        browser.fill("#f-unit", "%").await;
+        browser.fill("#f-thresholds", "20 #e01b24").await;
+        browser.submit("form.form").await;
+        assert!(browser.text("#e-key").await.contains("lowercase"), "the key's error is next to it");
+        browser.screenshot("form-validation-error").await;
+
+        browser.fill("#f-key", "coffee").await;
+        browser.submit("form.form").await;
+        assert_eq!(browser.path().await, "/manage/boards/office-wall");
+        assert!(browser.text(".flash").await.contains("Coffee level"));
+        browser.screenshot("form-board-with-widget").await;
+
+        let widget: Json = app.get("/dashboard/boards/office-wall/widgets/coffee").await.json().await.unwrap();
+        assert_eq!(widget["kind"], "gauge");
+        assert_eq!(widget["config"], json!({"unit": "%", "thresholds": [{"value": 20, "color": "#e01b24"}]}));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_auto_refresh_off_the_page_waits_and_then_resumes_from_its_snapshot() {
+    let _one = ONE_BROWSER.lock().await;
+    // No Redis: the server streams in its polling fallback, which the indicator must say.
+    let app = TestApp::spawn_with(&[("SSE_AUTO_REFRESH", "false"), ("REDIS_URL", "")]).await;
+    app.create_board("b", &[("n", "number")]).await;
+    app.push("b", "n", json!({"value": 1})).await;
+    with_browser(1400, 900, async |browser| {
+        browser.goto(&app.url("/boards/b")).await;
+        browser
+            .wait_for("updates paused", "document.getElementById('stream-state').dataset.state === 'off'", WAIT)
+            .await;
+        assert_eq!(browser.text("#stream-state").await, "Updates paused\nGo live");
+        // Pushed after the page rendered, before it connected: the stream replays it.
+        app.push("b", "n", json!({"value": 2})).await;
+        browser.click(".stream-connect").await;
+        let polling = "document.getElementById('stream-state').dataset.state === 'polling'";
+        browser.wait_for("live in polling mode", polling, WAIT).await;
+        let value = card("n", ".big .value");
+        browser
+            .wait_for(
+                "the value pushed before connecting",
+                &format!("document.querySelector('{value}').textContent === '2'"),
+                WAIT,
+            )
+            .await;
+        assert_eq!(browser.text("#stream-state").await, "Live · polling");
+        browser.screenshot("polling-mode").await;
+    })
+    .await;
+}

@@ -1,0 +1,498 @@
+//! The HTML pages of SPEC §6 over real HTTP: what the server renders, its headers, and the
+//! management forms' sign-in, CSRF and validation.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestApp;
+use common::sse::SseClient;
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+use serde_json::{Value as Json, json};
+
+async fn html(app: &TestApp, path: &str) -> (StatusCode, HeaderMap, String) {
+    let response = app.client.get(app.url(path)).header("Accept", "text/html").send().await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.text().await.unwrap())
+}
+
+/// A board with one widget of every kind and values in each.
+async fn board_with_values(app: &TestApp) -> i64 {
+    app.post("/dashboard/boards", json!({"slug": "ops", "title": "Ops floor", "columns": 3})).await;
+    let widgets = [
+        json!({"key": "visitors", "title": "Visitors", "kind": "number", "config": {"unit": "users", "decimals": 1}}),
+        json!({"key": "cpu", "title": "CPU", "kind": "gauge", "config": {"unit": "%", "min": 0, "max": 200,
+            "thresholds": [{"value": 100, "color": "#e5a50a"}]}}),
+        json!({"key": "rps", "title": "Requests", "kind": "line", "config": {"max_points": 3}}),
+        json!({"key": "deploy", "title": "Deploy", "kind": "text"}),
+        json!({"key": "pages", "title": "Pages", "kind": "list"}),
+        json!({"key": "api", "title": "API", "kind": "status", "config": {"stale_after": 3600}}),
+    ];
+    for widget in widgets {
+        assert_eq!(app.post("/dashboard/boards/ops/widgets", widget).await.status(), 201);
+    }
+    app.push("ops", "visitors", json!({"value": 1200})).await;
+    app.push("ops", "visitors", json!({"value": 1234.5})).await;
+    app.push("ops", "cpu", json!({"value": 150})).await;
+    for value in [10, 20, 30, 40] {
+        app.push("ops", "rps", json!({"value": value})).await;
+    }
+    app.push("ops", "deploy", json!({"text": "v1.2.3 shipped"})).await;
+    app.push("ops", "pages", json!({"items": [{"label": "/pricing", "value": 842}, {"label": "/", "value": "many"}]}))
+        .await;
+    app.push("ops", "api", json!({"status": "warning", "message": "slow responses"})).await
+}
+
+#[tokio::test]
+async fn board_page_renders_every_widget_with_its_latest_value() {
+    let app = TestApp::spawn().await;
+    let last_id = board_with_values(&app).await;
+
+    let (status, headers, body) = html(&app, "/boards/ops").await;
+    assert_eq!(status, 200);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(body.contains(&format!("data-last-event-id=\"{last_id}\"")), "the snapshot's id is embedded");
+    assert!(body.contains("class=\"grid cols-3\""));
+    // number: decimals, unit and the change against the previous value
+    assert!(body.contains(">1,234.5<") && body.contains(">users<"), "number value");
+    assert!(body.contains("34.5 (+2.9%)") && body.contains("change up"), "number change");
+    // gauge: 150 of 0–200 fills 75 % of the arc, in the colour of the threshold reached
+    assert!(body.contains("stroke-dasharray=\"75.00 100\" stroke=\"#e5a50a\""), "gauge arc");
+    // line: only the newest max_points values
+    assert!(body.contains("data-point-count=\"3\""), "line keeps max_points");
+    assert!(body.contains(">40<"), "line's latest value");
+    assert!(body.contains(">v1.2.3 shipped<"), "text");
+    assert!(body.contains(">/pricing<") && body.contains(">842<") && body.contains(">many<"), "list rows");
+    assert!(body.contains("status-warning") && body.contains(">Warning<") && body.contains(">slow responses<"));
+    assert!(body.contains("data-stale-after=\"3600\"") && !body.contains("is-stale"), "fresh, not stale");
+    assert!(body.contains("just now"), "updated … ago");
+    assert_eq!(body.matches("<article class=\"card").count(), 6);
+}
+
+#[tokio::test]
+async fn a_widget_without_values_and_a_stale_widget_say_so() {
+    let app = TestApp::spawn().await;
+    app.post("/dashboard/boards", json!({"slug": "b", "title": "B"})).await;
+    app.post("/dashboard/boards/b/widgets", json!({"key": "n", "title": "N", "kind": "number"})).await;
+    app.post(
+        "/dashboard/boards/b/widgets",
+        json!({"key": "s", "title": "S", "kind": "status", "config": {"stale_after": 1}}),
+    )
+    .await;
+    app.push("b", "s", json!({"status": "ok"})).await;
+    sqlx::query("UPDATE events SET created_at = now() - interval '1 hour'").execute(&app.db).await.unwrap();
+
+    let (_, _, body) = html(&app, "/boards/b").await;
+    assert!(body.contains("is-empty") && body.contains("no data yet"));
+    assert!(body.contains("is-stale") && body.contains("1 h ago"));
+}
+
+#[tokio::test]
+async fn user_text_is_escaped_everywhere() {
+    let app = TestApp::spawn().await;
+    let evil = "<script>alert(1)</script>";
+    app.post(
+        "/dashboard/boards",
+        json!({"slug": "x", "title": evil, "description": "\"><img src=x onerror=alert(2)>"}),
+    )
+    .await;
+    app.post(
+        "/dashboard/boards/x/widgets",
+        json!({"key": "t", "title": evil, "kind": "text", "config": {"unit": evil}}),
+    )
+    .await;
+    app.post("/dashboard/boards/x/widgets", json!({"key": "l", "title": "L", "kind": "list"})).await;
+    app.push("x", "t", json!({"text": evil})).await;
+    app.push("x", "l", json!({"items": [{"label": evil, "value": evil}]})).await;
+
+    for path in ["/", "/boards/x"] {
+        let (_, _, body) = html(&app, path).await;
+        assert!(!body.contains(evil), "{path} has the raw script");
+        assert!(!body.contains("<img src=x"), "{path} has the raw attribute break-out");
+        assert!(
+            body.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || body.contains("&lt;script&gt;"),
+            "{path}"
+        );
+    }
+    let (_, _, board) = html(&app, "/boards/x").await;
+    // The config travels in an attribute, escaped too.
+    assert!(board.contains("data-config=\"{&#34;unit&#34;:&#34;&#60;script&#62;"), "config attribute escaped");
+}
+
+#[tokio::test]
+async fn pages_have_no_inline_script_or_style() {
+    let app = TestApp::spawn().await;
+    board_with_values(&app).await;
+    let mut session = ManageSession::sign_in(&app).await;
+    let pages = ["/", "/boards/ops", "/boards/ops?kiosk=1", "/manage/sign-in"];
+    let mut bodies = Vec::new();
+    for path in pages {
+        bodies.push((path.to_string(), html(&app, path).await.2));
+    }
+    for path in ["/manage", "/manage/boards/ops", "/manage/boards/ops/widgets/cpu", "/manage/new-board"] {
+        bodies.push((path.to_string(), session.get(path).await.1));
+    }
+    for (path, body) in bodies {
+        for tag in body.split("<script").skip(1) {
+            let open = &tag[..tag.find('>').unwrap()];
+            assert!(open.contains("src=\"/static/"), "{path}: inline script {open}");
+            assert!(tag[tag.find('>').unwrap() + 1..].starts_with("</script>"), "{path}: script with a body");
+        }
+        assert!(!body.contains("<style") && !body.contains(" style=\""), "{path}: inline style");
+        assert!(!has_event_handler_attribute(&body), "{path}: inline event handler");
+    }
+}
+
+/// Whether the markup has an attribute like ` onclick=`.
+fn has_event_handler_attribute(body: &str) -> bool {
+    body.match_indices(" on").any(|(i, _)| {
+        let rest = &body[i + 3..];
+        let name_len = rest.chars().take_while(char::is_ascii_lowercase).count();
+        name_len > 0 && rest[name_len..].starts_with('=')
+    })
+}
+
+#[tokio::test]
+async fn unknown_board_gets_a_friendly_html_404_and_the_api_keeps_json() {
+    let app = TestApp::spawn().await;
+    let (status, headers, body) = html(&app, "/boards/no-such-board").await;
+    assert_eq!(status, 404);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(body.contains("There is no board called “no-such-board”") && body.contains("href=\"/\""));
+
+    let (status, headers, body) = html(&app, "/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{body}");
+
+    let (status, headers, body) = html(&app, "/dashboard/no-such-route").await;
+    assert_eq!(status, 404);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(serde_json::from_str::<Json>(&body).unwrap()["error"]["code"], "not_found");
+    let response = app.get("/no/such/page").await; // no Accept: text/html
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+}
+
+#[tokio::test]
+async fn pages_send_a_content_security_policy_and_nosniff() {
+    let app = TestApp::spawn().await;
+    board_with_values(&app).await;
+    for path in ["/", "/boards/ops", "/boards/nope", "/manage/sign-in"] {
+        let (_, headers, _) = html(&app, path).await;
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        for directive in ["default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self';"] {
+            assert!(csp.contains(directive), "{path}: {directive} missing in {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+    }
+    let (_, headers, body) = html(&app, "/boards/ops").await;
+    assert!(body.contains("data-url=\"/dashboard/stream\""), "inline: the page streams from its own server");
+    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'self'"));
+}
+
+#[tokio::test]
+async fn a_separate_stream_server_is_named_in_the_page_and_its_policy() {
+    let app = TestApp::spawn_with(&[
+        ("SSE_SERVER_TYPE", "go"),
+        ("SSE_HOST", "stream.example.test"),
+        ("SSE_PORT", "4001"),
+        ("SSE_ENDPOINT", "/events"),
+        ("SSE_AUTO_REFRESH", "false"),
+        ("SSE_CONNECTION_TIMEOUT", "2500"),
+    ])
+    .await;
+    app.create_board("b", &[]).await;
+    let (_, headers, body) = html(&app, "/boards/b").await;
+    assert!(body.contains("data-url=\"//stream.example.test:4001/events\""), "stream URL");
+    assert!(body.contains("data-auto=\"false\"") && body.contains("data-timeout-ms=\"2500\""));
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("connect-src 'self' stream.example.test:4001;"), "{csp}");
+}
+
+#[tokio::test]
+async fn kiosk_mode_hides_the_chrome_and_defaults_to_dark() {
+    let app = TestApp::spawn().await;
+    app.create_board("b", &[("n", "number")]).await;
+    let (_, _, kiosk) = html(&app, "/boards/b?kiosk=1").await;
+    assert!(kiosk.contains("<html lang=\"en\" data-theme=\"dark\" class=\"kiosk\">"));
+    assert!(!kiosk.contains("class=\"topbar\"") && !kiosk.contains(">Edit<"));
+    assert!(kiosk.contains("id=\"stream-state\""), "the stream state stays visible");
+    let (_, _, light) = html(&app, "/boards/b?kiosk=1&theme=light").await;
+    assert!(light.contains("data-theme=\"light\" class=\"kiosk\""));
+    let (_, _, normal) = html(&app, "/boards/b?theme=bogus").await;
+    assert!(normal.contains("<html lang=\"en\">") && normal.contains("class=\"topbar\""));
+}
+
+#[tokio::test]
+async fn static_assets_are_served_with_validators() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/static/js/board.js").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().contains("javascript"));
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+    let etag = response.headers()[header::ETAG].clone();
+    let again =
+        app.client.get(app.url("/static/js/board.js")).header(header::IF_NONE_MATCH, etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+
+    let license = app.get("/static/vendor/uplot/LICENSE").await.text().await.unwrap();
+    assert!(license.contains("MIT License"), "uPlot ships with its licence");
+    assert_eq!(app.get("/static/vendor/uplot/uPlot.esm.js").await.status(), 200);
+    for missing in ["/static/nope.js", "/static/%2e%2e/Cargo.toml", "/static/..%2fCargo.toml"] {
+        assert_eq!(app.get(missing).await.status(), 404, "{missing}");
+    }
+}
+
+/// A browser-like client of the management pages: keeps the session cookie by hand and reads
+/// each page's CSRF token, without following redirects.
+struct ManageSession<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+impl<'a> ManageSession<'a> {
+    async fn anonymous(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut session = Self { app, client, cookie: String::new(), csrf: String::new() };
+        let (status, body) = session.get("/manage/sign-in").await;
+        assert_eq!(status, 200);
+        session.csrf = csrf_of(&body);
+        session
+    }
+
+    async fn sign_in(app: &'a TestApp) -> Self {
+        let mut session = Self::anonymous(app).await;
+        let response = session.post("/manage/sign-in", &[("token", app.token.as_str())]).await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()[header::LOCATION], "/manage");
+        let (status, body) = session.get("/manage").await;
+        assert_eq!(status, 200, "{body}");
+        session.csrf = csrf_of(&body);
+        session
+    }
+
+    fn keep_cookie(&mut self, headers: &HeaderMap) {
+        if let Some(cookie) = headers.get(header::SET_COOKIE) {
+            self.cookie = cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let response = self.client.get(self.app.url(path)).header(header::COOKIE, &self.cookie).send().await.unwrap();
+        self.keep_cookie(response.headers());
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Posts the fields with the session's CSRF token.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.csrf.clone();
+        self.post_raw(path, &[&[("csrf", csrf.as_str())], fields].concat()).await
+    }
+
+    async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let response = self
+            .client
+            .post(self.app.url(path))
+            .header(header::COOKIE, &self.cookie)
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookie(response.headers());
+        response
+    }
+}
+
+fn csrf_of(body: &str) -> String {
+    let start = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
+    body[start..start + body[start..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_signed_httponly_and_lax() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/manage/sign-in").await;
+    let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("dashboard_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/manage"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP outside production");
+}
+
+#[tokio::test]
+async fn management_pages_need_a_signed_in_session() {
+    let app = TestApp::spawn().await;
+    app.create_board("b", &[]).await;
+    for path in ["/manage", "/manage/new-board", "/manage/boards/b"] {
+        let response = ManageSession::anonymous(&app).await.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(response.headers()[header::LOCATION], "/manage/sign-in");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_refuses_a_bad_token_and_ends_with_a_revoked_one() {
+    let app = TestApp::spawn().await;
+    let mut session = ManageSession::anonymous(&app).await;
+    let response = session.post("/manage/sign-in", &[("token", "dash_not-a-real-token")]).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("That token is unknown or has been revoked."));
+
+    let mut session = ManageSession::sign_in(&app).await;
+    let name: String = sqlx::query_scalar("SELECT name FROM api_tokens").fetch_one(&app.db).await.unwrap();
+    dashboard::store::tokens::revoke(&app.db, &name).await.unwrap();
+    let (status, _) = session.get("/manage").await;
+    assert_eq!(status, 303, "a revoked token's session is over");
+}
+
+#[tokio::test]
+async fn forms_refuse_a_missing_or_wrong_csrf_token() {
+    let app = TestApp::spawn().await;
+    let mut session = ManageSession::sign_in(&app).await;
+    let response = session.post_raw("/manage/new-board", &[("title", "No token")]).await;
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("This form has expired"));
+    let response = session.post_raw("/manage/new-board", &[("csrf", "0123456789abcdef"), ("title", "Wrong")]).await;
+    assert_eq!(response.status(), 403);
+    let response = session.post_raw("/manage/sign-in", &[("token", app.token.as_str())]).await;
+    assert_eq!(response.status(), 403, "the sign-in form is protected too");
+    assert_eq!(app.count("boards").await, 0);
+
+    let response = session.post("/manage/new-board", &[("title", "With token")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[header::LOCATION], "/manage/boards/with-token");
+    assert_eq!(app.count("boards").await, 1);
+}
+
+#[tokio::test]
+async fn forms_refuse_a_forged_or_missing_session() {
+    let app = TestApp::spawn().await;
+    let mut session = ManageSession::sign_in(&app).await;
+    // Flip one character of the signed cookie: the signature no longer matches.
+    let (name, value) = session.cookie.split_once('=').unwrap();
+    let mut forged: Vec<char> = value.chars().collect();
+    forged[3] = if forged[3] == 'A' { 'B' } else { 'A' };
+    session.cookie = format!("{name}={}", forged.into_iter().collect::<String>());
+    let response = session.post("/manage/new-board", &[("title", "Forged")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[header::LOCATION], "/manage/sign-in");
+
+    session.cookie = String::new();
+    let response = session.post("/manage/new-board", &[("title", "No session")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.count("boards").await, 0);
+}
+
+#[tokio::test]
+async fn validation_errors_are_shown_next_to_their_fields() {
+    let app = TestApp::spawn().await;
+    app.create_board("taken", &[("cpu", "gauge")]).await;
+    let mut session = ManageSession::sign_in(&app).await;
+
+    let response = session.post("/manage/new-board", &[("title", ""), ("slug", "Bad Slug"), ("columns", "13")]).await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("id=\"e-title\">is required<") || body.contains("id=\"e-title\">must not be blank<"),
+        "{body}"
+    );
+    assert!(body.contains("id=\"e-columns\">must be a whole number from 1 to 12<"), "{body}");
+    assert!(body.contains("id=\"e-slug\">"), "slug error");
+    assert!(body.contains("value=\"Bad Slug\""), "what was typed is kept");
+
+    let response = session.post("/manage/new-board", &[("title", "Taken"), ("slug", "taken")]).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("id=\"e-slug\">a board with this slug already exists<"));
+
+    let fields = [
+        ("key", "cpu"),
+        ("title", "Again"),
+        ("kind", "gauge"),
+        ("min", "10"),
+        ("max", "5"),
+        ("thresholds", "80 red\nlots"),
+    ];
+    let response = session.post("/manage/boards/taken/new-widget", &fields).await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("id=\"e-max\">must be greater than min<"), "{body}");
+    assert!(body.contains("id=\"e-thresholds\">needs a number"), "{body}");
+    let fields = [("key", "cpu"), ("title", "Again"), ("kind", "gauge")];
+    let body = session.post("/manage/boards/taken/new-widget", &fields).await.text().await.unwrap();
+    assert!(body.contains("id=\"e-key\">this board already has a widget with this key<"), "{body}");
+    assert_eq!(app.count("widgets").await, 1);
+    assert_eq!(app.count("boards").await, 1);
+}
+
+#[tokio::test]
+async fn boards_and_widgets_are_created_edited_and_deleted_through_forms() {
+    let app = TestApp::spawn().await;
+    let mut session = ManageSession::sign_in(&app).await;
+    let fields = [("title", "Sales"), ("slug", ""), ("description", "Numbers"), ("columns", "2")];
+    assert_eq!(session.post("/manage/new-board", &fields).await.status(), 303);
+    let mut stream = SseClient::connect(&app.url("/dashboard/stream?boards=sales"), None).await;
+    stream.next_event(Duration::from_secs(5)).await.expect("hello");
+
+    let fields = [
+        ("key", "revenue"),
+        ("title", "Revenue"),
+        ("kind", "line"),
+        ("unit", "€"),
+        ("max_points", "50"),
+        ("thresholds", "100 #e5a50a"),
+        ("source_url", "https://example.com/metrics.json"),
+        ("source_interval_s", "60"),
+        ("source_pointer", "/revenue"),
+    ];
+    let response = session.post("/manage/boards/sales/new-widget", &fields).await;
+    assert_eq!(response.status(), 303);
+    let frame = stream.next_event(Duration::from_secs(5)).await.expect("a board event");
+    assert_eq!(frame.event.as_deref(), Some("board"));
+    assert_eq!(frame.json(), json!({"board": "sales", "action": "widget_created"}));
+    let widget: Json = app.get("/dashboard/boards/sales/widgets/revenue").await.json().await.unwrap();
+    assert_eq!(
+        widget["config"],
+        json!({"unit": "€", "max_points": 50, "thresholds": [{"value": 100, "color": "#e5a50a"}],
+               "source": {"url": "https://example.com/metrics.json", "interval_s": 60, "pointer": "/revenue"}})
+    );
+
+    // Editing keeps config keys the form does not know; emptied fields are removed.
+    let patch = json!({"config": {"unit": "€", "max_points": 50, "custom": "kept"}});
+    app.send(reqwest::Method::PATCH, "/dashboard/boards/sales/widgets/revenue", Some(patch)).await;
+    let (status, body) = session.get("/manage/boards/sales/widgets/revenue").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("value=\"€\"") && body.contains("value=\"50\""));
+    let fields = [("key", "income"), ("title", "Income"), ("position", "3"), ("unit", "$"), ("max_points", "")];
+    assert_eq!(session.post("/manage/boards/sales/widgets/revenue", &fields).await.status(), 303);
+    let widget: Json = app.get("/dashboard/boards/sales/widgets/income").await.json().await.unwrap();
+    assert_eq!(widget["config"], json!({"unit": "$", "custom": "kept"}));
+    assert_eq!(widget["position"], 3);
+
+    let fields = [("title", "Sales team"), ("slug", "sales"), ("description", ""), ("columns", "4")];
+    assert_eq!(session.post("/manage/boards/sales", &fields).await.status(), 303);
+    let board: Json = app.get("/dashboard/boards/sales").await.json().await.unwrap();
+    assert_eq!((board["title"].as_str(), board["columns"].as_i64()), (Some("Sales team"), Some(4)));
+    let (_, body) = session.get("/manage/boards/sales").await;
+    assert!(body.contains("Board saved.") && body.contains(">Income<"), "flash and widget list");
+
+    assert_eq!(session.post("/manage/boards/sales/widgets/income/delete", &[("confirm", "on")]).await.status(), 303);
+    assert_eq!(app.count("widgets").await, 0);
+    assert_eq!(session.post("/manage/boards/sales/delete", &[("confirm", "on")]).await.status(), 303);
+    assert_eq!(app.count("boards").await, 0);
+    let response = session.post("/manage/boards/sales/delete", &[]).await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let mut session = ManageSession::sign_in(&app).await;
+    let response = session.post("/manage/sign-out", &[]).await;
+    assert_eq!(response.status(), 303);
+    let (status, _) = session.get("/manage").await;
+    assert_eq!(status, 303);
+}
