@@ -67,7 +67,12 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     let clients = ramp(&run, &plan, &interrupted).await;
     wait_until(&interrupted, CONNECT_GRACE, || all_settled(&run)).await;
     // A marker on stderr, so a script sampling the server can tell connecting from measuring.
-    eprintln!("loadtest: {} of {} streams open; measuring for {:?}", Stats::get(&run.stats.open), plan.clients, plan.duration);
+    eprintln!(
+        "loadtest: {} of {} streams open; measuring for {:?}",
+        Stats::get(&run.stats.open),
+        plan.clients,
+        plan.duration
+    );
     let published = match &publisher {
         Some(publisher) => {
             let keys = tokio::select! {
