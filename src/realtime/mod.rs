@@ -68,6 +68,7 @@ impl Realtime {
         let cursor = crate::store::events::last_id(&db).await?;
         tokio::spawn(dispatcher::run(realtime.clone(), db, cursor, settings.poll_interval));
         tokio::spawn(hub::heartbeats(realtime.clone(), settings.sse.heartbeat_interval));
+        tokio::spawn(hub::end_streams_on_shutdown(realtime.clone()));
         if let Some(url) = &settings.redis_url {
             tokio::spawn(redis::subscribe(
                 realtime.clone(),
