@@ -1,4 +1,6 @@
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
+use bytes::Bytes;
 use serde_json::json;
 
 use crate::domain::Slug;
@@ -18,9 +20,13 @@ pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 
 pub async fn show(state: web::Data<AppState>, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
-    let snapshot =
-        boards::snapshot(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
-    Ok(HttpResponse::Ok().json(snapshot))
+    let load = async {
+        let snapshot =
+            boards::snapshot(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+        serde_json::to_vec(&snapshot).map(Bytes::from).map_err(|e| ApiError::Internal(e.to_string()))
+    };
+    let json = state.realtime.snapshots().get_or_load(&slug, load).await?;
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(json))
 }
 
 pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
@@ -40,7 +46,7 @@ pub async fn update(
     let patch = BoardPatch::parse(&body.0)?;
     let board =
         boards::update(&state.db, &slug, &patch).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
-    state.realtime.board_changed(&board.slug, "updated");
+    state.realtime.board_updated(&slug, &board.slug);
     Ok(HttpResponse::Ok().json(board))
 }
 

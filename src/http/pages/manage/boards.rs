@@ -122,7 +122,7 @@ pub async fn update(
     };
     match updated {
         Ok(board) => {
-            state.realtime.board_changed(&board.slug, "updated");
+            state.realtime.board_updated(&slug, &board.slug);
             flash(&manager.session, "Board saved.");
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }
