@@ -70,6 +70,8 @@ stop_server() {
 # A fresh database, a token, and `dashboard serve` in pub/sub mode with room for 20,000 streams.
 start_dashboard() {
   local admin=${BENCH_DATABASE_URL%/*}/postgres db=${BENCH_DATABASE_URL##*/}
+  ! curl -s -o /dev/null "http://127.0.0.1:$DASH_PORT/" 2>/dev/null ||
+    die "something already listens on 127.0.0.1:$DASH_PORT; pick a free port with DASH_PORT=..."
   psql "$admin" -Xq -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
   DATABASE_URL=$BENCH_DATABASE_URL "$BIN" migrate >/dev/null
   DATABASE_URL=$BENCH_DATABASE_URL "$BIN" seed >/dev/null
@@ -80,6 +82,7 @@ start_dashboard() {
     SSE_MAX_CONNECTIONS=20000 LOG_LEVEL=warn,dashboard=info "$BIN" serve) >"$RUN/dashboard.log" 2>&1 &
   SERVER_PIDS=$!
   for _ in $(seq 1 100); do
+    kill -0 "$SERVER_PIDS" 2>/dev/null || die "dashboard serve exited; see $RUN/dashboard.log"
     curl -fsS -o /dev/null "http://127.0.0.1:$DASH_PORT/health" 2>/dev/null && return 0
     sleep 0.1
   done
