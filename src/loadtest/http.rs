@@ -229,7 +229,7 @@ impl EventStream {
             }
         };
         // The head's read may have brought body bytes along.
-        if self.deliver_buffered(&mut on_body)? {
+        if self.framing.deliver(&mut self.buffer, &mut on_body)? {
             return Ok(false);
         }
         self.buffer.reserve(READ_CHUNK);
@@ -238,52 +238,104 @@ impl EventStream {
             Ok(_) => {}
             Err(e) => return Err(StreamError::network("read_error", e)),
         }
-        Ok(!self.deliver_buffered(&mut on_body)?)
+        Ok(!self.framing.deliver(&mut self.buffer, &mut on_body)?)
     }
+}
 
-    /// Passes on every complete piece of body in the buffer; `true` when the body has ended.
-    fn deliver_buffered(&mut self, on_body: &mut impl FnMut(&[u8])) -> Result<bool, StreamError> {
+impl Framing {
+    /// Passes on every complete piece of body in `buffer`, consuming it; `true` when the body
+    /// has ended.
+    fn deliver(&mut self, buffer: &mut BytesMut, on_body: &mut impl FnMut(&[u8])) -> Result<bool, StreamError> {
         loop {
-            match &mut self.framing {
+            match self {
                 Framing::UntilClose => {
-                    on_body(&self.buffer);
-                    self.buffer.clear();
+                    on_body(buffer);
+                    buffer.clear();
                     return Ok(false);
                 }
                 Framing::Length(left) => {
-                    let n = (*left).min(self.buffer.len() as u64) as usize;
-                    on_body(&self.buffer[..n]);
-                    self.buffer.advance(n);
+                    let n = (*left).min(buffer.len() as u64) as usize;
+                    on_body(&buffer[..n]);
+                    buffer.advance(n);
                     *left -= n as u64;
                     return Ok(*left == 0);
                 }
                 Framing::Chunked { left: Some(left) } => {
-                    let n = (*left).min(self.buffer.len() as u64) as usize;
-                    on_body(&self.buffer[..n]);
-                    self.buffer.advance(n);
+                    let n = (*left).min(buffer.len() as u64) as usize;
+                    on_body(&buffer[..n]);
+                    buffer.advance(n);
                     *left -= n as u64;
-                    if *left > 0 || self.buffer.len() < 2 {
+                    if *left > 0 || buffer.len() < 2 {
                         return Ok(false);
                     }
-                    if &self.buffer[..2] != b"\r\n" {
+                    if &buffer[..2] != b"\r\n" {
                         return Err(StreamError::refused("bad_response", "a chunk does not end in CRLF"));
                     }
-                    self.buffer.advance(2);
-                    self.framing = Framing::Chunked { left: None };
+                    buffer.advance(2);
+                    *self = Framing::Chunked { left: None };
                 }
-                Framing::Chunked { left: None } => match httparse::parse_chunk_size(&self.buffer) {
+                Framing::Chunked { left: None } => match httparse::parse_chunk_size(buffer) {
                     Ok(httparse::Status::Complete((len, 0))) => {
-                        self.buffer.advance(len);
+                        buffer.advance(len);
                         return Ok(true);
                     }
                     Ok(httparse::Status::Complete((len, size))) => {
-                        self.buffer.advance(len);
-                        self.framing = Framing::Chunked { left: Some(size) };
+                        buffer.advance(len);
+                        *self = Framing::Chunked { left: Some(size) };
                     }
                     Ok(httparse::Status::Partial) => return Ok(false),
                     Err(_) => return Err(StreamError::refused("bad_response", "invalid chunk size line")),
                 },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `pieces` as separate reads; returns the body bytes and whether the body ended.
+    fn decode(mut framing: Framing, pieces: &[&[u8]]) -> Result<(Vec<u8>, bool), StreamError> {
+        let (mut buffer, mut body, mut ended) = (BytesMut::new(), Vec::new(), false);
+        // Like the client, stop reading once the body has ended.
+        for piece in pieces {
+            if ended {
+                break;
+            }
+            buffer.extend_from_slice(piece);
+            ended = framing.deliver(&mut buffer, &mut |bytes: &[u8]| body.extend_from_slice(bytes))?;
+        }
+        Ok((body, ended))
+    }
+
+    #[test]
+    fn chunked_bodies_decode_whatever_the_read_boundaries() {
+        let wire: &[u8] = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n";
+        for cut in 0..=wire.len() {
+            for second in cut..=wire.len() {
+                let pieces = [&wire[..cut], &wire[cut..second], &wire[second..]];
+                let (body, ended) = decode(Framing::Chunked { left: None }, &pieces).unwrap();
+                assert_eq!((body.as_slice(), ended), (&b"hello, world"[..], true), "cuts at {cut}, {second}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_open_chunked_stream_has_not_ended() {
+        let (body, ended) = decode(Framing::Chunked { left: None }, &[b"3\r\nabc\r\n4\r\nde"]).unwrap();
+        assert_eq!((body.as_slice(), ended), (&b"abcde"[..], false));
+    }
+
+    #[test]
+    fn bad_chunk_framing_is_an_error_not_a_panic() {
+        assert!(decode(Framing::Chunked { left: None }, &[b"zz\r\n"]).is_err());
+        assert!(decode(Framing::Chunked { left: None }, &[b"2\r\nabXY"]).is_err());
+    }
+
+    #[test]
+    fn length_and_until_close_bodies() {
+        assert_eq!(decode(Framing::Length(4), &[b"ab", b"cdEXTRA"]).unwrap(), (b"abcd".to_vec(), true));
+        assert_eq!(decode(Framing::UntilClose, &[b"ab", b"cd"]).unwrap(), (b"abcd".to_vec(), false));
     }
 }
