@@ -43,6 +43,8 @@ impl From<StoreError> for PageError {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable
             }
+            // PostgreSQL refused what the visitor sent (SQLSTATE class 22): their mistake, not ours.
+            StoreError::InvalidData(e) => Self::BadRequest(format!("The database refused a value: {e}")),
             other => Self::Internal(other.to_string()),
         }
     }
