@@ -77,6 +77,16 @@ async fn an_unknown_board_is_404_before_streaming() {
 }
 
 #[tokio::test]
+async fn a_last_event_id_header_that_is_not_text_is_refused_like_any_bad_id() {
+    let app = TestApp::spawn().await;
+    let garbage = reqwest::header::HeaderValue::from_bytes(b"12\xff").unwrap();
+    let response = app.client.get(app.url("/dashboard/stream")).header("Last-Event-ID", garbage).send().await.unwrap();
+    assert_eq!(response.status(), 400, "not a silent fresh start");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
 async fn structure_changes_arrive_as_board_events() {
     let app = TestApp::spawn().await;
     app.create_board("ops", &[]).await;
