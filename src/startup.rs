@@ -43,12 +43,8 @@ pub struct Application {
 impl Application {
     /// Connects to PostgreSQL, applies pending migrations, starts the real-time path and binds.
     pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
-        let db = store::connect(settings.database_url.expose()).await.map_err(|e| {
-            anyhow::anyhow!(
-                "cannot connect to the database ({}): {e}",
-                crate::config::redact_url(settings.database_url.expose())
-            )
-        })?;
+        let url = settings.database_url.expose();
+        let db = store::connect(url).await.map_err(|e| anyhow::anyhow!(store::connect_failure(url, &e)))?;
         store::migrate(&db).await?;
         let port = match role {
             Role::Web => settings.port,

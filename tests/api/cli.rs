@@ -83,6 +83,13 @@ fn an_unreachable_database_is_one_line_without_the_password() {
     let output = dashboard("postgres://app:hunter2@127.0.0.1:1/nothing", &["token", "list"]);
     assert_one_line_error(&output, "cannot connect to the database");
     assert!(!text(&output.stderr).contains("hunter2"));
+    // Says why, not just that a pool gave up waiting.
+    assert!(text(&output.stderr).contains("refused"), "{}", text(&output.stderr));
+
+    let base = crate::common::base_env().remove("DATABASE_URL").unwrap();
+    let missing = with_database(&base, &format!("dashboard_test_missing_{}", rand_suffix()));
+    let output = dashboard(&missing, &["token", "list"]);
+    assert_one_line_error(&output, "does not exist");
 }
 
 #[test]
