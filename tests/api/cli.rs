@@ -132,18 +132,27 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(up, "the server answers");
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sign_in = no_redirects.get(format!("http://127.0.0.1:{port}/manage")).send().await.unwrap();
+    assert_eq!(sign_in.status(), 303);
+    let missing = reqwest::get(format!("http://127.0.0.1:{port}/dashboard/boards/nope")).await.unwrap();
+    assert_eq!(missing.status(), 404);
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     assert_eq!(pid.trim(), server.id().to_string());
     Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
     let logs = text(&output.stderr);
-    let request_line = logs
+    let lines: Vec<serde_json::Value> = logs
         .lines()
-        .map(|line| {
-            serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
-        })
-        .find(|line| line.to_string().contains("/health"))
-        .expect("a log line for the request");
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let request_line = lines.iter().find(|line| line.to_string().contains("/health")).expect("a log line for the request");
     assert!(request_line.to_string().contains("request_id"), "{request_line}");
+    // A client's mistake is one request line (with its status), and a redirect to the sign-in
+    // form is no server error.
+    let not_found: Vec<_> = lines.iter().filter(|line| line.to_string().contains("/dashboard/boards/nope")).collect();
+    assert_eq!(not_found.len(), 1, "{not_found:#?}");
+    assert!(not_found[0].to_string().contains("404"), "{}", not_found[0]);
+    assert!(lines.iter().all(|line| line["level"] != "ERROR"), "{logs}");
     assert!(!pidfile.exists(), "the pidfile is removed on exit");
 }
