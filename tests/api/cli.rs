@@ -146,7 +146,8 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
         .collect();
-    let request_line = lines.iter().find(|line| line.to_string().contains("/health")).expect("a log line for the request");
+    let request_line =
+        lines.iter().find(|line| line.to_string().contains("/health")).expect("a log line for the request");
     assert!(request_line.to_string().contains("request_id"), "{request_line}");
     // A client's mistake is one request line (with its status), and a redirect to the sign-in
     // form is no server error.
