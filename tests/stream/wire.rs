@@ -101,6 +101,19 @@ async fn structure_changes_arrive_as_board_events() {
 }
 
 #[tokio::test]
+async fn a_renamed_board_tells_the_streams_of_its_old_name() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[]).await;
+    let mut old_name = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), None).await;
+    old_name.next_event(WAIT).await.unwrap();
+    let response = app.send(reqwest::Method::PATCH, "/dashboard/boards/ops", Some(json!({"slug": "ops-floor"}))).await;
+    assert_eq!(response.status(), 200);
+    // Its events now carry the new name, which this stream filters out: it must hear of it.
+    let frame = old_name.next_event(WAIT).await.expect("a board event for the old name");
+    assert_eq!(frame.json(), json!({"board": "ops", "action": "renamed"}));
+}
+
+#[tokio::test]
 async fn a_separate_stream_server_answers_cors_for_the_allowed_origin() {
     let app = TestApp::spawn_with(&[("ALLOWED_ORIGINS", "http://pages.example")]).await;
     let stream_app = TestApp::spawn_on(

@@ -5,7 +5,8 @@ use crate::domain::Slug;
 use crate::domain::{BoardPatch, NewBoard};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState, created};
-use crate::store::boards;
+use crate::realtime::Realtime;
+use crate::store::boards::{self, BoardRow};
 
 pub fn board_not_found(slug: &str) -> impl FnOnce() -> String + '_ {
     move || format!("no board {slug:?}")
@@ -40,8 +41,17 @@ pub async fn update(
     let patch = BoardPatch::parse(&body.0)?;
     let board =
         boards::update(&state.db, &slug, &patch).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
-    state.realtime.board_changed(&board.slug, "updated");
+    announce_update(&state.realtime, &slug, &board);
     Ok(HttpResponse::Ok().json(board))
+}
+
+/// Tells the board's streams it changed. A new slug is news for the streams of the old one
+/// too: the board's events now carry the new slug, which their filter would silently drop.
+pub fn announce_update(realtime: &Realtime, old_slug: &str, board: &BoardRow) {
+    if board.slug != old_slug {
+        realtime.board_changed(old_slug, "renamed");
+    }
+    realtime.board_changed(&board.slug, "updated");
 }
 
 pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<Slug>) -> ApiResult<HttpResponse> {

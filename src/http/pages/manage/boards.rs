@@ -11,6 +11,7 @@ use super::{Frame, redirect, render};
 use crate::domain::{BoardPatch, NewBoard, Slug};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
+use crate::http::routes::announce_update;
 use crate::http::{ApiError, AppState};
 use crate::store::boards::{self, BoardRow, BoardSummary};
 use crate::store::widgets::{self, WidgetView};
@@ -122,7 +123,7 @@ pub async fn update(
     };
     match updated {
         Ok(board) => {
-            state.realtime.board_changed(&board.slug, "updated");
+            announce_update(&state.realtime, &slug, &board);
             flash(&manager.session, "Board saved.");
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }
