@@ -60,6 +60,8 @@ async fn token_commands() {
     assert!(dashboard(&url, &["token", "revoke", "deploy-bot"]).status.success());
     assert!(text(&dashboard(&url, &["token", "list"]).stdout).contains("revoked"));
     assert_one_line_error(&dashboard(&url, &["token", "revoke", "deploy-bot"]), "no active token");
+    // The name sessions signed in with DASHBOARD_API_TOKEN go by cannot be a stored token's too.
+    assert_one_line_error(&dashboard(&url, &["token", "create", "DASHBOARD_API_TOKEN"]), "reserved");
 }
 
 #[test]
