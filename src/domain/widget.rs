@@ -50,6 +50,9 @@ impl fmt::Display for WidgetKind {
     }
 }
 
+/// Tallest row span a widget can ask for (`config.height`); the stylesheet has a class per span.
+pub const MAX_HEIGHT: i64 = 6;
+
 /// A widget's `config` object: the known keys of SPEC §4 checked, other keys kept as given.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WidgetConfig(Map<String, Json>);
@@ -62,7 +65,7 @@ impl WidgetConfig {
         f.integer("max_points", 1, 10_000);
         f.integer("stale_after", 1, 31_536_000);
         f.integer("width", 1, 12);
-        f.integer("height", 1, 12);
+        f.integer("height", 1, MAX_HEIGHT);
         let min = number_field(&mut f, "min");
         let max = number_field(&mut f, "max");
         if let (Some(min), Some(max)) = (min, max)
@@ -244,10 +247,11 @@ mod tests {
     fn config_errors_are_nested() {
         let e = NewWidget::parse(&json!({
             "key": "cpu", "title": "CPU", "kind": "line",
-            "config": {"min": 5, "max": 1, "max_points": 0, "source": {"url": "ftp://x", "interval_s": 1, "pointer": "a"}}
+            "config": {"min": 5, "max": 1, "max_points": 0, "height": 7, "source": {"url": "ftp://x", "interval_s": 1, "pointer": "a"}}
         }))
         .unwrap_err();
         for field in [
+            "config.height",
             "config.max",
             "config.max_points",
             "config.source.url",
