@@ -120,6 +120,8 @@ async fn health_and_debug_report_their_parts() {
     let health: Json = app.get("/health").await.json().await.unwrap();
     assert_eq!(health["database"], "ok");
     assert_eq!(health["redis"], "ok");
+    // Uptime monitors and load balancers often ask with HEAD.
+    assert_eq!(app.client.head(app.url("/health")).send().await.unwrap().status(), 200);
     let debug: Json = app.get("/dashboard/debug").await.json().await.unwrap();
     for key in ["version", "uptime_s", "instance", "stream", "redis", "database"] {
         assert!(!debug[key].is_null(), "{key} missing: {debug}");
