@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod loadtest;
 pub mod realtime;
 pub mod startup;
 pub mod store;

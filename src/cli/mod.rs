@@ -42,6 +42,8 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<JobsCommand>,
     },
+    /// Hold many SSE streams open, publish stamped events, report delivery and latency
+    Loadtest(Box<crate::loadtest::LoadtestArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,9 +65,18 @@ pub enum TokenCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        // The tester talks to a server over HTTP only: it needs none of the app's settings.
+        Command::Loadtest(args) => crate::loadtest::run(*args).await,
+        command => run_app(command).await,
+    }
+}
+
+/// The commands that run the app or work on its database, all configured by `Settings`.
+async fn run_app(command: Command) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     crate::telemetry::init(&settings.log_level, settings.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => serve::run(settings, crate::startup::Role::Web).await,
         Command::Stream => serve::run(settings, crate::startup::Role::StreamOnly).await,
         Command::Migrate => migrate(&settings).await,
@@ -73,6 +84,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed => seed::run(&connect(&settings).await?).await,
         Command::Worker => jobs::worker(connect(&settings).await?, settings).await,
         Command::Jobs { command } => jobs::run(connect(&settings).await?, settings, command).await,
+        // Never reached (run takes it first), but correct if it were.
+        Command::Loadtest(args) => crate::loadtest::run(*args).await,
     }
 }
 

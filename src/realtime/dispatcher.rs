@@ -42,6 +42,7 @@ pub async fn run(realtime: Realtime, db: Db, mut cursor: i64, poll_interval: Dur
             for event in &page {
                 let latency = (now - event.created_at).to_std().unwrap_or_default();
                 fanout_latency.record(latency.as_secs_f64());
+                realtime.snapshots().invalidate(&event.board);
                 realtime.hub().send(Frame::event(event));
                 realtime.stats().published(event.id);
             }

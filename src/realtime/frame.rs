@@ -42,6 +42,17 @@ impl Frame {
     pub fn is_heartbeat(&self) -> bool {
         self.bytes.as_ref() == HEARTBEAT
     }
+
+    /// Sent once at shutdown: every stream that receives it ends. (Streams learn of shutdown
+    /// from the hub they already wait on, instead of each also waiting on the shutdown token,
+    /// which cost two locks of one process-wide mutex per frame and client.)
+    pub fn end_of_streams() -> Self {
+        Self { id: 0, board: None, bytes: Bytes::new() }
+    }
+
+    pub fn is_end_of_streams(&self) -> bool {
+        self.bytes.is_empty()
+    }
 }
 
 /// What a stream writes first: the reconnection delay and the `hello` event.

@@ -34,6 +34,12 @@ impl Default for Hub {
     }
 }
 
+/// At shutdown, tells every stream to end (see [`Frame::end_of_streams`]).
+pub async fn end_streams_on_shutdown(realtime: Realtime) {
+    realtime.shutdown().cancelled().await;
+    realtime.hub().send(Frame::end_of_streams());
+}
+
 /// One timer per process sends every stream its heartbeat comment.
 pub async fn heartbeats(realtime: Realtime, every: Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);

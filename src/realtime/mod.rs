@@ -15,6 +15,7 @@ pub mod dispatcher;
 pub mod frame;
 pub mod hub;
 pub mod redis;
+pub mod snapshots;
 pub mod stats;
 pub mod stream;
 
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use frame::Frame;
 pub use hub::Hub;
+pub use snapshots::SnapshotCache;
 pub use stats::StreamStats;
 
 use crate::config::Settings;
@@ -46,6 +48,7 @@ pub struct Realtime {
 
 struct Inner {
     hub: Hub,
+    snapshots: SnapshotCache,
     stats: StreamStats,
     wake: Notify,
     redis_connected: AtomicBool,
@@ -65,6 +68,7 @@ impl Realtime {
         let cursor = crate::store::events::last_id(&db).await?;
         tokio::spawn(dispatcher::run(realtime.clone(), db, cursor, settings.poll_interval));
         tokio::spawn(hub::heartbeats(realtime.clone(), settings.sse.heartbeat_interval));
+        tokio::spawn(hub::end_streams_on_shutdown(realtime.clone()));
         if let Some(url) = &settings.redis_url {
             tokio::spawn(redis::subscribe(
                 realtime.clone(),
@@ -88,6 +92,7 @@ impl Realtime {
         Self {
             inner: Arc::new(Inner {
                 hub: Hub::new(),
+                snapshots: SnapshotCache::default(),
                 stats: StreamStats::new(settings.sse.max_connections),
                 wake: Notify::new(),
                 redis_connected: AtomicBool::new(false),
@@ -100,6 +105,10 @@ impl Realtime {
 
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    pub fn snapshots(&self) -> &SnapshotCache {
+        &self.inner.snapshots
     }
 
     pub fn stats(&self) -> &StreamStats {
@@ -138,6 +147,7 @@ impl Realtime {
     /// Called by writers after their transaction committed.
     pub fn events_committed(&self, events: &[EventRow]) {
         let Some(last) = events.iter().map(|e| e.id).max() else { return };
+        events.iter().for_each(|e| self.inner.snapshots.invalidate(&e.board));
         self.wake();
         if let Some(publisher) = &self.inner.publisher {
             publisher.publish_events(last);
@@ -146,10 +156,26 @@ impl Realtime {
 
     /// A board or one of its widgets was created, updated or deleted.
     pub fn board_changed(&self, board: &str, action: &str) {
-        self.inner.hub.send(Frame::board_change(board, action));
+        self.announce_board_change(board, action);
         if let Some(publisher) = &self.inner.publisher {
             publisher.publish_board_change(board, action);
         }
+    }
+
+    /// A board was updated; a renamed board is announced under both slugs, so pages and caches
+    /// of the old one learn of it too (as `renamed`: that address no longer names the board).
+    pub fn board_updated(&self, slug_before: &str, slug_after: &str) {
+        if slug_before != slug_after {
+            self.board_changed(slug_before, "renamed");
+        }
+        self.board_changed(slug_after, "updated");
+    }
+
+    /// Tells this process's streams and caches about a structure change (from here or from
+    /// another instance).
+    fn announce_board_change(&self, board: &str, action: &str) {
+        self.inner.snapshots.invalidate(board);
+        self.inner.hub.send(Frame::board_change(board, action));
     }
 }
 

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use rand::Rng;
 use redis::AsyncCommands;
 
-use super::{Frame, Realtime};
+use super::Realtime;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF_FIRST: Duration = Duration::from_millis(200);
@@ -149,7 +149,7 @@ fn forward_board_change(realtime: &Realtime, payload: &str) {
         return;
     }
     if let (Some(board), Some(action)) = (field("board"), field("action")) {
-        realtime.hub().send(Frame::board_change(board, action));
+        realtime.announce_board_change(board, action);
     }
 }
 

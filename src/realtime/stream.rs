@@ -3,13 +3,11 @@
 //! seam between replay and live exact.
 
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::stats::ConnectionSlot;
 use super::{Frame, Realtime, frame};
@@ -55,10 +53,10 @@ pub async fn open(
     }
     let live = Live {
         receiver,
-        shutdown: Box::pin(realtime.shutdown().clone().cancelled_owned()),
         cursor,
         boards: request.boards.map(|b| b.into_iter().map(Arc::from).collect()),
         realtime: realtime.clone(),
+        shut_down: realtime.shutdown().is_cancelled(),
         _slot: slot,
     };
     Ok(stream::iter(first.into_iter().map(Ok)).chain(live.into_stream()))
@@ -66,13 +64,12 @@ pub async fn open(
 
 struct Live {
     receiver: broadcast::Receiver<Frame>,
-    /// Created once per stream: a fresh `cancelled()` future per frame would take the token's
-    /// lock for every frame of every client.
-    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     /// The newest event id this client has; live frames at or below it are skipped.
     cursor: i64,
     boards: Option<Vec<Arc<str>>>,
     realtime: Realtime,
+    /// Shutdown began before this stream subscribed, so the end-of-streams frame will not come.
+    shut_down: bool,
     _slot: ConnectionSlot,
 }
 
@@ -87,12 +84,11 @@ impl Live {
     /// The next frame for this client; `None` ends the stream (shutdown, or too far behind).
     async fn next_frame(&mut self) -> Option<Bytes> {
         loop {
-            let frame = tokio::select! {
-                biased;
-                _ = &mut self.shutdown => return None,
-                frame = self.receiver.recv() => frame,
-            };
-            let frame = match frame {
+            if self.shut_down {
+                return None;
+            }
+            let frame = match self.receiver.recv().await {
+                Ok(frame) if frame.is_end_of_streams() => return None,
                 Ok(frame) => frame,
                 Err(RecvError::Lagged(_)) => {
                     tracing::info!(cursor = self.cursor, "stream fell a whole buffer behind; closing it so it resumes");

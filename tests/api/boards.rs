@@ -147,3 +147,43 @@ async fn metrics_are_prometheus_text() {
     }
     assert!(body.contains("route=\"/dashboard\""), "{body}");
 }
+
+/// Snapshots are cached per process; every change must show on the next read.
+#[tokio::test]
+async fn a_cached_snapshot_never_hides_a_change() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("cpu", "gauge")]).await;
+    let latest = |board: Json| board["widgets"][0]["latest"]["value"]["value"].clone();
+    for value in [1, 2, 3] {
+        app.get("/dashboard/boards/ops").await; // fills the cache
+        let id = app.push("ops", "cpu", json!({"value": value})).await;
+        let board: Json = app.get("/dashboard/boards/ops").await.json().await.unwrap();
+        assert_eq!((latest(board.clone()), board["last_event_id"].as_i64()), (json!(value), Some(id)));
+    }
+    app.post("/dashboard/boards/ops/widgets", json!({"key": "mem", "title": "Memory", "kind": "gauge"})).await;
+    let board: Json = app.get("/dashboard/boards/ops").await.json().await.unwrap();
+    assert_eq!(board["widgets"].as_array().unwrap().len(), 2);
+    app.send(Method::PATCH, "/dashboard/boards/ops", Some(json!({"slug": "ops-2"}))).await;
+    assert_eq!(app.get("/dashboard/boards/ops").await.status(), 404, "the old slug is gone at once");
+}
+
+#[tokio::test]
+async fn a_push_to_another_instance_shows_in_this_ones_snapshot() {
+    let prefix = format!("shared-{}", crate::common::rand_suffix());
+    let env = [("REDIS_CHANNEL_PREFIX", prefix.as_str())];
+    let writer = TestApp::spawn_with(&env).await;
+    let reader = TestApp::spawn_on(&writer.database_url, dashboard::startup::Role::Web, &env).await;
+    writer.create_board("ops", &[("cpu", "gauge")]).await;
+    reader.get("/dashboard/boards/ops").await; // cached on the reader
+    let id = writer.push("ops", "cpu", json!({"value": 9})).await;
+    let mut seen = 0;
+    for _ in 0..50 {
+        let board: Json = reader.get("/dashboard/boards/ops").await.json().await.unwrap();
+        seen = board["last_event_id"].as_i64().unwrap();
+        if seen == id {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, id, "the reader's snapshot caught up");
+}

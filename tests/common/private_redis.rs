@@ -53,12 +53,13 @@ impl PrivateRedis {
         redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
     }
 
-    /// How many clients are connected (`CLIENT LIST`), not counting the one asking.
-    pub async fn client_count(&self) -> usize {
+    /// `(all clients, subscribed clients)` from `CLIENT LIST`, not counting the one asking.
+    pub async fn client_counts(&self) -> (usize, usize) {
         let client = redis::Client::open(self.url()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         let list: String = redis::cmd("CLIENT").arg("LIST").query_async(&mut conn).await.unwrap();
-        list.lines().count() - 1
+        let subscribed = list.lines().filter(|line| !line.contains(" sub=0 ")).count();
+        (list.lines().count() - 1, subscribed)
     }
 }
 

@@ -1,12 +1,13 @@
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
+use bytes::Bytes;
 use serde_json::json;
 
 use crate::domain::Slug;
 use crate::domain::{BoardPatch, NewBoard};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState, created};
-use crate::realtime::Realtime;
-use crate::store::boards::{self, BoardRow};
+use crate::store::boards;
 
 pub fn board_not_found(slug: &str) -> impl FnOnce() -> String + '_ {
     move || format!("no board {slug:?}")
@@ -19,9 +20,13 @@ pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 
 pub async fn show(state: web::Data<AppState>, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
-    let snapshot =
-        boards::snapshot(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
-    Ok(HttpResponse::Ok().json(snapshot))
+    let load = async {
+        let snapshot =
+            boards::snapshot(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+        serde_json::to_vec(&snapshot).map(Bytes::from).map_err(|e| ApiError::Internal(e.to_string()))
+    };
+    let json = state.realtime.snapshots().get_or_load(&slug, load).await?;
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(json))
 }
 
 pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
@@ -41,17 +46,8 @@ pub async fn update(
     let patch = BoardPatch::parse(&body.0)?;
     let board =
         boards::update(&state.db, &slug, &patch).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
-    announce_update(&state.realtime, &slug, &board);
+    state.realtime.board_updated(&slug, &board.slug);
     Ok(HttpResponse::Ok().json(board))
-}
-
-/// Tells the board's streams it changed. A new slug is news for the streams of the old one
-/// too: the board's events now carry the new slug, which their filter would silently drop.
-pub fn announce_update(realtime: &Realtime, old_slug: &str, board: &BoardRow) {
-    if board.slug != old_slug {
-        realtime.board_changed(old_slug, "renamed");
-    }
-    realtime.board_changed(&board.slug, "updated");
 }
 
 pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<Slug>) -> ApiResult<HttpResponse> {

@@ -7,8 +7,6 @@ mod widgets;
 
 use actix_web::web;
 
-pub use boards::announce_update;
-
 /// Routes of `dashboard serve`: the JSON API and the stream.
 pub fn api(cfg: &mut web::ServiceConfig) {
     stream_only(cfg);

@@ -11,7 +11,6 @@ use super::{Frame, redirect, render};
 use crate::domain::{BoardPatch, NewBoard, Slug};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
-use crate::http::routes::announce_update;
 use crate::http::{ApiError, AppState};
 use crate::store::boards::{self, BoardRow, BoardSummary};
 use crate::store::widgets::{self, WidgetView};
@@ -123,7 +122,7 @@ pub async fn update(
     };
     match updated {
         Ok(board) => {
-            announce_update(&state.realtime, &slug, &board);
+            state.realtime.board_updated(&slug, &board.slug);
             flash(&manager.session, "Board saved.");
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }

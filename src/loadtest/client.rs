@@ -1,0 +1,219 @@
+//! One simulated browser: opens the stream, parses it, records which events it got and how
+//! late, and reconnects with `Last-Event-ID` after the server's `retry` delay when the stream
+//! drops, as `EventSource` does. A refusal (an HTTP error status, not an event stream) ends it,
+//! as it ends an `EventSource`.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use memchr::memmem::Finder;
+use tokio_util::sync::CancellationToken;
+
+use super::http::{self, StreamError, Target};
+use super::sse::{Event, Item, Parser};
+use super::stats::Stats;
+
+/// A browser's reconnection delay until the server sends `retry`.
+const DEFAULT_RETRY: Duration = Duration::from_secs(3);
+
+/// How a tracked event is identified, which decides what "lost" and "duplicated" mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// Dashboard's `widget` events, by their SSE id (ids only grow).
+    EventId,
+    /// Events whose data carries the publisher's `"seq": N` (the peers number events their own way).
+    Seq,
+}
+
+/// What all clients of a run share.
+pub struct Run {
+    pub target: Target,
+    pub stats: Stats,
+    pub keys: KeySource,
+    pub debug: bool,
+    pub stop: CancellationToken,
+    /// Per client: the newest key received, so the run knows when delivery has caught up.
+    pub progress: Vec<Progress>,
+}
+
+#[derive(Default)]
+pub struct Progress {
+    pub last_key: AtomicI64,
+    pub connected: AtomicBool,
+    pub gave_up: AtomicBool,
+}
+
+/// What one client saw, for the final report.
+pub struct Outcome {
+    pub connected: bool,
+    /// Keys of tracked events, in the order they arrived.
+    pub keys: Vec<i64>,
+}
+
+pub async fn run(run: Arc<Run>, index: usize) -> Outcome {
+    let mut client = Client { parser: Parser::new(), keys: Vec::new(), retry: DEFAULT_RETRY };
+    let mut first = true;
+    loop {
+        if !first {
+            Stats::add(&run.stats.reconnects, 1);
+        }
+        first = false;
+        let ended = tokio::select! {
+            _ = run.stop.cancelled() => break,
+            ended = client.session(&run, index) => ended,
+        };
+        run.stats.error(ended.kind());
+        if run.debug {
+            eprintln!("client {index}: {ended}");
+        }
+        if matches!(ended, StreamError::Refused { .. }) {
+            run.progress[index].gave_up.store(true, Relaxed);
+            break;
+        }
+        tokio::select! {
+            _ = run.stop.cancelled() => break,
+            _ = tokio::time::sleep(client.retry) => {}
+        }
+    }
+    Outcome { connected: run.progress[index].connected.load(Relaxed), keys: client.keys }
+}
+
+struct Client {
+    parser: Parser,
+    keys: Vec<i64>,
+    retry: Duration,
+}
+
+impl Client {
+    /// One connection, from open to its end (which is always some kind of error or close).
+    async fn session(&mut self, run: &Run, index: usize) -> StreamError {
+        let resume = Some(self.parser.last_event_id()).filter(|id| !id.is_empty()).map(<[u8]>::to_vec);
+        let mut stream = match http::open(&run.target, index, resume.as_deref()).await {
+            Ok(stream) => stream,
+            Err(error) => return error,
+        };
+        let _open = OpenStream::new(&run.stats);
+        run.progress[index].connected.store(true, Relaxed);
+        // A new connection starts a new parse; only the last event id carries over.
+        let mut parser = Parser::new();
+        parser.set_last_event_id(self.parser.last_event_id());
+        self.parser = parser;
+        let Self { parser, keys, retry } = self;
+        loop {
+            let read = stream
+                .read(|body| {
+                    Stats::add(&run.stats.bytes, body.len() as u64);
+                    parser.feed(body, |item| on_item(run, index, keys, retry, item));
+                })
+                .await;
+            match read {
+                Ok(true) => {}
+                Ok(false) => {
+                    return StreamError::Network { kind: "stream_ended", detail: "the server ended the stream".into() };
+                }
+                Err(error) => return error,
+            }
+        }
+    }
+}
+
+fn on_item(run: &Run, index: usize, keys: &mut Vec<i64>, retry: &mut Duration, item: Item<'_>) {
+    match item {
+        Item::Event(event) => {
+            Stats::add(&run.stats.events, 1);
+            if run.debug {
+                eprintln!("client {index}: {}", describe(&event));
+            }
+            if event.kind == b"reset" {
+                run.stats.error("reset");
+            }
+            track(run, index, keys, &event);
+        }
+        Item::Comment(text) => {
+            if text == b"heartbeat" {
+                Stats::add(&run.stats.heartbeats, 1);
+                if run.debug {
+                    eprintln!("client {index}: heartbeat");
+                }
+            }
+        }
+        Item::Retry(ms) => *retry = Duration::from_millis(ms),
+    }
+}
+
+static SENT_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"sent_at_us\":"));
+static SEQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"seq\":"));
+
+/// Records the event's key and, if the publisher stamped it, its delivery latency.
+fn track(run: &Run, index: usize, keys: &mut Vec<i64>, event: &Event<'_>) {
+    let key = match run.keys {
+        KeySource::EventId if event.kind == b"widget" => parse_integer(event.last_event_id),
+        KeySource::EventId => None,
+        KeySource::Seq => number_after(&SEQ, event.data),
+    };
+    let Some(key) = key else { return };
+    keys.push(key);
+    run.progress[index].last_key.fetch_max(key, Relaxed);
+    if let Some(sent_at) = number_after(&SENT_AT, event.data) {
+        let latency = now_micros().saturating_sub(sent_at.max(0) as u64);
+        run.stats.record_latency(index, latency);
+    }
+}
+
+/// The integer following `"key":` in a JSON text, found without parsing the whole document
+/// (one search per event instead of a parse per event, for hundreds of thousands a second).
+fn number_after(key: &Finder<'_>, json: &[u8]) -> Option<i64> {
+    let start = key.find(json)? + key.needle().len();
+    let rest = &json[start..];
+    let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+    let len = rest.iter().enumerate().take_while(|(i, b)| b.is_ascii_digit() || (*i == 0 && **b == b'-')).count();
+    parse_integer(&rest[..len])
+}
+
+fn parse_integer(bytes: &[u8]) -> Option<i64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+pub fn now_micros() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+fn describe(event: &Event<'_>) -> String {
+    format!(
+        "event {} id={} data={}",
+        String::from_utf8_lossy(event.kind),
+        String::from_utf8_lossy(event.last_event_id),
+        String::from_utf8_lossy(event.data)
+    )
+}
+
+/// Counts a stream as open while it lives.
+struct OpenStream<'a>(&'a Stats);
+
+impl<'a> OpenStream<'a> {
+    fn new(stats: &'a Stats) -> Self {
+        Stats::add(&stats.open, 1);
+        Self(stats)
+    }
+}
+
+impl Drop for OpenStream<'_> {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_found_after_their_key_anywhere_in_the_json() {
+        let data = br#"{"id":9,"board":"b","value":{"value":3,"sent_at_us": 1764190000123456,"seq":-4}}"#;
+        assert_eq!(number_after(&SENT_AT, data), Some(1_764_190_000_123_456));
+        assert_eq!(number_after(&SEQ, data), Some(-4));
+        assert_eq!(number_after(&SEQ, br#"{"seq":"x"}"#), None);
+        assert_eq!(number_after(&SEQ, br#"{"value":1}"#), None);
+    }
+}
