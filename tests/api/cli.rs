@@ -94,6 +94,20 @@ fn an_unreachable_database_is_one_line_without_the_password() {
     assert_one_line_error(&output, "does not exist");
 }
 
+#[tokio::test]
+async fn the_database_can_be_reached_over_tls() {
+    // Hosted PostgreSQL (Heroku's, for one) refuses connections without TLS.
+    let url = fresh_database().await;
+    let db = dashboard::store::connect(&url).await.unwrap();
+    let ssl: String = sqlx::query_scalar("SHOW ssl").fetch_one(&db).await.unwrap();
+    if ssl != "on" {
+        eprintln!("skipped: this PostgreSQL server has ssl = {ssl}, so there is no TLS to test");
+        return;
+    }
+    let output = dashboard(&format!("{url}?sslmode=require"), &["token", "list"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
 #[test]
 fn bad_arguments_are_reported_by_clap() {
     let output = dashboard("postgres://127.0.0.1:1/x", &["frobnicate"]);
