@@ -120,34 +120,36 @@ fn bad_arguments_are_reported_by_clap() {
     }
 }
 
-#[tokio::test]
-async fn serve_writes_its_pidfile_and_json_request_logs() {
-    let url = fresh_database().await;
-    let dir = std::env::temp_dir().join(format!("dashboard-pid-{}", rand_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let pidfile = dir.join("dashboard.pid");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+/// `dashboard serve` as a process, logging JSON lines at info to a pipe; returns once it answers.
+async fn serve_with_json_logs(url: &str, port: u16, pidfile: &std::path::Path) -> std::process::Child {
     let server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .arg("serve")
         .env("APP_ENV", "test")
-        .env("DATABASE_URL", &url)
+        .env("DATABASE_URL", url)
         .env("REDIS_URL", "")
         .env("PORT", port.to_string())
-        .env("PIDFILE", &pidfile)
+        .env("PIDFILE", pidfile)
         .env("LOGRAGE_ENABLED", "true")
         .env("LOG_LEVEL", "info")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut up = false;
     for _ in 0..100 {
         if reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_ok() {
-            up = true;
-            break;
+            return server;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(up, "the server answers");
+    panic!("the server does not answer");
+}
+
+#[tokio::test]
+async fn serve_writes_its_pidfile_and_json_request_logs() {
+    let dir = std::env::temp_dir().join(format!("dashboard-pid-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("dashboard.pid");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = serve_with_json_logs(&fresh_database().await, port, &pidfile).await;
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let sign_in = no_redirects.get(format!("http://127.0.0.1:{port}/manage")).send().await.unwrap();
     assert_eq!(sign_in.status(), 303);
