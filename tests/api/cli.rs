@@ -122,7 +122,7 @@ fn bad_arguments_are_reported_by_clap() {
 
 /// `dashboard serve` as a process, logging JSON lines at info to a pipe; returns once it answers.
 async fn serve_with_json_logs(url: &str, port: u16, pidfile: &std::path::Path) -> std::process::Child {
-    let server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
+    let mut server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .arg("serve")
         .env("APP_ENV", "test")
         .env("DATABASE_URL", url)
@@ -140,6 +140,8 @@ async fn serve_with_json_logs(url: &str, port: u16, pidfile: &std::path::Path) -
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let _ = server.kill();
+    let _ = server.wait();
     panic!("the server does not answer");
 }
 
