@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -42,12 +43,8 @@ pub struct Application {
 impl Application {
     /// Connects to PostgreSQL, applies pending migrations, starts the real-time path and binds.
     pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
-        let db = store::connect(settings.database_url.expose()).await.map_err(|e| {
-            anyhow::anyhow!(
-                "cannot connect to the database ({}): {e}",
-                crate::config::redact_url(settings.database_url.expose())
-            )
-        })?;
+        let url = settings.database_url.expose();
+        let db = store::connect(url).await.map_err(|e| anyhow::anyhow!(store::connect_failure(url, &e)))?;
         store::migrate(&db).await?;
         let port = match role {
             Role::Web => settings.port,
@@ -106,6 +103,8 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            // Innermost, so the error bodies it writes get the security headers too.
+            .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, pages::method_not_allowed))
             .wrap(pages::security_headers(&state.settings))
             .wrap(from_fn(metrics::count_requests))
             .wrap(TracingLogger::default())

@@ -446,6 +446,25 @@ async fn board_changes_re_render_the_grid_without_a_reload() {
 }
 
 #[tokio::test]
+async fn a_renamed_board_says_so_instead_of_going_quiet() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("b", &[("n", "number")]).await;
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url("/boards/b")).await;
+        app.send(reqwest::Method::PATCH, "/dashboard/boards/b", Some(json!({"slug": "b-new"}))).await;
+        let notice = "document.getElementById('board-notice')";
+        browser.wait_for("the rename notice", &format!("!{notice}.hidden"), WAIT).await;
+        let text = browser.eval(&format!("return {notice}.textContent")).await;
+        assert!(text.as_str().unwrap().contains("renamed"), "{text}");
+        let state = browser.eval("return document.getElementById('stream-state').dataset.state").await;
+        assert_eq!(state, "offline", "not a \"live\" badge on a page that no longer updates");
+        browser.screenshot("board-renamed").await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn sign_in_and_create_a_board_and_a_widget_through_the_forms() {
     let _one = ONE_BROWSER.lock().await;
     let app = TestApp::spawn().await;

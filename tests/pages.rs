@@ -174,6 +174,27 @@ async fn unknown_board_gets_a_friendly_html_404_and_the_api_keeps_json() {
 }
 
 #[tokio::test]
+async fn addresses_that_cannot_name_a_board_or_widget_are_404_pages() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("cpu", "gauge")]).await;
+    // A NUL byte cannot even reach PostgreSQL's text: it names nothing, it is no server error.
+    let (status, headers, body) = html(&app, "/boards/a%00b").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+
+    let mut session = ManageSession::sign_in(&app).await;
+    for path in ["/manage/boards/a%00b", "/manage/boards/a%00b/new-widget", "/manage/boards/ops/widgets/a%00b"] {
+        let (status, body) = session.get(path).await;
+        assert_eq!(status, 404, "GET {path}: {body}");
+    }
+    for path in ["/manage/boards/a%00b/delete", "/manage/boards/ops/widgets/a%00b/delete"] {
+        let response = session.post(path, &[]).await;
+        assert_eq!(response.status(), 404, "POST {path}");
+    }
+    assert_eq!((app.count("boards").await, app.count("widgets").await), (1, 1));
+}
+
+#[tokio::test]
 async fn pages_send_a_content_security_policy_and_nosniff() {
     let app = TestApp::spawn().await;
     board_with_values(&app).await;

@@ -107,8 +107,5 @@ async fn connect(settings: &Settings) -> anyhow::Result<store::Db> {
 }
 
 fn unreachable_database(settings: &Settings, error: sqlx::Error) -> anyhow::Error {
-    anyhow::anyhow!(
-        "cannot connect to the database at {}: {error}",
-        crate::config::redact_url(settings.database_url.expose())
-    )
+    anyhow::anyhow!(store::connect_failure(settings.database_url.expose(), &error))
 }

@@ -1,4 +1,5 @@
 use super::TokenCommand;
+use crate::http::extract::BOOTSTRAP_TOKEN_NAME;
 use crate::store::{Db, StoreError, tokens};
 
 pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
@@ -7,6 +8,11 @@ pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 100 {
                 anyhow::bail!("a token name must be 1 to 100 characters");
+            }
+            if name == BOOTSTRAP_TOKEN_NAME {
+                // Sessions signed in with the bootstrap token go by this name; sharing it would
+                // keep a revoked token's sessions alive while DASHBOARD_API_TOKEN is set.
+                anyhow::bail!("{name:?} is reserved for the DASHBOARD_API_TOKEN setting; choose another name");
             }
             let secret = tokens::create(db, name).await.map_err(|e| match e {
                 StoreError::Conflict { .. } => anyhow::anyhow!("a token named {name:?} already exists"),

@@ -14,6 +14,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tracing_subscriber::EnvFilter;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
     Development,
@@ -99,8 +101,11 @@ impl Settings {
     /// Loads `.env.<APP_ENV>` (if present) and parses the process environment.
     pub fn load() -> Result<Self, ConfigError> {
         let app_env_raw = std::env::var("APP_ENV").unwrap_or_else(|_| "development".into());
-        let app_env = AppEnv::parse(&app_env_raw)
-            .ok_or_else(|| ConfigError::invalid("APP_ENV", "development, test or production"))?;
+        let app_env = AppEnv::parse(&app_env_raw).ok_or_else(|| ConfigError::Invalid {
+            name: "APP_ENV",
+            value: app_env_raw.clone(),
+            expected: "development, test or production",
+        })?;
         // A missing env file is fine (platforms configure by environment); an unreadable one is not.
         match dotenvy::from_filename(format!(".env.{}", app_env.name())) {
             Ok(_) => {}
@@ -144,7 +149,7 @@ impl Settings {
             jobs: env.parse_or_else("JOBS", "inline or off", parse_jobs_mode, || JobsMode::Inline)?,
             demo_feed: env.bool_or("DEMO_FEED", app_env == AppEnv::Development)?,
             allowed_source_hosts: env.list("ALLOWED_SOURCE_HOSTS"),
-            log_level: env.get("LOG_LEVEL").or_else(|| env.get("RUST_LOG")).unwrap_or_else(|| "info".into()),
+            log_level: log_filter(env)?,
             log_format,
             pidfile: env.get("PIDFILE").map(PathBuf::from),
         })
@@ -176,6 +181,17 @@ impl SseSettings {
             replay_limit: env.positive_or("SSE_REPLAY_LIMIT", 1000)?,
         })
     }
+}
+
+/// `LOG_LEVEL`, else `RUST_LOG`, checked now: a typo would otherwise silently log at `info`.
+fn log_filter(env: &EnvSource) -> Result<String, ConfigError> {
+    let name = if env.get("LOG_LEVEL").is_some() { "LOG_LEVEL" } else { "RUST_LOG" };
+    env.parse_or_else(
+        name,
+        "a log filter such as info or info,sqlx=warn",
+        |raw| EnvFilter::try_new(raw).is_ok().then(|| raw.to_string()),
+        || "info".into(),
+    )
 }
 
 fn parse_server_type(raw: &str) -> Option<SseServerType> {
@@ -249,6 +265,11 @@ mod tests {
         assert!(err.contains("SSE_SERVER_TYPE"), "{err}");
         let err = settings(&[("SSE_MAX_CONNECTIONS", "0")]).unwrap_err().to_string();
         assert!(err.contains("SSE_MAX_CONNECTIONS"), "{err}");
+        let err = settings(&[("LOG_LEVEL", "info,[[[")]).unwrap_err().to_string();
+        assert!(err.contains("LOG_LEVEL"), "{err}");
+        let err = settings(&[("RUST_LOG", "=warn=")]).unwrap_err().to_string();
+        assert!(err.contains("RUST_LOG"), "{err}");
+        assert_eq!(settings(&[("LOG_LEVEL", "info,sqlx=warn")]).unwrap().log_level, "info,sqlx=warn");
     }
 
     #[test]

@@ -20,16 +20,29 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The URL with its password (if any) replaced, for logs: `postgres://user:***@host/db`.
+/// The URL with its password (if any) replaced, for logs: `postgres://user:***@host/db`. A
+/// password given as a query parameter (`?password=…`, which PostgreSQL URLs accept) too.
 pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        Ok(url) => url.to_string(),
-        Err(_) => "[unparseable url]".into(),
+    let Ok(mut url) = url::Url::parse(raw) else { return "[unparseable url]".into() };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    if url.query_pairs().any(|(key, _)| is_secret_parameter(&key)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if is_secret_parameter(&key) { "***".into() } else { value.into_owned() };
+                (key.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+fn is_secret_parameter(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "passwd", "pwd", "secret", "token"].iter().any(|word| key.contains(word))
 }
 
 #[cfg(test)]
@@ -40,6 +53,10 @@ mod tests {
     fn url_passwords_are_masked() {
         assert_eq!(redact_url("postgres://app:s3cret@db:5432/x"), "postgres://app:***@db:5432/x");
         assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_url("postgres://app@db/x?sslmode=require&password=s3cret&sslpassword=k3y"),
+            "postgres://app@db/x?sslmode=require&password=***&sslpassword=***"
+        );
         assert_eq!(format!("{:?}", Secret::new("abc")), "[redacted]");
     }
 }

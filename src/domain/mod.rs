@@ -11,4 +11,4 @@ pub use board::{BoardPatch, NewBoard};
 pub use fields::{Fields, ValidationErrors};
 pub use slug::Slug;
 pub use value::{MAX_VALUE_BYTES, Value};
-pub use widget::{NewWidget, WidgetConfig, WidgetKind, WidgetPatch};
+pub use widget::{MAX_HEIGHT, NewWidget, WidgetConfig, WidgetKind, WidgetPatch};

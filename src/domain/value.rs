@@ -1,7 +1,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::fields::{ValidationErrors, check_text};
-use super::widget::{WidgetKind, check_strings};
+use super::widget::{NUL_MESSAGE, WidgetKind, contains_nul};
 
 pub const MAX_VALUE_BYTES: usize = 16 * 1024;
 const MAX_TEXT: usize = 10_000;
@@ -30,9 +30,9 @@ impl Value {
             WidgetKind::List => check_list(&object, &mut errors),
             WidgetKind::Status => check_status(&object, &mut errors),
         }
-        let mut nul = ValidationErrors::default();
-        check_strings(&Json::Object(object.clone()), &mut nul);
-        errors.merge(nul.nested("value"));
+        if object.iter().any(|(key, value)| key.contains('\0') || contains_nul(value)) {
+            errors.add("value", NUL_MESSAGE);
+        }
         errors.into_result(Self(object))
     }
 

@@ -4,7 +4,7 @@ use std::str::FromStr;
 use serde_json::{Map, Value as Json};
 
 use super::board::{MAX_TITLE, slug_field};
-use super::fields::{Fields, ValidationErrors, check_text};
+use super::fields::{Fields, ValidationErrors};
 use super::slug::Slug;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,6 +50,9 @@ impl fmt::Display for WidgetKind {
     }
 }
 
+/// Tallest row span a widget can ask for (`config.height`); the stylesheet has a class per span.
+pub const MAX_HEIGHT: i64 = 6;
+
 /// A widget's `config` object: the known keys of SPEC §4 checked, other keys kept as given.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WidgetConfig(Map<String, Json>);
@@ -62,7 +65,7 @@ impl WidgetConfig {
         f.integer("max_points", 1, 10_000);
         f.integer("stale_after", 1, 31_536_000);
         f.integer("width", 1, 12);
-        f.integer("height", 1, 12);
+        f.integer("height", 1, MAX_HEIGHT);
         let min = number_field(&mut f, "min");
         let max = number_field(&mut f, "max");
         if let (Some(min), Some(max)) = (min, max)
@@ -77,8 +80,10 @@ impl WidgetConfig {
             let errors = check_source(source);
             f.errors.merge(errors.nested("source."));
         }
-        check_strings(json, &mut f.errors);
-        let errors = f.errors.nested("config.");
+        let mut errors = f.errors.nested("config.");
+        if contains_nul(json) {
+            errors.add("config", NUL_MESSAGE);
+        }
         errors.into_result(Self(json.as_object().cloned().unwrap_or_default()))
     }
 
@@ -149,23 +154,16 @@ fn check_source(source: &Json) -> ValidationErrors {
     f.errors
 }
 
-/// PostgreSQL's jsonb refuses NUL anywhere, so it is a validation error, not a 500.
-pub(super) fn check_strings(json: &Json, errors: &mut ValidationErrors) {
-    let has_nul = |s: &str| check_text(s, usize::MAX).is_err();
-    let bad = match json {
-        Json::String(s) => has_nul(s),
-        Json::Array(items) => {
-            items.iter().for_each(|item| check_strings(item, errors));
-            false
-        }
-        Json::Object(map) => {
-            map.values().for_each(|item| check_strings(item, errors));
-            map.keys().any(|k| has_nul(k))
-        }
+pub(super) const NUL_MESSAGE: &str = "strings must not contain NUL characters";
+
+/// Whether a NUL character hides in any string or key: PostgreSQL's jsonb refuses it, so it is
+/// a validation error, not a 500.
+pub(super) fn contains_nul(json: &Json) -> bool {
+    match json {
+        Json::String(s) => s.contains('\0'),
+        Json::Array(items) => items.iter().any(contains_nul),
+        Json::Object(map) => map.iter().any(|(key, value)| key.contains('\0') || contains_nul(value)),
         _ => false,
-    };
-    if bad {
-        errors.add("", "strings must not contain NUL characters");
     }
 }
 
@@ -249,10 +247,11 @@ mod tests {
     fn config_errors_are_nested() {
         let e = NewWidget::parse(&json!({
             "key": "cpu", "title": "CPU", "kind": "line",
-            "config": {"min": 5, "max": 1, "max_points": 0, "source": {"url": "ftp://x", "interval_s": 1, "pointer": "a"}}
+            "config": {"min": 5, "max": 1, "max_points": 0, "height": 7, "source": {"url": "ftp://x", "interval_s": 1, "pointer": "a"}}
         }))
         .unwrap_err();
         for field in [
+            "config.height",
             "config.max",
             "config.max_points",
             "config.source.url",
@@ -267,6 +266,12 @@ mod tests {
     fn unknown_kind_and_kind_change_are_refused() {
         assert!(NewWidget::parse(&json!({"key": "a", "title": "A", "kind": "pie"})).unwrap_err().get("kind").is_some());
         assert!(WidgetPatch::parse(&json!({"kind": "text"})).unwrap_err().get("kind").is_some());
+    }
+
+    #[test]
+    fn a_nul_anywhere_in_the_config_is_named_on_config() {
+        let e = WidgetConfig::parse(&json!({"unit": "ok", "deep": [{"k\u{0}": 1}]})).unwrap_err();
+        assert_eq!(e.get("config"), Some(NUL_MESSAGE), "{e:?}");
     }
 
     #[test]

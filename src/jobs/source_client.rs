@@ -215,6 +215,8 @@ impl SourceClient {
 
 /// Turns a failed request into what the widget shows, finding the guard's verdict if there is one.
 fn source_error(url: &Url, error: reqwest::Error) -> SourceError {
+    // reqwest names the whole URL in its message, and the URL may carry a key in its query.
+    let error = error.without_url();
     let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
     let mut innermost = error.to_string();
     while let Some(current) = cause {

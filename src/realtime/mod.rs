@@ -163,10 +163,10 @@ impl Realtime {
     }
 
     /// A board was updated; a renamed board is announced under both slugs, so pages and caches
-    /// of the old one learn of it too.
+    /// of the old one learn of it too (as `renamed`: that address no longer names the board).
     pub fn board_updated(&self, slug_before: &str, slug_after: &str) {
         if slug_before != slug_after {
-            self.board_changed(slug_before, "updated");
+            self.board_changed(slug_before, "renamed");
         }
         self.board_changed(slug_after, "updated");
     }

@@ -67,16 +67,6 @@ impl Publisher {
             }
         });
     }
-
-    /// Whether Redis answers a PING now (for `/health`).
-    pub async fn ping(&self) -> bool {
-        let Some(pool) = &self.pool else { return false };
-        let ping = async {
-            let mut conn = pool.get().await.ok()?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
-        };
-        matches!(tokio::time::timeout(CONNECT_TIMEOUT, ping).await, Ok(Some(_)))
-    }
 }
 
 fn build_pool(url: &str) -> Result<Pool, String> {

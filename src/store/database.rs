@@ -20,7 +20,22 @@ fn pool_options() -> PgPoolOptions {
 
 /// Connects now, so a bad URL or an unreachable server is reported at start-up.
 pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
-    pool_options().connect_with(options(url)?).await
+    let options = options(url)?;
+    // A pool that cannot connect only says that it gave up waiting; one plain attempt says why
+    // (refused, unknown host, no such database, bad password).
+    let first = tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 3 s")))??;
+    first.close().await?;
+    pool_options().connect_with(options).await
+}
+
+/// A one-line reason for a failed [`connect`]: the URL without its password, the cause, and
+/// the fix for a database that does not exist yet.
+pub fn connect_failure(url: &str, error: &sqlx::Error) -> String {
+    let missing = error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "3D000");
+    let hint = if missing { " (`dashboard migrate` creates it)" } else { "" };
+    format!("cannot connect to the database at {}: {error}{hint}", crate::config::redact_url(url))
 }
 
 /// A pool that connects on first use (tests of a database that is down).

@@ -55,6 +55,13 @@ async fn write_groups(db: Db, mut receiver: mpsc::Receiver<Push>) {
                     let _ = push.reply.send(Err(error));
                 }
             }
+            // The database is away: every push would fail again, each after its own wait for a
+            // connection. Answer them all now (503s), so the queue does not stall behind them.
+            Err(error @ StoreError::Unavailable(_)) => {
+                for push in pushes {
+                    let _ = push.reply.send(Err(unavailable_like(&error)));
+                }
+            }
             // One bad push (its widget was just deleted, say) must not fail the others: retry alone.
             Err(_) => {
                 for push in pushes {
@@ -64,6 +71,12 @@ async fn write_groups(db: Db, mut receiver: mpsc::Receiver<Push>) {
             }
         }
     }
+}
+
+/// The group's "database unavailable", once for each of its pushes (a `sqlx::Error` cannot be
+/// cloned; its text can).
+fn unavailable_like(error: &StoreError) -> StoreError {
+    StoreError::Unavailable(sqlx::Error::Protocol(error.to_string()))
 }
 
 async fn insert(db: &Db, pushes: &[Push]) -> StoreResult<Vec<EventRow>> {

@@ -94,16 +94,28 @@ async function rerender() {
 }
 
 function gone() {
+  stop('This board has been deleted. The values below are the last ones it had.');
+}
+
+/** The board's slug changed: this page's address (and its stream's filter) no longer name it. */
+function renamed() {
+  const boards = document.createElement('a');
+  boards.href = '/';
+  boards.textContent = 'Find it among the boards';
+  stop('This board has been renamed, so this page no longer updates. ', boards);
+}
+
+function stop(...message) {
   stream.close();
   stream.setState('offline');
   const notice = document.getElementById('board-notice');
-  notice.textContent = 'This board has been deleted. The values below are the last ones it had.';
+  notice.replaceChildren(...message);
   notice.hidden = false;
 }
 
 const stream = new Stream(document.getElementById('stream-state'), slug, Number(grid.dataset.lastEventId) || 0, {
   widget: onWidget,
-  board: () => refresh(false),
+  board: (change) => (change.action === 'renamed' ? renamed() : refresh(false)),
   reset: () => refresh(true),
 });
 stream.start();

@@ -87,7 +87,7 @@ function options(card, box) {
     ...size(box),
     legend: { show: false },
     cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-    padding: [8, 4, 0, 0],
+    padding: [8, null, 0, 0], // right: auto, so the last time label is not cut off
     axes: [
       { ...axis, space: 70, size: 28, values: (u, splits) => splits.map(timeLabel(splits)) },
       { ...axis, size: 48, space: 22, values: (u, splits) => splits.map((v) => formatNumber(v)) },

@@ -91,11 +91,37 @@ async fn unknown_board_and_route_are_json_404s() {
 }
 
 #[tokio::test]
+async fn a_wrong_method_is_a_json_405_naming_the_allowed_ones() {
+    let app = TestApp::spawn().await;
+    app.create_board("b", &[("w", "number")]).await;
+    for (method, path, allowed) in [
+        ("PUT", "/dashboard", "GET"),
+        ("DELETE", "/dashboard/boards", "POST"),
+        ("GET", "/dashboard/events", "POST"),
+        ("POST", "/dashboard/stream", "GET"),
+        ("PUT", "/dashboard/boards/b/widgets/w", "PATCH"),
+        ("POST", "/health", "GET"),
+        ("DELETE", "/metrics", "GET"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = app.client.request(method.clone(), app.url(path)).bearer_auth(&app.token).send().await.unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        let allow = response.headers()["allow"].to_str().unwrap().to_string();
+        assert!(allow.contains(allowed), "{method} {path}: Allow: {allow}");
+        let body: Json = response.json().await.unwrap_or(Json::Null);
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(allowed), "{body}");
+    }
+}
+
+#[tokio::test]
 async fn health_and_debug_report_their_parts() {
     let app = TestApp::spawn().await;
     let health: Json = app.get("/health").await.json().await.unwrap();
     assert_eq!(health["database"], "ok");
     assert_eq!(health["redis"], "ok");
+    // Uptime monitors and load balancers often ask with HEAD.
+    assert_eq!(app.client.head(app.url("/health")).send().await.unwrap().status(), 200);
     let debug: Json = app.get("/dashboard/debug").await.json().await.unwrap();
     for key in ["version", "uptime_s", "instance", "stream", "redis", "database"] {
         assert!(!debug[key].is_null(), "{key} missing: {debug}");

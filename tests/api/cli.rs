@@ -60,6 +60,8 @@ async fn token_commands() {
     assert!(dashboard(&url, &["token", "revoke", "deploy-bot"]).status.success());
     assert!(text(&dashboard(&url, &["token", "list"]).stdout).contains("revoked"));
     assert_one_line_error(&dashboard(&url, &["token", "revoke", "deploy-bot"]), "no active token");
+    // The name sessions signed in with DASHBOARD_API_TOKEN go by cannot be a stored token's too.
+    assert_one_line_error(&dashboard(&url, &["token", "create", "DASHBOARD_API_TOKEN"]), "reserved");
 }
 
 #[test]
@@ -83,6 +85,27 @@ fn an_unreachable_database_is_one_line_without_the_password() {
     let output = dashboard("postgres://app:hunter2@127.0.0.1:1/nothing", &["token", "list"]);
     assert_one_line_error(&output, "cannot connect to the database");
     assert!(!text(&output.stderr).contains("hunter2"));
+    // Says why, not just that a pool gave up waiting.
+    assert!(text(&output.stderr).contains("refused"), "{}", text(&output.stderr));
+
+    let base = crate::common::base_env().remove("DATABASE_URL").unwrap();
+    let missing = with_database(&base, &format!("dashboard_test_missing_{}", rand_suffix()));
+    let output = dashboard(&missing, &["token", "list"]);
+    assert_one_line_error(&output, "does not exist");
+}
+
+#[tokio::test]
+async fn the_database_can_be_reached_over_tls() {
+    // Hosted PostgreSQL (Heroku's, for one) refuses connections without TLS.
+    let url = fresh_database().await;
+    let db = dashboard::store::connect(&url).await.unwrap();
+    let ssl: String = sqlx::query_scalar("SHOW ssl").fetch_one(&db).await.unwrap();
+    if ssl != "on" {
+        eprintln!("skipped: this PostgreSQL server has ssl = {ssl}, so there is no TLS to test");
+        return;
+    }
+    let output = dashboard(&format!("{url}?sslmode=require"), &["token", "list"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
 #[test]
@@ -97,46 +120,60 @@ fn bad_arguments_are_reported_by_clap() {
     }
 }
 
-#[tokio::test]
-async fn serve_writes_its_pidfile_and_json_request_logs() {
-    let url = fresh_database().await;
-    let dir = std::env::temp_dir().join(format!("dashboard-pid-{}", rand_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let pidfile = dir.join("dashboard.pid");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
+/// `dashboard serve` as a process, logging JSON lines at info to a pipe; returns once it answers.
+async fn serve_with_json_logs(url: &str, port: u16, pidfile: &std::path::Path) -> std::process::Child {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .arg("serve")
         .env("APP_ENV", "test")
-        .env("DATABASE_URL", &url)
+        .env("DATABASE_URL", url)
         .env("REDIS_URL", "")
         .env("PORT", port.to_string())
-        .env("PIDFILE", &pidfile)
+        .env("PIDFILE", pidfile)
         .env("LOGRAGE_ENABLED", "true")
         .env("LOG_LEVEL", "info")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut up = false;
     for _ in 0..100 {
         if reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_ok() {
-            up = true;
-            break;
+            return server;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(up, "the server answers");
+    let _ = server.kill();
+    let _ = server.wait();
+    panic!("the server does not answer");
+}
+
+#[tokio::test]
+async fn serve_writes_its_pidfile_and_json_request_logs() {
+    let dir = std::env::temp_dir().join(format!("dashboard-pid-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("dashboard.pid");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = serve_with_json_logs(&fresh_database().await, port, &pidfile).await;
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sign_in = no_redirects.get(format!("http://127.0.0.1:{port}/manage")).send().await.unwrap();
+    assert_eq!(sign_in.status(), 303);
+    let missing = reqwest::get(format!("http://127.0.0.1:{port}/dashboard/boards/nope")).await.unwrap();
+    assert_eq!(missing.status(), 404);
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     assert_eq!(pid.trim(), server.id().to_string());
     Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
     let logs = text(&output.stderr);
-    let request_line = logs
+    let lines: Vec<serde_json::Value> = logs
         .lines()
-        .map(|line| {
-            serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
-        })
-        .find(|line| line.to_string().contains("/health"))
-        .expect("a log line for the request");
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let request_line =
+        lines.iter().find(|line| line.to_string().contains("/health")).expect("a log line for the request");
     assert!(request_line.to_string().contains("request_id"), "{request_line}");
+    // A client's mistake is one request line (with its status), and a redirect to the sign-in
+    // form is no server error.
+    let not_found: Vec<_> = lines.iter().filter(|line| line.to_string().contains("/dashboard/boards/nope")).collect();
+    assert_eq!(not_found.len(), 1, "{not_found:#?}");
+    assert!(not_found[0].to_string().contains("404"), "{}", not_found[0]);
+    assert!(lines.iter().all(|line| line["level"] != "ERROR"), "{logs}");
     assert!(!pidfile.exists(), "the pidfile is removed on exit");
 }

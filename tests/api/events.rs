@@ -127,6 +127,9 @@ async fn one_bad_item_fails_the_whole_batch() {
         (json!({"board": "zz", "widget": "n", "value": {"value": 1}}), "events[1]"),
         (json!({"board": "ops", "widget": "t", "value": {"text": 3}}), "events[1].value.text"),
         (json!({"widget": "n", "value": {}}), "events[1]"),
+        // Names no slug can have (PostgreSQL cannot even compare a NUL) name no widget either.
+        (json!({"board": "ops\u{0}", "widget": "n", "value": {"value": 1}}), "events[1]"),
+        (json!({"board": "ops", "widget": "N ' OR 1=1", "value": {"value": 1}}), "events[1]"),
     ];
     for (bad, field) in cases {
         let good = json!({"board": "ops", "widget": "n", "value": {"value": 1}});

@@ -82,3 +82,25 @@ async fn redis_unreachable_at_start_means_polling_from_the_start() {
     let id = app.push("ops", "n", json!({"value": 1})).await;
     assert_ids(&stream.widget_ids(1, WAIT).await, &[id]);
 }
+
+#[tokio::test]
+async fn redis_over_tls_with_a_self_signed_certificate_is_pubsub() {
+    // Hosted Redis (Heroku's, for one) is reached with rediss:// and a self-signed certificate.
+    let redis = PrivateRedis::start_tls().await;
+    let app = TestApp::spawn_with(&[("REDIS_URL", &redis.url())]).await;
+    wait_for_mode(&app, "pubsub").await;
+    app.create_board("ops", &[("n", "number")]).await;
+    app.push("ops", "n", json!({"value": 1})).await;
+    // The subscriber and the publishers' pool both reach it over TLS.
+    let mut counts = redis.client_counts().await;
+    for _ in 0..50 {
+        if counts.0 >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        counts = redis.client_counts().await;
+    }
+    let (clients, subscribed) = counts;
+    assert_eq!(subscribed, 1, "one subscriber");
+    assert!(clients >= 2, "a publisher connection too: {clients} clients");
+}

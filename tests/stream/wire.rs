@@ -77,6 +77,16 @@ async fn an_unknown_board_is_404_before_streaming() {
 }
 
 #[tokio::test]
+async fn a_last_event_id_header_that_is_not_text_is_refused_like_any_bad_id() {
+    let app = TestApp::spawn().await;
+    let garbage = reqwest::header::HeaderValue::from_bytes(b"12\xff").unwrap();
+    let response = app.client.get(app.url("/dashboard/stream")).header("Last-Event-ID", garbage).send().await.unwrap();
+    assert_eq!(response.status(), 400, "not a silent fresh start");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
 async fn structure_changes_arrive_as_board_events() {
     let app = TestApp::spawn().await;
     app.create_board("ops", &[]).await;
@@ -88,6 +98,19 @@ async fn structure_changes_arrive_as_board_events() {
     assert_eq!(frame.json(), json!({"board": "ops", "action": "widget_created"}));
     app.send(reqwest::Method::PATCH, "/dashboard/boards/ops", Some(json!({"title": "Ops"}))).await;
     assert_eq!(stream.next_event(WAIT).await.unwrap().json()["action"], "updated");
+}
+
+#[tokio::test]
+async fn a_renamed_board_tells_the_streams_of_its_old_name() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[]).await;
+    let mut old_name = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), None).await;
+    old_name.next_event(WAIT).await.unwrap();
+    let response = app.send(reqwest::Method::PATCH, "/dashboard/boards/ops", Some(json!({"slug": "ops-floor"}))).await;
+    assert_eq!(response.status(), 200);
+    // Its events now carry the new name, which this stream filters out: it must hear of it.
+    let frame = old_name.next_event(WAIT).await.expect("a board event for the old name");
+    assert_eq!(frame.json(), json!({"board": "ops", "action": "renamed"}));
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use super::cards::{self, Body, Card};
 use super::layout::Layout;
 use super::{PageError, board_missing};
 use crate::config::{Settings, SseServerType};
+use crate::domain::Slug;
 use crate::http::AppState;
 use crate::store::boards::{self, BoardRow};
 
@@ -52,11 +53,7 @@ impl StreamConfig {
     }
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<BoardPage, PageError> {
+pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Slug>) -> Result<BoardPage, PageError> {
     let slug = path.into_inner();
     let snapshot = boards::snapshot(&state.db, &slug).await.map_err(board_missing(&slug))?;
     let now = Utc::now();

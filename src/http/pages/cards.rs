@@ -8,14 +8,12 @@ use serde_json::Value as Json;
 use sqlx::PgConnection;
 
 use super::format;
-use crate::domain::WidgetKind;
+use crate::domain::{MAX_HEIGHT, WidgetKind};
 use crate::store::StoreResult;
 use crate::store::boards::BoardSnapshot;
 use crate::store::events::{self, EventRow};
 use crate::store::widgets::WidgetView;
 
-/// Tallest row span a widget can ask for (`config.height`); the stylesheet has a class per span.
-const MAX_HEIGHT: i64 = 6;
 /// Points of a line chart when `config.max_points` is not set (SPEC §6).
 const DEFAULT_MAX_POINTS: i64 = 100;
 

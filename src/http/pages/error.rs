@@ -1,7 +1,9 @@
 //! Failures of the HTML pages, shown as pages (the JSON API keeps its JSON errors).
 
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
@@ -15,6 +17,8 @@ pub enum PageError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("This address takes only {allow} requests.")]
+    MethodNotAllowed { allow: String },
     /// A form without the session's CSRF token.
     #[error("This form has expired or did not come from this site. Go back, reload the page and try again.")]
     Forbidden,
@@ -43,6 +47,8 @@ impl From<StoreError> for PageError {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable
             }
+            // PostgreSQL refused what the visitor sent (SQLSTATE class 22): their mistake, not ours.
+            StoreError::InvalidData(e) => Self::BadRequest(format!("The database refused a value: {e}")),
             other => Self::Internal(other.to_string()),
         }
     }
@@ -70,6 +76,7 @@ impl ResponseError for PageError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::SignInRequired => StatusCode::SEE_OTHER,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -90,9 +97,11 @@ impl ResponseError for PageError {
         let message = self.to_string();
         let page = ErrorPage { layout: Layout::new(title), status: status.as_u16(), message: &message };
         let mut response = HttpResponse::build(status);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "5"));
-        }
+        match self {
+            Self::Unavailable => response.insert_header((header::RETRY_AFTER, "5")),
+            Self::MethodNotAllowed { allow } => response.insert_header((header::ALLOW, allow.as_str())),
+            _ => &mut response,
+        };
         match page.render() {
             Ok(html) => response.content_type(ContentType::html()).body(html),
             Err(e) => response.content_type(ContentType::plaintext()).body(format!("{message} ({e})")),
@@ -105,6 +114,28 @@ pub const SIGN_IN: &str = "/manage/sign-in";
 /// The app's fallback: an HTML page for browsers, the JSON error for the API and for clients
 /// that do not ask for HTML.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if answers_in_json(&req) {
+        ApiError::not_found("no such route").error_response()
+    } else {
+        PageError::NotFound("There is no page at this address.".into()).error_response()
+    }
+}
+
+/// Gives the bodiless 405 that a route answers to a method it does not take the app's error
+/// body (JSON or a page, as [`not_found`] chooses), keeping its `Allow` header.
+pub fn method_not_allowed<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let allow = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let (req, _) = response.into_parts();
+    let answer = if answers_in_json(&req) {
+        ApiError::MethodNotAllowed { allow }.error_response()
+    } else {
+        PageError::MethodNotAllowed { allow }.error_response()
+    };
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, answer).map_into_right_body()))
+}
+
+/// The API's routes answer in JSON, and so does everything else for clients that do not ask for HTML.
+fn answers_in_json(req: &HttpRequest) -> bool {
     let path = req.path();
     let api = ["/dashboard", "/health", "/metrics"].iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
     let wants_html = req
@@ -112,9 +143,5 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    if api || !wants_html {
-        ApiError::not_found("no such route").error_response()
-    } else {
-        PageError::NotFound("There is no page at this address.".into()).error_response()
-    }
+    api || !wants_html
 }

@@ -13,7 +13,7 @@ mod security;
 
 use actix_web::web;
 
-pub use error::{PageError, not_found};
+pub use error::{PageError, method_not_allowed, not_found};
 pub use security::{content_security_policy, headers as security_headers};
 
 use crate::config::Settings;
@@ -22,9 +22,16 @@ use crate::store::StoreError;
 /// Routes of the pages, for `dashboard serve` only.
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(web::resource("/").get(index::show))
-        .service(web::resource("/boards/{board}").get(board::show))
+        .service(web::resource("/boards/{board}").app_data(path_config()).get(board::show))
         .service(web::resource("/static/{path:.*}").get(assets::serve).head(assets::serve));
     manage::configure(cfg, settings);
+}
+
+/// A page address whose board or widget part breaks the slug rule names nothing there is: the
+/// page's 404 (the app-wide rule answers with the API's JSON, and such a name must not reach SQL).
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|_, _| PageError::NotFound("There is no such board or widget.".into()).into())
 }
 
 /// Maps a failed board lookup to the page's 404.

@@ -2,13 +2,15 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value as Json, json};
 
 use super::widgets::{WidgetPath, widget_not_found};
-use crate::domain::{ValidationErrors, Value};
+use crate::domain::{Slug, ValidationErrors, Value};
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::store::events::{self, NewEvent};
 use crate::store::widgets::{self, WidgetRow};
 
 const MAX_BATCH: usize = 1000;
+/// What a batch item that is not `{"board", "widget", "value"}` is told.
+const BATCH_ITEM: &str = "needs \"board\" and \"widget\" strings and a \"value\" object";
 const DEFAULT_HISTORY: i64 = 100;
 const MAX_HISTORY: i64 = 1000;
 
@@ -27,8 +29,8 @@ pub async fn push(
 
 /// One item of a batch before its widget is known.
 struct BatchItem {
-    board: String,
-    widget: String,
+    board: Slug,
+    widget: Slug,
     value: Json,
 }
 
@@ -39,7 +41,7 @@ pub async fn push_batch(
 ) -> ApiResult<HttpResponse> {
     let items = parse_batch(body.0)?;
     let mut conn = state.conn().await?;
-    let pairs: Vec<(String, String)> = items.iter().map(|i| (i.board.clone(), i.widget.clone())).collect();
+    let pairs: Vec<(String, String)> = items.iter().map(|i| (i.board.to_string(), i.widget.to_string())).collect();
     let found = widgets::find_many(&mut conn, &pairs).await?;
     let new = resolve_batch(items, &found)?;
     let inserted = events::insert(&mut conn, new).await?;
@@ -49,7 +51,11 @@ pub async fn push_batch(
 }
 
 fn parse_batch(body: Json) -> Result<Vec<BatchItem>, ApiError> {
-    let Some(Json::Array(raw)) = body.get("events").cloned() else {
+    let events = match body {
+        Json::Object(mut body) => body.remove("events"),
+        _ => None,
+    };
+    let Some(Json::Array(raw)) = events else {
         return Err(ValidationErrors::single("events", "must be a list of {\"board\", \"widget\", \"value\"}").into());
     };
     if raw.is_empty() || raw.len() > MAX_BATCH {
@@ -58,13 +64,24 @@ fn parse_batch(body: Json) -> Result<Vec<BatchItem>, ApiError> {
     let mut errors = ValidationErrors::default();
     let mut items = Vec::with_capacity(raw.len());
     for (i, item) in raw.into_iter().enumerate() {
-        let text = |name: &str| item.get(name).and_then(Json::as_str).map(String::from);
-        match (text("board"), text("widget"), item.get("value")) {
-            (Some(board), Some(widget), Some(value)) => items.push(BatchItem { board, widget, value: value.clone() }),
-            _ => errors.add(format!("events[{i}]"), "needs \"board\" and \"widget\" strings and a \"value\" object"),
+        match batch_item(item) {
+            Ok(item) => items.push(item),
+            Err(message) => errors.add(format!("events[{i}]"), message),
         }
     }
     errors.into_result(items).map_err(ApiError::from)
+}
+
+/// One `{"board", "widget", "value"}`; names that break the slug rule cannot name a widget.
+fn batch_item(item: Json) -> Result<BatchItem, String> {
+    let Json::Object(mut item) = item else { return Err(BATCH_ITEM.into()) };
+    let (Some(Json::String(board)), Some(Json::String(widget)), Some(value)) =
+        (item.remove("board"), item.remove("widget"), item.remove("value"))
+    else {
+        return Err(BATCH_ITEM.into());
+    };
+    let slug = |name: &str, raw: &str| Slug::parse(raw).map_err(|rule| format!("\"{name}\" {rule}"));
+    Ok(BatchItem { board: slug("board", &board)?, widget: slug("widget", &widget)?, value })
 }
 
 /// Pairs each item with its widget and checks its value; any failure fails the whole batch.
@@ -72,7 +89,7 @@ fn resolve_batch(items: Vec<BatchItem>, found: &[WidgetRow]) -> Result<Vec<NewEv
     let mut errors = ValidationErrors::default();
     let mut new = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let Some(widget) = found.iter().find(|w| w.board == item.board && w.key == item.widget) else {
+        let Some(widget) = found.iter().find(|w| w.board == *item.board && w.key == *item.widget) else {
             errors.add(format!("events[{i}]"), widget_not_found(&item.board, &item.widget));
             continue;
         };

@@ -31,7 +31,7 @@ pub fn api(cfg: &mut web::ServiceConfig) {
 
 /// Routes of `dashboard stream`: the stream, its debug page and health, nothing that writes.
 pub fn stream_only(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health").get(health::health))
+    cfg.service(web::resource("/health").get(health::health).head(health::health))
         .service(web::resource("/dashboard/debug").get(debug::debug))
         .service(web::resource("/dashboard/stream").get(stream::stream));
 }

@@ -46,14 +46,14 @@ pub async fn stream(
 fn parse_request(req: &HttpRequest, query: &StreamQuery) -> ApiResult<StreamRequest> {
     let boards = match query.boards.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         None => None,
-        Some(list) => Some(
-            list.split(',')
-                .map(|b| Slug::parse(b.trim()).map(|s| s.as_str().to_string()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|rule| ApiError::BadRequest(format!("boards: each board slug {rule}")))?,
+        Some(list) => Some(board_list(list)?),
+    };
+    let header = match req.headers().get("Last-Event-ID") {
+        None => None,
+        Some(value) => Some(
+            value.to_str().map_err(|_| ApiError::BadRequest("Last-Event-ID must be an event id, not bytes".into()))?,
         ),
     };
-    let header = req.headers().get("Last-Event-ID").and_then(|v| v.to_str().ok());
     let last_event_id = match header.or(query.last_event_id.as_deref()).map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => Some(
@@ -64,6 +64,18 @@ fn parse_request(req: &HttpRequest, query: &StreamQuery) -> ApiResult<StreamRequ
         ),
     };
     Ok(StreamRequest { boards, last_event_id })
+}
+
+/// `a,b,a` → `[a, b]`: each board once, since every frame is checked against the list.
+fn board_list(list: &str) -> ApiResult<Vec<String>> {
+    let mut boards = list
+        .split(',')
+        .map(|b| Slug::parse(b.trim()).map(|s| s.as_str().to_string()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|rule| ApiError::BadRequest(format!("boards: each board slug {rule}")))?;
+    boards.sort_unstable();
+    boards.dedup();
+    Ok(boards)
 }
 
 /// The request's `Origin` when it may read the stream cross-origin (`ALLOWED_ORIGINS`, or the
@@ -78,4 +90,15 @@ fn allowed_origin(state: &AppState, req: &HttpRequest) -> Option<HeaderValue> {
         settings.allowed_origins.iter().any(|o| o == "*" || o == origin_str)
     };
     allowed.then(|| origin.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_board_is_listed_once() {
+        assert_eq!(board_list("ops,web,ops, ops").unwrap(), ["ops", "web"]);
+        assert!(board_list("ops,,web").is_err());
+    }
 }

@@ -8,7 +8,7 @@ use askama::Template;
 use super::forms::{FieldErrors, JsonForm};
 use super::session::{Manager, NoFields, Submitted, flash};
 use super::{Frame, redirect, render};
-use crate::domain::{BoardPatch, NewBoard};
+use crate::domain::{BoardPatch, NewBoard, Slug};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
@@ -103,7 +103,7 @@ pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>)
 pub async fn edit(
     state: web::Data<AppState>,
     manager: Manager,
-    path: web::Path<String>,
+    path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let editing = editing(&state, &path.into_inner()).await?;
     form_page(&manager, BoardForm::of(&editing.board), FieldErrors::default(), Some(editing), StatusCode::OK)
@@ -112,7 +112,7 @@ pub async fn edit(
 pub async fn update(
     state: web::Data<AppState>,
     submitted: Submitted<BoardForm>,
-    path: web::Path<String>,
+    path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
     let slug = path.into_inner();
@@ -137,7 +137,7 @@ pub async fn update(
 pub async fn delete(
     state: web::Data<AppState>,
     submitted: Submitted<NoFields>,
-    path: web::Path<String>,
+    path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let slug = path.into_inner();
     boards::delete(&state.db, &slug).await.map_err(board_missing(&slug))?;

@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(
         web::scope("/manage")
             .wrap(session::middleware(settings))
+            .app_data(super::path_config())
             .service(web::resource("").get(boards::index))
             .service(web::resource("/sign-in").get(sign_in::form).post(sign_in::submit))
             .service(web::resource("/sign-out").post(sign_in::sign_out))

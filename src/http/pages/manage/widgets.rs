@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 use super::forms::{FieldErrors, JsonForm, number_or_text};
 use super::session::{Manager, NoFields, Submitted, flash};
 use super::{Frame, redirect, render};
-use crate::domain::{NewWidget, WidgetKind, WidgetPatch};
+use crate::domain::{NewWidget, Slug, WidgetKind, WidgetPatch};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
@@ -50,7 +50,7 @@ struct WidgetFormPage {
     form: WidgetForm,
     errors: FieldErrors,
     /// The key of the widget being edited; `None` on the "new widget" form.
-    editing: Option<String>,
+    editing: Option<Slug>,
     kinds: [WidgetKind; 6],
 }
 
@@ -191,7 +191,7 @@ fn thresholds_text(thresholds: Option<&Json>) -> String {
 pub async fn new(
     state: web::Data<AppState>,
     manager: Manager,
-    path: web::Path<String>,
+    path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let board = find_board(&state, &path).await?;
     let form = WidgetForm { kind: "number".into(), ..WidgetForm::default() };
@@ -201,7 +201,7 @@ pub async fn new(
 pub async fn create(
     state: web::Data<AppState>,
     submitted: Submitted<WidgetForm>,
-    path: web::Path<String>,
+    path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
     let board = find_board(&state, &path).await?;
@@ -225,7 +225,7 @@ pub async fn create(
 pub async fn edit(
     state: web::Data<AppState>,
     manager: Manager,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Slug, Slug)>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, key) = path.into_inner();
     let board = find_board(&state, &slug).await?;
@@ -236,7 +236,7 @@ pub async fn edit(
 pub async fn update(
     state: web::Data<AppState>,
     submitted: Submitted<WidgetForm>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Slug, Slug)>,
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, mut form } = submitted;
     let (slug, key) = path.into_inner();
@@ -263,7 +263,7 @@ pub async fn update(
 pub async fn delete(
     state: web::Data<AppState>,
     submitted: Submitted<NoFields>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Slug, Slug)>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, key) = path.into_inner();
     widgets::delete(&mut *state.conn().await?, &slug, &key).await.map_err(widget_missing(&slug, &key))?;
@@ -294,7 +294,7 @@ fn form_page(
     board: BoardRow,
     form: WidgetForm,
     errors: FieldErrors,
-    editing: Option<String>,
+    editing: Option<Slug>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let title =
