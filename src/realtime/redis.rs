@@ -7,6 +7,7 @@ use deadpool_redis::{Config, Pool, Runtime};
 use futures_util::StreamExt;
 use rand::Rng;
 use redis::AsyncCommands;
+use tokio::sync::watch;
 
 use super::Realtime;
 
@@ -25,7 +26,9 @@ fn boards_channel(prefix: &str) -> String {
 /// Publishes through the deadpool-redis pool, never blocking the request that committed.
 pub struct Publisher {
     pool: Option<Pool>,
-    events_channel: String,
+    /// The newest committed id: one task publishes it, so a burst of pushes sends one message
+    /// (a message only says "read up to here"; an older one adds nothing).
+    newest_event: watch::Sender<i64>,
     boards_channel: String,
     instance: String,
 }
@@ -36,36 +39,46 @@ impl Publisher {
         if let Err(error) = &pool {
             tracing::warn!(%error, "cannot configure the Redis pool; streaming by polling only");
         }
-        Self {
-            pool: pool.ok(),
-            events_channel: events_channel(prefix),
-            boards_channel: boards_channel(prefix),
-            instance: instance.to_string(),
+        let pool = pool.ok();
+        let (newest_event, newest) = watch::channel(0);
+        if let Some(pool) = &pool {
+            tokio::spawn(announce_events(pool.clone(), events_channel(prefix), instance.to_string(), newest));
         }
+        Self { pool, newest_event, boards_channel: boards_channel(prefix), instance: instance.to_string() }
     }
 
     pub fn publish_events(&self, last_id: i64) {
-        self.publish(self.events_channel.clone(), format!("{} {last_id}", self.instance));
+        self.newest_event.send_if_modified(|newest| {
+            let newer = last_id > *newest;
+            *newest = (*newest).max(last_id);
+            newer
+        });
     }
 
     pub fn publish_board_change(&self, board: &str, action: &str) {
-        let message = serde_json::json!({"instance": self.instance, "board": board, "action": action});
-        self.publish(self.boards_channel.clone(), message.to_string());
-    }
-
-    fn publish(&self, channel: String, message: String) {
         let Some(pool) = self.pool.clone() else { return };
-        tokio::spawn(async move {
-            let result: Result<(), String> = async {
-                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                conn.publish::<_, _, ()>(&channel, message).await.map_err(|e| e.to_string())
-            }
-            .await;
-            // Not an error for the writer: the event is committed and polling delivers it.
-            if let Err(error) = result {
-                tracing::debug!(%error, "publish to Redis failed");
-            }
-        });
+        let message = serde_json::json!({"instance": self.instance, "board": board, "action": action});
+        tokio::spawn(send(pool, self.boards_channel.clone(), message.to_string()));
+    }
+}
+
+/// Publishes the newest committed id whenever it moves; ends when the publisher is dropped.
+async fn announce_events(pool: Pool, channel: String, instance: String, mut newest: watch::Receiver<i64>) {
+    while newest.changed().await.is_ok() {
+        let id = *newest.borrow_and_update();
+        send(pool.clone(), channel.clone(), format!("{instance} {id}")).await;
+    }
+}
+
+async fn send(pool: Pool, channel: String, message: String) {
+    let result: Result<(), String> = async {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        conn.publish::<_, _, ()>(&channel, message).await.map_err(|e| e.to_string())
+    }
+    .await;
+    // Not an error for the writer: the event is committed and polling delivers it.
+    if let Err(error) = result {
+        tracing::debug!(%error, "publish to Redis failed");
     }
 }
 
@@ -128,11 +141,12 @@ async fn listen(realtime: &Realtime, url: &str, prefix: &str, ever_connected: &m
     *ever_connected = true;
     tracing::info!("Redis subscriber connected; stream mode: pubsub");
     realtime.wake();
+    let own_prefix = format!("{} ", realtime.instance());
     let mut messages = pubsub.on_message();
     while let Some(message) = messages.next().await {
         let Ok(payload) = message.get_payload::<String>() else { continue };
         if message.get_channel_name() == events {
-            if !payload.starts_with(&format!("{} ", realtime.instance())) {
+            if !payload.starts_with(&own_prefix) {
                 realtime.wake();
             }
         } else {
