@@ -11,26 +11,28 @@
 //!   with `Last-Event-ID`.
 //! * [`stream`] — one client's SSE body: hello, replay from PostgreSQL, then live frames.
 
+pub mod board_cache;
 pub mod dispatcher;
 pub mod frame;
 pub mod hub;
 pub mod redis;
-pub mod snapshots;
 pub mod stats;
 pub mod stream;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+pub use board_cache::BoardCache;
 pub use frame::Frame;
 pub use hub::Hub;
-pub use snapshots::SnapshotCache;
 pub use stats::StreamStats;
 
 use crate::config::Settings;
+use crate::store::widgets::WidgetRow;
 use crate::store::{Db, events::EventRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -48,7 +50,10 @@ pub struct Realtime {
 
 struct Inner {
     hub: Hub,
-    snapshots: SnapshotCache,
+    /// Board snapshot JSON, dropped on any event or structure change of its board.
+    snapshots: BoardCache<Bytes>,
+    /// Widgets that pushes go to, dropped on a structure change of their board.
+    widgets: BoardCache<WidgetRow>,
     stats: StreamStats,
     wake: Notify,
     redis_connected: AtomicBool,
@@ -92,7 +97,8 @@ impl Realtime {
         Self {
             inner: Arc::new(Inner {
                 hub: Hub::new(),
-                snapshots: SnapshotCache::default(),
+                snapshots: BoardCache::new(),
+                widgets: BoardCache::new(),
                 stats: StreamStats::new(settings.sse.max_connections),
                 wake: Notify::new(),
                 redis_connected: AtomicBool::new(false),
@@ -107,8 +113,12 @@ impl Realtime {
         &self.inner.hub
     }
 
-    pub fn snapshots(&self) -> &SnapshotCache {
+    pub fn snapshots(&self) -> &BoardCache<Bytes> {
         &self.inner.snapshots
+    }
+
+    pub fn widgets(&self) -> &BoardCache<WidgetRow> {
+        &self.inner.widgets
     }
 
     pub fn stats(&self) -> &StreamStats {
@@ -175,6 +185,7 @@ impl Realtime {
     /// another instance).
     fn announce_board_change(&self, board: &str, action: &str) {
         self.inner.snapshots.invalidate(board);
+        self.inner.widgets.invalidate(board);
         self.inner.hub.send(Frame::board_change(board, action));
     }
 }

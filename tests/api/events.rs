@@ -159,3 +159,17 @@ async fn body_limits_are_413() {
     let fat = json!({"text": "a", "pad": "z".repeat(20_000)});
     assert_eq!(app.post("/dashboard/boards/ops/widgets/t/events", fat).await.status(), 422);
 }
+
+/// Pushes look their widget up in a per-process cache; a deleted or renamed widget must not
+/// keep taking values.
+#[tokio::test]
+async fn pushes_follow_widget_changes_at_once() {
+    let app = app_with_every_kind().await;
+    app.push("ops", "n", json!({"value": 1})).await; // cached now
+    app.send(reqwest::Method::PATCH, "/dashboard/boards/ops/widgets/n", Some(json!({"key": "m"}))).await;
+    assert_eq!(push_status(&app, "n", json!({"value": 2})).await.0, 404, "the old key is gone");
+    assert_eq!(push_status(&app, "m", json!({"value": 3})).await.0, 201);
+    app.send(reqwest::Method::DELETE, "/dashboard/boards/ops/widgets/m", None).await;
+    assert_eq!(push_status(&app, "m", json!({"value": 4})).await.0, 404);
+    assert_eq!(app.count("events").await, 0, "deleting the widget removed its events");
+}

@@ -25,7 +25,7 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<Slug>) -> ApiResul
             boards::snapshot(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
         serde_json::to_vec(&snapshot).map(Bytes::from).map_err(|e| ApiError::Internal(e.to_string()))
     };
-    let json = state.realtime.snapshots().get_or_load(&slug, load).await?;
+    let json = state.realtime.snapshots().get_or_load(&slug, "", load).await?;
     Ok(HttpResponse::Ok().content_type(ContentType::json()).body(json))
 }
 

@@ -20,7 +20,8 @@ pub async fn push(
     path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
-    let widget = path.find(&mut *state.conn().await?).await?;
+    let lookup = async { path.find(&mut *state.conn().await?).await };
+    let widget = state.realtime.widgets().get_or_load(&path.board, &path.widget, lookup).await?;
     let value = Value::parse(widget.kind(), body.0)?;
     let event = state.event_writer.push(widget, value).await.map_err(|e| path.error(e))?;
     state.realtime.events_committed(std::slice::from_ref(&event));
