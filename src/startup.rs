@@ -130,6 +130,9 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+    // Streams write small frames one after another: Nagle's algorithm would hold each behind
+    // the previous one's acknowledgement.
+    .tcp_nodelay(true)
     .backlog(4096)
     .max_connection_rate(2048)
     .max_connections(50_000)
