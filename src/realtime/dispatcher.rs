@@ -38,11 +38,11 @@ pub async fn run(realtime: Realtime, db: Db, mut cursor: i64, poll_interval: Dur
             }
             let Some(last) = page.last() else { break };
             cursor = last.id;
+            realtime.snapshots_changed_by(&page);
             let now = Utc::now();
             for event in &page {
                 let latency = (now - event.created_at).to_std().unwrap_or_default();
                 fanout_latency.record(latency.as_secs_f64());
-                realtime.snapshots().invalidate(&event.board);
                 realtime.hub().send(Frame::event(event));
                 realtime.stats().published(event.id);
             }

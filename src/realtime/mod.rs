@@ -157,11 +157,21 @@ impl Realtime {
     /// Called by writers after their transaction committed.
     pub fn events_committed(&self, events: &[EventRow]) {
         let Some(last) = events.iter().map(|e| e.id).max() else { return };
-        events.iter().for_each(|e| self.inner.snapshots.invalidate(&e.board));
+        // The dispatcher drops these snapshots too when it delivers the events; doing it here as
+        // well means a read right after this push (same process) already sees it.
+        self.snapshots_changed_by(events);
         self.wake();
         if let Some(publisher) = &self.inner.publisher {
             publisher.publish_events(last);
         }
+    }
+
+    /// Drops the cached snapshot of each board these events belong to, once per board.
+    pub fn snapshots_changed_by(&self, events: &[EventRow]) {
+        let mut boards: Vec<&str> = events.iter().map(|e| e.board.as_str()).collect();
+        boards.sort_unstable();
+        boards.dedup();
+        boards.into_iter().for_each(|board| self.inner.snapshots.invalidate(board));
     }
 
     /// A board or one of its widgets was created, updated or deleted.
