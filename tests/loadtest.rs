@@ -57,24 +57,32 @@ async fn every_client_receives_exactly_the_published_events() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn streams_cut_mid_run_resume_with_last_event_id_and_lose_nothing() {
-    let app = TestApp::spawn_with(&[("SSE_RETRY_INTERVAL", "200")]).await;
+/// A run of `clients` streams on `board` for `duration_s` seconds at 20 events/s, whose streams
+/// are all cut (through a proxy) from `cut_at` for `cut_for`. Pushes go straight to the app, so
+/// events keep being committed while the streams are cut.
+async fn run_with_a_cut(
+    app: &TestApp,
+    board: &str,
+    clients: u32,
+    duration_s: u32,
+    cut_at: Duration,
+    cut_for: Duration,
+) -> (Output, Json) {
     let proxy = TcpProxy::start(format!("127.0.0.1:{}", app.port).parse().unwrap()).await;
     let stream = format!("http://127.0.0.1:{}/dashboard/stream", proxy.port);
-    app.create_board("cut", &[("w", "number")]).await;
-    // Pushes go straight to the app, so events keep being committed while the streams are cut.
-    let push = app.url("/dashboard/boards/cut/widgets/w/events");
+    app.create_board(board, &[("w", "number")]).await;
+    let push = app.url(&format!("/dashboard/boards/{board}/widgets/w/events"));
     let body = r#"{"value":{seq},"seq":{seq},"sent_at_us":{sent_at_us}}"#;
+    let (clients, duration) = (clients.to_string(), duration_s.to_string());
     let flags = [
         "--url",
         &stream,
         "--boards",
-        "cut",
+        board,
         "--clients",
-        "20",
+        &clients,
         "--duration",
-        "4",
+        &duration,
         "--publish-rate",
         "20",
         "--publish-url",
@@ -85,11 +93,18 @@ async fn streams_cut_mid_run_resume_with_last_event_id_and_lose_nothing() {
         &app.token,
     ];
     let run = tokio::spawn(loadtest(strings(&flags)));
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    tokio::time::sleep(cut_at).await;
     proxy.cut();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(cut_for).await;
     proxy.restore();
-    let (output, report) = run.await.unwrap();
+    run.await.unwrap()
+}
+
+#[tokio::test]
+async fn streams_cut_mid_run_resume_with_last_event_id_and_lose_nothing() {
+    let app = TestApp::spawn_with(&[("SSE_RETRY_INTERVAL", "200")]).await;
+    let (output, report) =
+        run_with_a_cut(&app, "cut", 20, 4, Duration::from_millis(2000), Duration::from_millis(500)).await;
 
     assert!(output.status.success(), "{report:#}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(count(&report, "reconnects") >= 20, "every stream was cut: {report:#}");
@@ -102,35 +117,9 @@ async fn streams_cut_mid_run_resume_with_last_event_id_and_lose_nothing() {
 #[tokio::test]
 async fn events_missed_beyond_the_replay_limit_are_reported_lost_and_fail_the_run() {
     let app = TestApp::spawn_with(&[("SSE_RETRY_INTERVAL", "200"), ("SSE_REPLAY_LIMIT", "2")]).await;
-    let proxy = TcpProxy::start(format!("127.0.0.1:{}", app.port).parse().unwrap()).await;
-    let stream = format!("http://127.0.0.1:{}/dashboard/stream", proxy.port);
-    app.create_board("gap", &[("w", "number")]).await;
-    let push = app.url("/dashboard/boards/gap/widgets/w/events");
-    let body = r#"{"value":{seq},"seq":{seq},"sent_at_us":{sent_at_us}}"#;
-    let flags = [
-        "--url",
-        &stream,
-        "--boards",
-        "gap",
-        "--clients",
-        "5",
-        "--duration",
-        "3",
-        "--publish-rate",
-        "20",
-        "--publish-url",
-        &push,
-        "--publish-body",
-        body,
-        "--token",
-        &app.token,
-    ];
-    let run = tokio::spawn(loadtest(strings(&flags)));
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    proxy.cut();
-    tokio::time::sleep(Duration::from_millis(800)).await; // ~16 events, over the replay limit of 2
-    proxy.restore();
-    let (output, report) = run.await.unwrap();
+    // ~16 events are missed during the cut, over the replay limit of 2.
+    let (output, report) =
+        run_with_a_cut(&app, "gap", 5, 3, Duration::from_millis(1200), Duration::from_millis(800)).await;
 
     assert!(!output.status.success(), "losses must fail the run: {report:#}");
     let stderr = String::from_utf8_lossy(&output.stderr);
