@@ -205,6 +205,12 @@ async fn demo(app: &TestApp) {
     dashboard::cli::seed::seed_demo(&app.db).await.expect("demo board seeded");
 }
 
+/// Waits until uPlot has drawn the demo board's line chart.
+async fn wait_for_demo_chart(browser: &Browser) {
+    let canvas = card("requests", "canvas");
+    browser.wait_for("the chart is drawn", &format!("document.querySelector('{canvas}')"), WAIT).await;
+}
+
 async fn open_live(browser: &Browser, url: &str) {
     browser.goto(url).await;
     let live = "document.getElementById('stream-state').dataset.state === 'live'";
@@ -232,9 +238,7 @@ async fn the_demo_board_shows_all_six_widgets() {
             4
         );
         assert_eq!(browser.text(&card("api", ".status-label")).await, "OK");
-        browser
-            .wait_for("the chart is drawn", &format!("document.querySelector('{}')", card("requests", "canvas")), WAIT)
-            .await;
+        wait_for_demo_chart(browser).await;
         assert_eq!(browser.text("#stream-state").await, "Live");
         browser.screenshot("demo-board").await;
     })
@@ -252,9 +256,7 @@ async fn the_demo_board_fits_a_wall_screen_and_a_phone() {
         assert_eq!(browser.eval("return document.querySelector('.topbar')").await, Json::Null, "no chrome");
         let fits = "document.documentElement.scrollHeight <= window.innerHeight";
         assert_eq!(browser.eval(&format!("return {fits}")).await, json!(true), "the grid fits the screen");
-        browser
-            .wait_for("the chart is drawn", &format!("document.querySelector('{}')", card("requests", "canvas")), WAIT)
-            .await;
+        wait_for_demo_chart(browser).await;
         browser.screenshot("demo-kiosk-dark").await;
 
         browser.set_viewport(390, 844).await;
