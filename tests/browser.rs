@@ -205,9 +205,9 @@ async fn demo(app: &TestApp) {
     dashboard::cli::seed::seed_demo(&app.db).await.expect("demo board seeded");
 }
 
-/// Waits until uPlot has drawn the demo board's line chart.
-async fn wait_for_demo_chart(browser: &Browser) {
-    let canvas = card("requests", "canvas");
+/// Waits until uPlot has drawn the line chart of `widget`.
+async fn wait_for_chart(browser: &Browser, widget: &str) {
+    let canvas = card(widget, "canvas");
     browser.wait_for("the chart is drawn", &format!("document.querySelector('{canvas}')"), WAIT).await;
 }
 
@@ -238,7 +238,7 @@ async fn the_demo_board_shows_all_six_widgets() {
             4
         );
         assert_eq!(browser.text(&card("api", ".status-label")).await, "OK");
-        wait_for_demo_chart(browser).await;
+        wait_for_chart(browser, "requests").await;
         assert_eq!(browser.text("#stream-state").await, "Live");
         browser.screenshot("demo-board").await;
     })
@@ -256,7 +256,7 @@ async fn the_demo_board_fits_a_wall_screen_and_a_phone() {
         assert_eq!(browser.eval("return document.querySelector('.topbar')").await, Json::Null, "no chrome");
         let fits = "document.documentElement.scrollHeight <= window.innerHeight";
         assert_eq!(browser.eval(&format!("return {fits}")).await, json!(true), "the grid fits the screen");
-        wait_for_demo_chart(browser).await;
+        wait_for_chart(browser, "requests").await;
         browser.screenshot("demo-kiosk-dark").await;
 
         browser.set_viewport(390, 844).await;
@@ -344,9 +344,7 @@ async fn the_line_chart_grows_with_pushed_points() {
         open_live(browser, &app.url("/boards/m")).await;
         browser.mark_document().await;
         let count = format!("Number(document.querySelector('{}').dataset.pointCount)", card("latency", ".chart"));
-        browser
-            .wait_for("the chart is drawn", &format!("document.querySelector('{}')", card("latency", "canvas")), WAIT)
-            .await;
+        wait_for_chart(browser, "latency").await;
         assert_eq!(browser.eval(&format!("return {count}")).await, 5);
 
         for value in [160, 171, 165] {
