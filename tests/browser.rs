@@ -536,3 +536,33 @@ async fn with_auto_refresh_off_the_page_waits_and_then_resumes_from_its_snapshot
     })
     .await;
 }
+
+/// The server and the browser format numbers by one rule, so a value does not change its look
+/// at its first live update: ties round away from zero on both sides (the server's unit tests
+/// hold the same table).
+#[tokio::test]
+async fn numbers_round_the_same_on_the_server_and_in_the_browser() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("round", &[]).await;
+    let widget = json!({"key": "n", "title": "n", "kind": "number", "config": {"decimals": 0}});
+    assert_eq!(app.post("/dashboard/boards/round/widgets", widget).await.status(), 201);
+    app.push("round", "n", json!({"value": 1234.5})).await;
+    with_browser(1000, 700, async |browser| {
+        open_live(browser, &app.url("/boards/round")).await;
+        assert_eq!(browser.text(&card("n", ".big .value")).await, "1,235", "server-rendered");
+        let cases = json!([
+            [1234.5, 0, "1,235"], [-1234.5, 0, "-1,235"], [0.5, 0, "1"], [2.5, 0, "3"], [999.5, 0, "1,000"],
+            [-9.95, 1, "-10.0"], [0.125, null, "0.13"], [9.875, 2, "9.88"], [0.375, 2, "0.38"], [1.005, 2, "1.01"],
+            [-0.001, null, "-0"], [-0.001, 2, "-0.00"], [123456789.125, 2, "123,456,789.13"]
+        ]);
+        let script = "const [cases, done] = arguments;
+            import('/static/js/format.js').then(({ formatNumber }) =>
+              done(cases.map(([value, decimals, want]) => [value, formatNumber(value, decimals ?? undefined), want])));";
+        let results = browser.client.execute_async(script, vec![cases]).await.expect("format.js runs");
+        for case in results.as_array().unwrap() {
+            assert_eq!(case[1], case[2], "formatNumber({})", case[0]);
+        }
+    })
+    .await;
+}

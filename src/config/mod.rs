@@ -135,7 +135,7 @@ impl Settings {
         };
         Ok(Self {
             app_env,
-            database_url: Secret::new(env.required("DATABASE_URL")?),
+            database_url: postgres_url(env)?,
             redis_url: env.get("REDIS_URL").map(Secret::new),
             redis_channel_prefix: env.get("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "dashboard".into()),
             host: env.parse_or("HOST", "an IP address", default_host.parse().expect("valid literal"))?,
@@ -180,6 +180,18 @@ impl SseSettings {
             max_connections: env.positive_or("SSE_MAX_CONNECTIONS", 10_000)?,
             replay_limit: env.positive_or("SSE_REPLAY_LIMIT", 1000)?,
         })
+    }
+}
+
+/// `DATABASE_URL`, refused unless it names PostgreSQL: with another scheme the driver would
+/// still try whatever PostgreSQL answers at that host.
+fn postgres_url(env: &EnvSource) -> Result<Secret, ConfigError> {
+    let raw = env.required("DATABASE_URL")?;
+    let scheme = raw.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("postgres" | "postgresql") => Ok(Secret::new(raw)),
+        // The value is not quoted: it may hold a password.
+        _ => Err(ConfigError::invalid("DATABASE_URL", "a postgres:// or postgresql:// URL")),
     }
 }
 
@@ -276,6 +288,19 @@ mod tests {
     fn missing_database_url_is_named() {
         let err = Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&[])).unwrap_err();
         assert!(err.to_string().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn database_url_must_name_postgresql() {
+        for url in ["mysql://root@127.0.0.1/x", "127.0.0.1:5432/db", "sqlite::memory:"] {
+            let err =
+                Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&[("DATABASE_URL", url)])).unwrap_err();
+            assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+            assert!(!err.to_string().contains("root@"), "the URL is not echoed: {err}");
+        }
+        for url in ["postgres://localhost/db", "postgresql://u:pw@db:5432/x?sslmode=require"] {
+            assert!(Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&[("DATABASE_URL", url)])).is_ok());
+        }
     }
 
     #[test]

@@ -47,6 +47,15 @@ async fn migrate_creates_a_missing_database_and_seed_is_idempotent() {
     assert_eq!(events, after, "a second seed adds no history");
 }
 
+#[test]
+fn a_database_url_of_another_database_is_refused() {
+    for command in [&["migrate"][..], &["token", "list"]] {
+        let output = dashboard("mysql://root@127.0.0.1/x", command);
+        assert_one_line_error(&output, "DATABASE_URL");
+        assert!(!text(&output.stdout).contains("created database"));
+    }
+}
+
 #[tokio::test]
 async fn token_commands() {
     let url = fresh_database().await;
