@@ -3,6 +3,7 @@
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod operator;
 pub mod pages;
 pub mod routes;
 pub mod state;
