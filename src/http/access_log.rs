@@ -2,7 +2,7 @@
 //!
 //! tracing-actix-web's default span takes the client from `connection_info().realip_remote_addr()`,
 //! which is the first `X-Forwarded-For` entry: whatever the client wrote there. This span takes
-//! it from [`client_address`] instead, and otherwise keeps the default's fields and names.
+//! it from [`client_address`] instead; the fields it keeps have the default's names.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
