@@ -178,7 +178,7 @@ fn forward_board_change(realtime: &Realtime, board_messages: &BoardMessages, pay
     match board_messages.open(payload) {
         Ok(change) if change.instance == realtime.instance() => {}
         Ok(change) => realtime.announce_board_change(&change.board, &change.action),
-        // Also what an instance with another SECRET_KEY_BASE sends: say so where it can be found.
+        // Forged, stale, or from an instance with another SECRET_KEY_BASE (a misconfiguration).
         Err(reason) => tracing::debug!(reason, "board message from Redis dropped"),
     }
 }

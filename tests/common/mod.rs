@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio_util::sync::CancellationToken;
 
-pub const TEST_SECRET_KEY_BASE: &str = "test-secret-key-base-shared-by-every-test-app";
+const TEST_SECRET_KEY_BASE: &str = "test-secret-key-base-shared-by-every-test-app";
 
 /// Serializes template creation across test processes (a PostgreSQL advisory lock key).
 const TEMPLATE_LOCK: i64 = 0x7465_7374;
