@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::{JobsMode, Settings};
-use crate::http::{ApiError, AppState, metrics, pages, routes};
+use crate::http::access_log::AccessLog;
+use crate::http::{ApiError, AppState, client, metrics, pages, routes};
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store;
@@ -107,7 +108,9 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, pages::method_not_allowed))
             .wrap(pages::security_headers(&state.settings))
             .wrap(from_fn(metrics::count_requests))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<AccessLog>::new())
+            // Outermost: the access log and every handler see only forwarding headers to believe.
+            .wrap(from_fn(client::drop_untrusted_forwarding))
             .app_data(state.clone())
             .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()))
             // A path segment that is not a valid slug cannot name a board or widget.

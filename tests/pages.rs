@@ -212,6 +212,46 @@ async fn pages_send_a_content_security_policy_and_nosniff() {
     assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'self'"));
 }
 
+/// `(frame-ancestors sources, X-Frame-Options)` of a response.
+fn framing(headers: &HeaderMap) -> (String, Option<String>) {
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    let ancestors = csp.split(';').map(str::trim).find_map(|d| d.strip_prefix("frame-ancestors ")).unwrap();
+    (ancestors.to_string(), headers.get(header::X_FRAME_OPTIONS).map(|v| v.to_str().unwrap().to_string()))
+}
+
+#[tokio::test]
+async fn only_the_app_itself_may_frame_its_pages_and_none_the_management_pages() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[]).await;
+    for path in ["/", "/boards/ops", "/boards/nope", "/dashboard", "/dashboard/boards/nope", "/nope"] {
+        let headers = app.get(path).await.headers().clone();
+        assert_eq!(framing(&headers), ("'self'".into(), Some("SAMEORIGIN".into())), "{path}");
+        let permissions = headers["permissions-policy"].to_str().unwrap();
+        for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"] {
+            assert!(permissions.contains(feature), "{path}: {feature} missing in {permissions}");
+        }
+    }
+    let (_, headers, _) = html(&app, "/manage/sign-in").await;
+    assert_eq!(framing(&headers), ("'none'".into(), Some("DENY".into())));
+    assert!(headers.contains_key("permissions-policy"));
+}
+
+#[tokio::test]
+async fn frame_ancestors_may_frame_board_pages_only() {
+    let app = TestApp::spawn_with(&[("FRAME_ANCESTORS", "https://wiki.example.com, http://intranet.test:8080")]).await;
+    app.create_board("ops", &[]).await;
+    for path in ["/boards/ops", "/boards/ops?kiosk=1", "/boards/nope"] {
+        let (_, headers, _) = html(&app, path).await;
+        // X-Frame-Options cannot name other origins: sent, it would forbid what the policy allows.
+        let expected = ("'self' https://wiki.example.com http://intranet.test:8080".into(), None);
+        assert_eq!(framing(&headers), expected, "{path}");
+    }
+    let (_, headers, _) = html(&app, "/").await;
+    assert_eq!(framing(&headers), ("'self'".into(), Some("SAMEORIGIN".into())));
+    let (_, headers, _) = html(&app, "/manage/sign-in").await;
+    assert_eq!(framing(&headers), ("'none'".into(), Some("DENY".into())));
+}
+
 #[tokio::test]
 async fn a_separate_stream_server_is_named_in_the_page_and_its_policy() {
     let app = TestApp::spawn_with(&[
@@ -342,6 +382,42 @@ async fn the_session_cookie_is_signed_httponly_and_lax() {
         assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
     }
     assert!(!cookie.contains("Secure"), "plain HTTP outside production");
+}
+
+#[tokio::test]
+async fn no_management_response_is_stored_by_a_browser_or_proxy() {
+    let app = TestApp::spawn().await;
+    app.create_board("b", &[]).await;
+    let no_store = |headers: &HeaderMap, what: &str| {
+        assert_eq!(headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()), Some("no-store"), "{what}");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{what}");
+    };
+    let mut session = ManageSession::anonymous(&app).await;
+    let response = session.client.get(app.url("/manage/sign-in")).send().await.unwrap();
+    no_store(response.headers(), "the sign-in form");
+    let response = session.client.get(app.url("/manage")).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    no_store(response.headers(), "the redirect to sign in");
+    let response = session.post("/manage/sign-in", &[("token", "dash_wrong")]).await;
+    assert_eq!(response.status(), 422);
+    no_store(response.headers(), "a refused sign-in");
+    let response = session.post_raw("/manage/sign-in", &[("token", "dash_wrong")]).await;
+    assert_eq!(response.status(), 403);
+    no_store(response.headers(), "a form without its CSRF token");
+
+    let mut session = ManageSession::sign_in(&app).await;
+    for (path, status) in
+        [("/manage", 200), ("/manage/boards/b", 200), ("/manage/boards/nope", 404), ("/manage/nope", 404)]
+    {
+        let response = session.client.get(app.url(path)).header(header::COOKIE, &session.cookie).send().await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        no_store(response.headers(), path);
+    }
+    let response = session.post("/manage/new-board", &[("title", "Stored nowhere")]).await;
+    assert_eq!(response.status(), 303);
+    no_store(response.headers(), "the redirect after a post");
+    // Public pages may be cached as before.
+    assert!(app.get("/boards/b").await.headers().get(header::CACHE_CONTROL).is_none());
 }
 
 #[tokio::test]

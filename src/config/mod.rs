@@ -24,7 +24,7 @@ pub enum AppEnv {
 }
 
 impl AppEnv {
-    fn parse(raw: &str) -> Option<Self> {
+    pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "development" | "dev" => Some(Self::Development),
             "test" => Some(Self::Test),
@@ -74,6 +74,13 @@ pub struct Settings {
     pub bootstrap_token: Option<Secret>,
     pub secret_key_base: Secret,
     pub allowed_origins: Vec<String>,
+    /// Origins (besides the app's own) whose pages may show board pages in a frame.
+    pub frame_ancestors: Vec<String>,
+    /// Required as a Bearer token by `/metrics` and `/dashboard/debug` when set.
+    pub metrics_token: Option<Secret>,
+    /// Whether a proxy in front sets `X-Forwarded-For` and `X-Forwarded-Proto` (and so they
+    /// can be believed); otherwise every client sends them as it likes.
+    pub trust_proxy: bool,
     pub events_retention_days: u32,
     pub jobs: JobsMode,
     pub demo_feed: bool,
@@ -145,6 +152,9 @@ impl Settings {
             bootstrap_token: env.get("DASHBOARD_API_TOKEN").map(Secret::new),
             secret_key_base,
             allowed_origins: env.list("ALLOWED_ORIGINS"),
+            frame_ancestors: frame_ancestors(env)?,
+            metrics_token: env.get("METRICS_TOKEN").map(Secret::new),
+            trust_proxy: env.bool_or("TRUST_PROXY", false)?,
             events_retention_days: env.positive_or("EVENTS_RETENTION_DAYS", 30)?,
             jobs: env.parse_or_else("JOBS", "inline or off", parse_jobs_mode, || JobsMode::Inline)?,
             demo_feed: env.bool_or("DEMO_FEED", app_env == AppEnv::Development)?,
@@ -204,6 +214,35 @@ fn log_filter(env: &EnvSource) -> Result<String, ConfigError> {
         |raw| EnvFilter::try_new(raw).is_ok().then(|| raw.to_string()),
         || "info".into(),
     )
+}
+
+/// `FRAME_ANCESTORS`: origins separated by spaces or commas, each `scheme://host[:port]`. They
+/// go into the Content-Security-Policy header verbatim, so anything but an origin (a path, a
+/// quote, a semicolon that would start another directive) is refused here.
+fn frame_ancestors(env: &EnvSource) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = env.get("FRAME_ANCESTORS") else { return Ok(Vec::new()) };
+    raw.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            parse_origin(item).ok_or_else(|| ConfigError::Invalid {
+                name: "FRAME_ANCESTORS",
+                value: item.to_string(),
+                expected: "origins such as https://wiki.example.com, without a path",
+            })
+        })
+        .collect()
+}
+
+/// An `http(s)://host[:port]` origin in its canonical form (lower case, default port dropped).
+fn parse_origin(raw: &str) -> Option<String> {
+    let plain_characters = raw.chars().all(|c| c.is_ascii_alphanumeric() || "-.:/[]".contains(c));
+    let url = url::Url::parse(raw).ok().filter(|_| plain_characters)?;
+    let origin_only = matches!(url.scheme(), "http" | "https")
+        && url.has_host()
+        && url.username().is_empty()
+        && url.path() == "/"
+        && !raw.trim_end_matches('/').ends_with(':');
+    origin_only.then(|| url.origin().ascii_serialization())
 }
 
 fn parse_server_type(raw: &str) -> Option<SseServerType> {
@@ -311,9 +350,39 @@ mod tests {
     }
 
     #[test]
+    fn frame_ancestors_are_origins_only() {
+        let s = settings(&[("FRAME_ANCESTORS", "https://Wiki.Example.com, http://10.0.0.5:8080 https://b.test:443/")]);
+        assert_eq!(s.unwrap().frame_ancestors, ["https://wiki.example.com", "http://10.0.0.5:8080", "https://b.test"]);
+        assert!(settings(&[]).unwrap().frame_ancestors.is_empty());
+        for bad in [
+            "https://wiki.example.com/page",
+            "wiki.example.com",
+            "javascript:alert(1)",
+            "ftp://files.example.com",
+            "https://a.test;script-src",
+            "https://a.test'",
+            "'self'",
+            "*",
+            "https://user@a.test",
+            "https://a.test?x=1",
+            "https://a.test:",
+        ] {
+            let err = settings(&[("FRAME_ANCESTORS", &format!("https://ok.test {bad}"))]).unwrap_err().to_string();
+            assert!(err.contains("FRAME_ANCESTORS") && err.contains(bad), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn debug_output_redacts_secrets() {
-        let s = settings(&[("DASHBOARD_API_TOKEN", "tok-123"), ("REDIS_URL", "redis://:hunter2@h:6379")]).unwrap();
+        let s = settings(&[
+            ("DASHBOARD_API_TOKEN", "tok-123"),
+            ("REDIS_URL", "redis://:hunter2@h:6379"),
+            ("METRICS_TOKEN", "met-456"),
+        ])
+        .unwrap();
         let shown = format!("{s:?}");
-        assert!(!shown.contains("pw@") && !shown.contains("tok-123") && !shown.contains("hunter2"), "{shown}");
+        for secret in ["pw@", "tok-123", "hunter2", "met-456"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 }

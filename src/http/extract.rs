@@ -92,7 +92,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<String, ApiE
     tokens::authenticate(&state.db, secret).await?.ok_or(ApiError::Unauthorized("the API token is unknown or revoked"))
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+pub(super) fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, web};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
+use super::operator::Operator;
 
 /// The process's recorder, installed once (several test apps share one process).
 pub fn recorder() -> &'static PrometheusHandle {
@@ -24,7 +25,7 @@ pub fn recorder() -> &'static PrometheusHandle {
     })
 }
 
-pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+pub async fn render(_: Operator, state: web::Data<AppState>) -> HttpResponse {
     let stats = state.realtime.stats();
     metrics::gauge!("dashboard_stream_connections").set(stats.connections() as f64);
     metrics::counter!("dashboard_events_published_total").absolute(stats.events_published());

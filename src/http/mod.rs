@@ -1,8 +1,11 @@
 //! The HTTP surface: routes, extractors and the error type that maps failures to responses.
 
+pub mod access_log;
+pub mod client;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod operator;
 pub mod pages;
 pub mod routes;
 pub mod state;

@@ -12,6 +12,7 @@
 //! * [`stream`] — one client's SSE body: hello, replay from PostgreSQL, then live frames.
 
 pub mod board_cache;
+pub mod board_message;
 pub mod dispatcher;
 pub mod frame;
 pub mod hub;
@@ -79,6 +80,7 @@ impl Realtime {
                 realtime.clone(),
                 url.expose().to_string(),
                 settings.redis_channel_prefix.clone(),
+                board_message::BoardMessages::new(&settings.secret_key_base),
             ));
         }
         Ok(realtime)
@@ -90,10 +92,11 @@ impl Realtime {
     pub fn announce_only(settings: &Settings, shutdown: CancellationToken) -> Self {
         // Unique per start, even for two apps in one process (tests), so each skips only its own messages.
         let instance = format!("{}-{}-{}", hostname(), std::process::id(), &crate::config::random_hex(2));
+        let board_messages = board_message::BoardMessages::new(&settings.secret_key_base);
         let publisher = settings
             .redis_url
             .as_ref()
-            .map(|url| redis::Publisher::new(url.expose(), &settings.redis_channel_prefix, &instance));
+            .map(|url| redis::Publisher::new(url.expose(), &settings.redis_channel_prefix, &instance, board_messages));
         Self {
             inner: Arc::new(Inner {
                 hub: Hub::new(),

@@ -1,5 +1,9 @@
 //! Redis pub/sub: a wake-up channel between processes. A message says "events up to id N are
 //! committed" or "board B changed"; the events themselves are always read from PostgreSQL.
+//!
+//! Board messages are signed ([`BoardMessages`]). Event messages are not: they only wake the
+//! dispatcher, which then reads what was committed after its cursor, so a forged one costs one
+//! extra read and can neither add, hide nor reorder an event.
 
 use std::time::Duration;
 
@@ -10,6 +14,7 @@ use redis::AsyncCommands;
 use tokio::sync::watch;
 
 use super::Realtime;
+use super::board_message::BoardMessages;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF_FIRST: Duration = Duration::from_millis(200);
@@ -31,10 +36,11 @@ pub struct Publisher {
     newest_event: watch::Sender<i64>,
     boards_channel: String,
     instance: String,
+    board_messages: BoardMessages,
 }
 
 impl Publisher {
-    pub fn new(url: &str, prefix: &str, instance: &str) -> Self {
+    pub fn new(url: &str, prefix: &str, instance: &str, board_messages: BoardMessages) -> Self {
         let pool = build_pool(url);
         if let Err(error) = &pool {
             tracing::warn!(%error, "cannot configure the Redis pool; streaming by polling only");
@@ -44,7 +50,13 @@ impl Publisher {
         if let Some(pool) = &pool {
             tokio::spawn(announce_events(pool.clone(), events_channel(prefix), instance.to_string(), newest));
         }
-        Self { pool, newest_event, boards_channel: boards_channel(prefix), instance: instance.to_string() }
+        Self {
+            pool,
+            newest_event,
+            boards_channel: boards_channel(prefix),
+            instance: instance.to_string(),
+            board_messages,
+        }
     }
 
     pub fn publish_events(&self, last_id: i64) {
@@ -57,8 +69,8 @@ impl Publisher {
 
     pub fn publish_board_change(&self, board: &str, action: &str) {
         let Some(pool) = self.pool.clone() else { return };
-        let message = serde_json::json!({"instance": self.instance, "board": board, "action": action});
-        tokio::spawn(send(pool, self.boards_channel.clone(), message.to_string()));
+        let message = self.board_messages.seal(&self.instance, board, action);
+        tokio::spawn(send(pool, self.boards_channel.clone(), message));
     }
 }
 
@@ -98,13 +110,13 @@ fn build_pool(url: &str) -> Result<Pool, String> {
 /// The process's one subscriber connection, kept up with exponential back-off and jitter.
 /// While it is down the stream mode is `polling`; every (re)connect wakes the dispatcher, which
 /// closes any gap from its cursor.
-pub async fn subscribe(realtime: Realtime, url: String, prefix: String) {
+pub async fn subscribe(realtime: Realtime, url: String, prefix: String, board_messages: BoardMessages) {
     let mut failures: u32 = 0;
     let mut ever_connected = false;
     loop {
         let session = tokio::select! {
             _ = realtime.shutdown().cancelled() => return,
-            result = listen(&realtime, &url, &prefix, &mut ever_connected) => result,
+            result = listen(&realtime, &url, &prefix, &board_messages, &mut ever_connected) => result,
         };
         let reason = match &session {
             Ok(()) => "the server closed the connection".to_string(),
@@ -127,7 +139,13 @@ pub async fn subscribe(realtime: Realtime, url: String, prefix: String) {
 }
 
 /// Connects, subscribes, and forwards messages until the connection ends.
-async fn listen(realtime: &Realtime, url: &str, prefix: &str, ever_connected: &mut bool) -> redis::RedisResult<()> {
+async fn listen(
+    realtime: &Realtime,
+    url: &str,
+    prefix: &str,
+    board_messages: &BoardMessages,
+    ever_connected: &mut bool,
+) -> redis::RedisResult<()> {
     let client = redis::Client::open(url)?;
     let mut pubsub = tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub())
         .await
@@ -150,20 +168,18 @@ async fn listen(realtime: &Realtime, url: &str, prefix: &str, ever_connected: &m
                 realtime.wake();
             }
         } else {
-            forward_board_change(realtime, &payload);
+            forward_board_change(realtime, board_messages, &payload);
         }
     }
     Ok(())
 }
 
-fn forward_board_change(realtime: &Realtime, payload: &str) {
-    let Ok(message) = serde_json::from_str::<serde_json::Value>(payload) else { return };
-    let field = |name: &str| message.get(name).and_then(|v| v.as_str());
-    if field("instance") == Some(realtime.instance()) {
-        return;
-    }
-    if let (Some(board), Some(action)) = (field("board"), field("action")) {
-        realtime.announce_board_change(board, action);
+fn forward_board_change(realtime: &Realtime, board_messages: &BoardMessages, payload: &str) {
+    match board_messages.open(payload) {
+        Ok(change) if change.instance == realtime.instance() => {}
+        Ok(change) => realtime.announce_board_change(&change.board, &change.action),
+        // Forged, stale, or from an instance with another SECRET_KEY_BASE (a misconfiguration).
+        Err(reason) => tracing::debug!(reason, "board message from Redis dropped"),
     }
 }
 

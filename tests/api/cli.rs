@@ -87,6 +87,7 @@ fn bad_configuration_is_one_line_naming_the_variable() {
     assert_one_line_error(&run("SSE_SERVER_TYPE", "node"), "SSE_SERVER_TYPE");
     assert_one_line_error(&run("SSE_HEARTBEAT_INTERVAL", "-1"), "SSE_HEARTBEAT_INTERVAL");
     assert_one_line_error(&run("APP_ENV", "staging"), "APP_ENV");
+    assert_one_line_error(&run("FRAME_ANCESTORS", "https://wiki.example.com/; script-src *"), "FRAME_ANCESTORS");
 }
 
 #[test]
@@ -130,16 +131,16 @@ fn bad_arguments_are_reported_by_clap() {
 }
 
 /// `dashboard serve` as a process, logging JSON lines at info to a pipe; returns once it answers.
-async fn serve_with_json_logs(url: &str, port: u16, pidfile: &std::path::Path) -> std::process::Child {
+async fn serve_with_json_logs(url: &str, port: u16, env: &[(&str, &str)]) -> std::process::Child {
     let mut server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .arg("serve")
         .env("APP_ENV", "test")
         .env("DATABASE_URL", url)
         .env("REDIS_URL", "")
         .env("PORT", port.to_string())
-        .env("PIDFILE", pidfile)
         .env("LOGRAGE_ENABLED", "true")
         .env("LOG_LEVEL", "info")
+        .envs(env.iter().copied())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -154,13 +155,27 @@ async fn serve_with_json_logs(url: &str, port: u16, pidfile: &std::path::Path) -
     panic!("the server does not answer");
 }
 
+/// Stops the server as a platform would (SIGTERM) and returns its log lines.
+async fn stop_and_read_logs(server: std::process::Child) -> Vec<serde_json::Value> {
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
+    text(&output.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 #[tokio::test]
 async fn serve_writes_its_pidfile_and_json_request_logs() {
     let dir = std::env::temp_dir().join(format!("dashboard-pid-{}", rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     let pidfile = dir.join("dashboard.pid");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let server = serve_with_json_logs(&fresh_database().await, port, &pidfile).await;
+    let port = free_port();
+    let server = serve_with_json_logs(&fresh_database().await, port, &[("PIDFILE", pidfile.to_str().unwrap())]).await;
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let sign_in = no_redirects.get(format!("http://127.0.0.1:{port}/manage")).send().await.unwrap();
     assert_eq!(sign_in.status(), 303);
@@ -168,13 +183,7 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
     assert_eq!(missing.status(), 404);
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     assert_eq!(pid.trim(), server.id().to_string());
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
-    let logs = text(&output.stderr);
-    let lines: Vec<serde_json::Value> = logs
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-        .collect();
+    let lines = stop_and_read_logs(server).await;
     let request_line =
         lines.iter().find(|line| line.to_string().contains("/health")).expect("a log line for the request");
     assert!(request_line.to_string().contains("request_id"), "{request_line}");
@@ -183,6 +192,33 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
     let not_found: Vec<_> = lines.iter().filter(|line| line.to_string().contains("/dashboard/boards/nope")).collect();
     assert_eq!(not_found.len(), 1, "{not_found:#?}");
     assert!(not_found[0].to_string().contains("404"), "{}", not_found[0]);
-    assert!(lines.iter().all(|line| line["level"] != "ERROR"), "{logs}");
+    assert!(lines.iter().all(|line| line["level"] != "ERROR"), "{lines:#?}");
     assert!(!pidfile.exists(), "the pidfile is removed on exit");
+}
+
+/// Anyone can send `X-Forwarded-For`: the log believes it only behind a trusted proxy, and then
+/// only its last entry, the address the proxy saw. The same for `X-Forwarded-Proto`.
+#[tokio::test]
+async fn the_logged_client_is_the_peer_unless_the_proxy_is_trusted() {
+    let url = fresh_database().await;
+    for (trust_proxy, client, scheme) in [("false", "127.0.0.1", "http"), ("true", "6.6.6.6", "https")] {
+        let port = free_port();
+        let server = serve_with_json_logs(&url, port, &[("TRUST_PROXY", trust_proxy)]).await;
+        let response = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/health?probe"))
+            .header("X-Forwarded-For", "1.2.3.4, 6.6.6.6")
+            .header("X-Forwarded-Proto", "https")
+            .header("Forwarded", "for=7.7.7.7;proto=ftp")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let lines = stop_and_read_logs(server).await;
+        let request = lines
+            .iter()
+            .find_map(|line| line["span"].as_object().filter(|span| span["http.target"] == "/health?probe"))
+            .unwrap_or_else(|| panic!("no request line in {lines:#?}"));
+        assert_eq!(request["http.client_ip"], client, "TRUST_PROXY={trust_proxy}: {request:?}");
+        assert_eq!(request["http.scheme"], scheme, "TRUST_PROXY={trust_proxy}: {request:?}");
+    }
 }

@@ -7,6 +7,7 @@ mod boards;
 mod cli;
 mod events;
 mod hostile;
+mod operator;
 mod ordering;
 mod outage;
 mod tokens;

@@ -18,6 +18,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio_util::sync::CancellationToken;
 
+const TEST_SECRET_KEY_BASE: &str = "test-secret-key-base-shared-by-every-test-app";
+
 /// Serializes template creation across test processes (a PostgreSQL advisory lock key).
 const TEMPLATE_LOCK: i64 = 0x7465_7374;
 
@@ -140,6 +142,8 @@ pub fn test_env(database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, Stri
         ("SSE_PORT", "0"),
         ("POLL_INTERVAL_MS", "200"),
         ("LOG_LEVEL", "warn"),
+        // One for all: instances sharing a Redis accept only each other's signed board messages.
+        ("SECRET_KEY_BASE", TEST_SECRET_KEY_BASE),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -150,9 +154,14 @@ pub fn test_env(database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, Stri
     env.into_iter().collect()
 }
 
+/// The settings of `env`, in the `APP_ENV` it names (`test` unless it names one).
 pub fn settings_from(env: &[(String, String)]) -> Settings {
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&pairs)).expect("test settings are valid")
+    let app_env = pairs
+        .iter()
+        .find(|(k, _)| *k == "APP_ENV")
+        .map_or(AppEnv::Test, |(_, v)| AppEnv::parse(v).expect("APP_ENV is development, test or production"));
+    Settings::from_source(app_env, &EnvSource::from_pairs(&pairs)).expect("test settings are valid")
 }
 
 /// `.env.test` with the process environment on top, as the app itself would read them.

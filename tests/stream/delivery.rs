@@ -4,6 +4,8 @@ use crate::WAIT;
 use crate::common::private_redis::PrivateRedis;
 use crate::common::sse::{SseClient, assert_ids};
 use crate::common::{TestApp, rand_suffix};
+use dashboard::config::Secret;
+use dashboard::realtime::board_message::BoardMessages;
 use dashboard::startup::Role;
 
 const WRITERS: usize = 5;
@@ -92,4 +94,29 @@ async fn an_event_pushed_to_one_instance_reaches_streams_of_another() {
     // Structure changes travel between instances too.
     writer.post("/dashboard/boards/ops/widgets", json!({"key": "m", "title": "M", "kind": "text"})).await;
     assert_eq!(stream.next_event(WAIT).await.unwrap().json()["action"], "widget_created");
+}
+
+#[tokio::test]
+async fn board_messages_from_redis_count_only_when_signed_by_an_instance() {
+    let prefix = format!("shared-{}", rand_suffix());
+    let env = [("REDIS_CHANNEL_PREFIX", prefix.as_str())];
+    let writer = TestApp::spawn_with(&env).await;
+    let reader = TestApp::spawn_on(&writer.database_url, Role::Web, &env).await;
+    writer.create_board("ops", &[]).await;
+    let mut stream = SseClient::connect(&reader.url("/dashboard/stream?boards=ops"), None).await;
+    assert_eq!(stream.next_event(WAIT).await.unwrap().json()["mode"], "pubsub");
+
+    // Anyone who can reach the Redis server can publish; what is not signed with the instances'
+    // SECRET_KEY_BASE must not tell the page that its board was renamed.
+    let redis_url = reader.env.iter().find(|(k, _)| k == "REDIS_URL").map(|(_, v)| v.clone()).unwrap();
+    let mut redis = redis::Client::open(redis_url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let forged = json!({"instance": "intruder", "board": "ops", "action": "renamed"}).to_string();
+    let other_key = BoardMessages::new(&Secret::new("not the secret key base the instances share"))
+        .seal("intruder", "ops", "renamed");
+    for message in [forged, other_key] {
+        let _: () = redis::AsyncCommands::publish(&mut redis, format!("{prefix}:boards"), message).await.unwrap();
+    }
+    // Messages on one channel arrive in order: had a forged one counted, it would come first.
+    writer.post("/dashboard/boards/ops/widgets", json!({"key": "m", "title": "M", "kind": "text"})).await;
+    assert_eq!(stream.next_event(WAIT).await.unwrap().json(), json!({"board": "ops", "action": "widget_created"}));
 }

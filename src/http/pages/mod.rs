@@ -14,7 +14,7 @@ mod security;
 use actix_web::web;
 
 pub use error::{PageError, method_not_allowed, not_found};
-pub use security::{content_security_policy, headers as security_headers};
+pub use security::headers as security_headers;
 
 use crate::config::Settings;
 use crate::store::StoreError;
@@ -22,7 +22,12 @@ use crate::store::StoreError;
 /// Routes of the pages, for `dashboard serve` only.
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(web::resource("/").get(index::show))
-        .service(web::resource("/boards/{board}").app_data(path_config()).get(board::show))
+        .service(
+            web::resource("/boards/{board}")
+                .app_data(path_config())
+                .wrap(security::embeddable(settings))
+                .get(board::show),
+        )
         .service(web::resource("/static/{path:.*}").get(assets::serve).head(assets::serve));
     manage::configure(cfg, settings);
 }

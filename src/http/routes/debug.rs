@@ -3,9 +3,10 @@ use serde_json::json;
 
 use crate::config::JobsMode;
 use crate::http::AppState;
+use crate::http::operator::Operator;
 use crate::store::jobs;
 
-pub async fn debug(state: web::Data<AppState>) -> HttpResponse {
+pub async fn debug(_: Operator, state: web::Data<AppState>) -> HttpResponse {
     let jobs = jobs_section(&state).await;
     let realtime = &state.realtime;
     let stats = realtime.stats();

@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(
         web::scope("/manage")
             .wrap(session::middleware(settings))
+            .wrap(super::security::management(settings))
             .app_data(super::path_config())
             .service(web::resource("").get(boards::index))
             .service(web::resource("/sign-in").get(sign_in::form).post(sign_in::submit))

@@ -1,0 +1,48 @@
+//! The request log: tracing-actix-web's root span, with the client address this app believes.
+//!
+//! tracing-actix-web's default span takes the client from `connection_info().realip_remote_addr()`,
+//! which is the first `X-Forwarded-For` entry: whatever the client wrote there. This span takes
+//! it from [`client_address`] instead; the fields it keeps have the default's names.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage, web};
+use tracing::Span;
+use tracing::field::Empty;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+
+use super::AppState;
+use super::client::client_address;
+
+pub struct AccessLog;
+
+impl RootSpanBuilder for AccessLog {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let trust_proxy = request.app_data::<web::Data<AppState>>().is_some_and(|state| state.settings.trust_proxy);
+        let client = client_address(request.request(), trust_proxy).map(|ip| ip.to_string()).unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        let request_id = request.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
+        let user_agent = request.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+        let connection = request.connection_info();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.scheme = %connection.scheme(),
+            http.host = %connection.host(),
+            http.client_ip = %client,
+            http.user_agent = %user_agent,
+            http.target = %target,
+            http.status_code = Empty,
+            otel.status_code = Empty,
+            request_id = %request_id,
+            exception.message = Empty,
+            exception.details = Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
