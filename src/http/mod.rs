@@ -4,6 +4,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod pages;
+pub mod permit_body;
 pub mod routes;
 pub mod state;
 
