@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
@@ -59,7 +60,15 @@ impl Application {
         metrics::recorder();
         let realtime = Realtime::start(&settings, db.clone(), shutdown.clone()).await?;
         let event_writer = EventWriter::start(db.clone());
-        let state = AppState { db, settings: Arc::new(settings), realtime, event_writer, started_at: Instant::now() };
+        let history_reads = Arc::new(Semaphore::new(settings.history.max_reads));
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            realtime,
+            event_writer,
+            started_at: Instant::now(),
+            history_reads,
+        };
         let jobs = (role == Role::Web && state.settings.jobs == JobsMode::Inline).then(|| {
             let runner = Runner::new(JobContext::new(state.db.clone(), state.settings.clone(), state.realtime.clone()));
             tokio::spawn(runner.run(shutdown.clone()))

@@ -71,6 +71,7 @@ pub struct Settings {
     pub port: u16,
     pub sse: SseSettings,
     pub poll_interval: Duration,
+    pub history: HistorySettings,
     pub bootstrap_token: Option<Secret>,
     pub secret_key_base: Secret,
     pub allowed_origins: Vec<String>,
@@ -102,6 +103,19 @@ pub struct SseSettings {
     pub heartbeat_interval: Duration,
     pub max_connections: usize,
     pub replay_limit: u32,
+    /// Bytes of values a replay may hold before `reset` is sent instead.
+    pub replay_max_bytes: i64,
+    /// Streams of one process replaying at the same time; the next resume that needs a replay gets 503.
+    pub max_replays: usize,
+}
+
+/// Bounds of the history API, which anyone may read: what one response and all of them hold.
+#[derive(Debug, Clone)]
+pub struct HistorySettings {
+    /// Bytes of values one response holds (at least one event); the client pages on with `after`.
+    pub max_bytes: i64,
+    /// History reads of one process at the same time; the next gets 503.
+    pub max_reads: usize,
 }
 
 impl Settings {
@@ -149,6 +163,10 @@ impl Settings {
             port: env.parse_or("PORT", "a port number 0-65535", 3000)?,
             sse: SseSettings::from_source(env)?,
             poll_interval: Duration::from_millis(env.positive_or("POLL_INTERVAL_MS", 1000)?),
+            history: HistorySettings {
+                max_bytes: env.positive_or("HISTORY_MAX_BYTES", 1 << 20)?,
+                max_reads: env.positive_or("HISTORY_MAX_READS", 16)?,
+            },
             bootstrap_token: env.get("DASHBOARD_API_TOKEN").map(Secret::new),
             secret_key_base,
             allowed_origins: env.list("ALLOWED_ORIGINS"),
@@ -189,6 +207,8 @@ impl SseSettings {
             heartbeat_interval: Duration::from_secs(env.positive_or("SSE_HEARTBEAT_INTERVAL", 30)?),
             max_connections: env.positive_or("SSE_MAX_CONNECTIONS", 10_000)?,
             replay_limit: env.positive_or("SSE_REPLAY_LIMIT", 1000)?,
+            replay_max_bytes: env.positive_or("SSE_REPLAY_MAX_BYTES", 4 << 20)?,
+            max_replays: env.positive_or("SSE_MAX_REPLAYS", 32)?,
         })
     }
 }
@@ -293,6 +313,8 @@ mod tests {
         assert_eq!(s.sse.port, 3001);
         assert_eq!(s.sse.max_connections, 10_000);
         assert_eq!(s.sse.heartbeat_interval, Duration::from_secs(30));
+        assert_eq!((s.sse.replay_max_bytes, s.sse.max_replays), (4 << 20, 32));
+        assert_eq!((s.history.max_bytes, s.history.max_reads), (1 << 20, 16));
         assert_eq!(s.redis_channel_prefix, "dashboard");
         assert!(s.redis_url.is_none());
         assert!(!s.demo_feed);

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod metrics;
 pub mod operator;
 pub mod pages;
+pub mod permit_body;
 pub mod routes;
 pub mod state;
 

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::Semaphore;
+
 use crate::config::Settings;
 use crate::realtime::Realtime;
 use crate::store::Db;
@@ -14,6 +16,8 @@ pub struct AppState {
     pub realtime: Realtime,
     pub event_writer: EventWriter,
     pub started_at: Instant,
+    /// One permit per history response being read or sent (`HISTORY_MAX_READS`).
+    pub history_reads: Arc<Semaphore>,
 }
 
 impl AppState {

@@ -61,9 +61,10 @@ pub fn hello(retry_ms: u128, mode: Mode, last_event_id: i64, heartbeat_s: u64) -
     Bytes::from(format!("retry: {retry_ms}\n\nevent: hello\ndata: {data}\n\n"))
 }
 
-/// Sent instead of a replay that would exceed `SSE_REPLAY_LIMIT`: reload the board. It carries
-/// the newest id, so a browser's automatic reconnect resumes from there instead of looping.
-pub fn reset(last_event_id: i64, missing_over: u32) -> Bytes {
-    let data = json!({"last_event_id": last_event_id, "reason": format!("more than {missing_over} events missed; reload the board")});
+/// Sent instead of a replay that would exceed `SSE_REPLAY_LIMIT` or `SSE_REPLAY_MAX_BYTES`:
+/// reload the board. It carries the newest id, so a browser's automatic reconnect resumes from
+/// there instead of looping.
+pub fn reset(last_event_id: i64, reason: &str) -> Bytes {
+    let data = json!({"last_event_id": last_event_id, "reason": format!("{reason}; reload the board")});
     Bytes::from(format!("id: {last_event_id}\nevent: reset\ndata: {data}\n\n"))
 }

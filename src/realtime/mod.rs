@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 pub use board_cache::BoardCache;
@@ -56,6 +56,8 @@ struct Inner {
     /// Widgets that pushes go to, dropped on a structure change of their board.
     widgets: BoardCache<WidgetRow>,
     stats: StreamStats,
+    /// One permit per stream replaying missed events (`SSE_MAX_REPLAYS`).
+    replays: Arc<Semaphore>,
     wake: Notify,
     redis_connected: AtomicBool,
     publisher: Option<redis::Publisher>,
@@ -103,6 +105,7 @@ impl Realtime {
                 snapshots: BoardCache::new(),
                 widgets: BoardCache::new(),
                 stats: StreamStats::new(settings.sse.max_connections),
+                replays: Arc::new(Semaphore::new(settings.sse.max_replays)),
                 wake: Notify::new(),
                 redis_connected: AtomicBool::new(false),
                 publisher,
@@ -126,6 +129,11 @@ impl Realtime {
 
     pub fn stats(&self) -> &StreamStats {
         &self.inner.stats
+    }
+
+    /// A permit to replay missed events, unless `SSE_MAX_REPLAYS` streams are replaying already.
+    pub fn try_start_replay(&self) -> Option<OwnedSemaphorePermit> {
+        self.inner.replays.clone().try_acquire_owned().ok()
     }
 
     pub fn shutdown(&self) -> &CancellationToken {

@@ -1,18 +1,27 @@
 //! One client's SSE body: `retry` and `hello`, the replay after `Last-Event-ID`, then live
 //! frames from the hub. A frame whose id the client already has is skipped, which makes the
 //! seam between replay and live exact.
+//!
+//! A replay is read in pages, each only once the client has taken the previous one, so a
+//! client that stops reading holds at most one page. Before it starts, one query sizes the
+//! backlog: past `SSE_REPLAY_LIMIT` events or `SSE_REPLAY_MAX_BYTES` the client gets `reset`
+//! instead, and at most `SSE_MAX_REPLAYS` streams replay at a time.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::{Stream, StreamExt, TryStreamExt, stream};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::stats::ConnectionSlot;
 use super::{Frame, Realtime, frame};
 use crate::config::SseSettings;
-use crate::store::{Db, StoreResult, events};
+use crate::store::events::{self, PageBound};
+use crate::store::{Db, StoreError, StoreResult};
+
+/// One page of a replay: small enough that a client which stops reading costs little.
+const REPLAY_PAGE: PageBound = PageBound { rows: 100, bytes: 256 * 1024 };
 
 /// A checked stream request: which boards (None = all) and where to resume from.
 pub struct StreamRequest {
@@ -20,46 +29,136 @@ pub struct StreamRequest {
     pub last_event_id: Option<i64>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `SSE_MAX_REPLAYS` streams are replaying; this one would have to as well.
+    #[error("too many streams are replaying missed events")]
+    ReplaysFull,
+}
+
 /// Builds the body of one stream. The hub subscription is taken before anything is read from
-/// PostgreSQL, so every event committed after the reads arrives live.
+/// PostgreSQL, so every event committed after the reads arrives live. A failed replay read
+/// ends the body with the error, and the client resumes from the last frame it got.
 pub async fn open(
     realtime: &Realtime,
     db: &Db,
     settings: &SseSettings,
     request: StreamRequest,
     slot: ConnectionSlot,
-) -> StoreResult<impl Stream<Item = Result<Bytes, Infallible>> + use<>> {
+) -> Result<impl Stream<Item = StoreResult<Bytes>> + use<>, OpenError> {
     let receiver = realtime.hub().subscribe();
     let newest = events::last_id(db).await?;
     let heartbeat_s = settings.heartbeat_interval.as_secs();
-    let mut first = vec![frame::hello(settings.retry_interval.as_millis(), realtime.mode(), newest, heartbeat_s)];
-    let mut cursor = newest;
-    match request.last_event_id {
-        // An id this database never issued (it was reset, or the client is confused): start over.
-        Some(resume_from) if resume_from > newest => first.push(frame::reset(newest, settings.replay_limit)),
-        Some(resume_from) => {
-            let limit = settings.replay_limit;
-            let missed = events::after(db, resume_from, request.boards.as_deref(), i64::from(limit) + 1).await?;
-            if missed.len() > limit as usize {
-                first.push(frame::reset(newest, limit));
-            } else {
-                // The replay read every event of these boards up to `newest`; live goes on after it.
-                cursor = missed.last().map_or(resume_from, |e| e.id);
-                first.extend(missed.iter().map(|e| Frame::event(e).bytes));
-                realtime.stats().delivered(missed.len() as u64, 0);
-            }
-        }
-        None => {}
-    }
+    let hello = frame::hello(settings.retry_interval.as_millis(), realtime.mode(), newest, heartbeat_s);
+    let catch_up = match request.last_event_id {
+        None => CatchUp::Nothing,
+        Some(resume_from) => catch_up(realtime, db, settings, request.boards.as_deref(), resume_from, newest).await?,
+    };
+    // The catch-up covers every event of these boards up to `newest`; live goes on after it.
     let live = Live {
         receiver,
-        cursor,
+        cursor: newest,
         boards: request.boards.map(|b| b.into_iter().map(Arc::from).collect()),
         realtime: realtime.clone(),
         shut_down: realtime.shutdown().is_cancelled(),
         _slot: slot,
     };
-    Ok(stream::iter(first.into_iter().map(Ok)).chain(live.into_stream()))
+    Ok(stream::iter([Ok(hello)]).chain(catch_up.into_stream()).chain(live.into_stream()))
+}
+
+/// What a resuming client gets before live frames.
+enum CatchUp {
+    Nothing,
+    Reset(Bytes),
+    Replay(Replay),
+}
+
+impl CatchUp {
+    fn into_stream(self) -> impl Stream<Item = StoreResult<Bytes>> {
+        let (reset, replay) = match self {
+            Self::Nothing => (None, None),
+            Self::Reset(frame) => (Some(frame), None),
+            Self::Replay(replay) => (None, Some(replay)),
+        };
+        stream::iter(reset.map(Ok)).chain(stream::iter(replay).flat_map(Replay::into_stream))
+    }
+}
+
+/// Sizes what the client missed in `(resume_from, newest]` with one query, then picks reset or
+/// replay; a replay takes one of the `SSE_MAX_REPLAYS` permits.
+async fn catch_up(
+    realtime: &Realtime,
+    db: &Db,
+    settings: &SseSettings,
+    boards: Option<&[String]>,
+    resume_from: i64,
+    newest: i64,
+) -> Result<CatchUp, OpenError> {
+    // An id this database never issued (it was reset, or the client is confused): start over.
+    if resume_from > newest {
+        return Ok(CatchUp::Reset(frame::reset(newest, "this event id is unknown")));
+    }
+    let limit = settings.replay_limit;
+    let backlog = events::backlog(db, resume_from, newest, boards, i64::from(limit) + 1).await?;
+    if backlog.events > i64::from(limit) {
+        return Ok(CatchUp::Reset(frame::reset(newest, &format!("more than {limit} events missed"))));
+    }
+    if backlog.bytes > settings.replay_max_bytes {
+        let reason = format!("the missed events hold more than {} bytes", settings.replay_max_bytes);
+        return Ok(CatchUp::Reset(frame::reset(newest, &reason)));
+    }
+    if backlog.events == 0 {
+        return Ok(CatchUp::Nothing);
+    }
+    Ok(CatchUp::Replay(Replay {
+        db: db.clone(),
+        boards: boards.map(<[String]>::to_vec),
+        cursor: resume_from,
+        until: newest,
+        realtime: realtime.clone(),
+        _permit: realtime.try_start_replay().ok_or(OpenError::ReplaysFull)?,
+    }))
+}
+
+/// The events a resuming client missed, read page by page.
+struct Replay {
+    db: Db,
+    boards: Option<Vec<String>>,
+    /// The newest event id read so far.
+    cursor: i64,
+    /// The newest event id of the replay; later ones arrive live.
+    until: i64,
+    realtime: Realtime,
+    /// Held until the last page has been taken.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Replay {
+    fn into_stream(self) -> impl Stream<Item = StoreResult<Bytes>> {
+        stream::try_unfold(self, |mut replay| async move {
+            let page = replay.next_page().await?;
+            StoreResult::Ok(page.map(|frames| (stream::iter(frames.into_iter().map(StoreResult::Ok)), replay)))
+        })
+        .try_flatten()
+    }
+
+    /// The next page's frames; `None` when the replay is complete.
+    async fn next_page(&mut self) -> StoreResult<Option<Vec<Bytes>>> {
+        if self.cursor >= self.until {
+            return Ok(None);
+        }
+        let page = events::replay_page(&self.db, self.cursor, self.until, self.boards.as_deref(), REPLAY_PAGE)
+            .await
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "replay read failed; ending the stream so the client resumes"),
+            )?;
+        let Some(last) = page.last() else { return Ok(None) };
+        self.cursor = last.id;
+        self.realtime.stats().delivered(page.len() as u64, 0);
+        Ok(Some(page.iter().map(|e| Frame::event(e).bytes).collect()))
+    }
 }
 
 struct Live {
@@ -74,7 +173,7 @@ struct Live {
 }
 
 impl Live {
-    fn into_stream(self) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    fn into_stream(self) -> impl Stream<Item = StoreResult<Bytes>> {
         stream::unfold(self, |mut live| async move {
             let bytes = live.next_frame().await?;
             Some((Ok(bytes), live))

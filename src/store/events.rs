@@ -100,15 +100,58 @@ pub async fn last_id(db: impl PgExecutor<'_>) -> StoreResult<i64> {
     Ok(sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM events").fetch_one(db).await?)
 }
 
-pub async fn history(conn: &mut PgConnection, widget_id: i64, after: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
-    let rows =
-        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"))
-            .bind(widget_id)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(conn)
-            .await?;
+/// How much one read of events returns: at most `rows` rows, and rows only while the values
+/// before them add up to less than `bytes`, so the first row always comes and a page goes over
+/// `bytes` by less than one value. Values are measured as `octet_length(value::text)`, like the
+/// events table's size check.
+#[derive(Debug, Clone, Copy)]
+pub struct PageBound {
+    pub rows: i64,
+    pub bytes: i64,
+}
+
+/// A query of events cut to a [`PageBound`] (`$1` rows, `$2` bytes; the filter's parameters
+/// start at `$3`). The row limit applies first, so PostgreSQL sizes at most that many values.
+macro_rules! bounded_page {
+    ($filter:literal) => {
+        concat!(
+            "WITH page AS (",
+            select_events!(),
+            $filter,
+            " ORDER BY e.id LIMIT $1)
+             SELECT id, board, widget, kind, value, created_at
+             FROM (SELECT page.*, sum(octet_length(value::text)) OVER (ORDER BY id) - octet_length(value::text)
+                              AS bytes_before
+                   FROM page) sized
+             WHERE bytes_before < $2 ORDER BY id"
+        )
+    };
+}
+
+/// A widget's events after `after`, oldest first, cut to `bound`.
+pub async fn history(
+    conn: &mut PgConnection,
+    widget_id: i64,
+    after: i64,
+    bound: PageBound,
+) -> StoreResult<Vec<EventRow>> {
+    let rows = sqlx::query_as(bounded_page!(" WHERE e.widget_id = $3 AND e.id > $4"))
+        .bind(bound.rows)
+        .bind(bound.bytes)
+        .bind(widget_id)
+        .bind(after)
+        .fetch_all(conn)
+        .await?;
     Ok(rows)
+}
+
+/// Whether a widget has events after `id`: tells a page cut short from the end of its history.
+pub async fn widget_has_events_after(conn: &mut PgConnection, widget_id: i64, id: i64) -> StoreResult<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE widget_id = $1 AND id > $2)")
+        .bind(widget_id)
+        .bind(id)
+        .fetch_one(conn)
+        .await?)
 }
 
 /// The newest `limit` events of a widget, oldest first (a chart's initial points).
@@ -180,6 +223,57 @@ pub async fn after(
     .bind(limit)
     .fetch_all(db)
     .await?;
+    Ok(rows)
+}
+
+/// What a resume has missed: how many events (counted up to the query's limit) and the bytes
+/// of their values.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Backlog {
+    pub events: i64,
+    pub bytes: i64,
+}
+
+/// The backlog of `boards` (None = all) in `(after, until]`, looking at no more than `limit` events.
+pub async fn backlog(
+    db: impl PgExecutor<'_>,
+    after: i64,
+    until: i64,
+    boards: Option<&[String]>,
+    limit: i64,
+) -> StoreResult<Backlog> {
+    let backlog = sqlx::query_as(
+        "SELECT count(*) AS events, COALESCE(sum(octet_length(value::text)), 0)::bigint AS bytes
+         FROM (SELECT e.value FROM events e JOIN boards b ON b.id = e.board_id
+               WHERE e.id > $1 AND e.id <= $2 AND ($3::text[] IS NULL OR b.slug = ANY($3))
+               ORDER BY e.id LIMIT $4) missed",
+    )
+    .bind(after)
+    .bind(until)
+    .bind(boards)
+    .bind(limit)
+    .fetch_one(db)
+    .await?;
+    Ok(backlog)
+}
+
+/// One page of a replay: events of `boards` (None = all) in `(after, until]`, oldest first.
+pub async fn replay_page(
+    db: impl PgExecutor<'_>,
+    after: i64,
+    until: i64,
+    boards: Option<&[String]>,
+    bound: PageBound,
+) -> StoreResult<Vec<EventRow>> {
+    let rows =
+        sqlx::query_as(bounded_page!(" WHERE e.id > $3 AND e.id <= $4 AND ($5::text[] IS NULL OR b.slug = ANY($5))"))
+            .bind(bound.rows)
+            .bind(bound.bytes)
+            .bind(after)
+            .bind(until)
+            .bind(boards)
+            .fetch_all(db)
+            .await?;
     Ok(rows)
 }
 

@@ -1,6 +1,7 @@
 use serde_json::{Value as Json, json};
 
 use crate::common::TestApp;
+use crate::common::heavy::{push_large, stalled_get};
 
 async fn app_with_every_kind() -> TestApp {
     let app = TestApp::spawn().await;
@@ -100,6 +101,70 @@ async fn history_is_ascending_after_an_id_and_clamped() {
     assert_eq!(response.status(), 400);
     assert_eq!(response.json::<Json>().await.unwrap()["error"]["code"], "bad_request");
     assert_eq!(app.get("/dashboard/boards/ops/widgets/zz/events").await.status(), 404);
+}
+
+fn ids_of(page: &Json) -> Vec<i64> {
+    page["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn history_pages_are_bounded_in_bytes_and_say_where_to_go_on() {
+    let app = TestApp::spawn_with(&[("HISTORY_MAX_BYTES", "50000")]).await;
+    app.create_board("ops", &[("t", "text")]).await;
+    let ids = push_large(&app, "ops", 10).await;
+    let (mut after, mut received, mut pages) = (0, Vec::<i64>::new(), 0);
+    loop {
+        let page: Json = app
+            .get(&format!("/dashboard/boards/ops/widgets/t/events?after={after}&limit=1000"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let got = ids_of(&page);
+        // Values of 16 KiB: the page stops at the first one that starts past 50,000 bytes.
+        assert!(!got.is_empty() && got.len() <= 4, "{} events in one page", got.len());
+        received.extend_from_slice(&got);
+        pages += 1;
+        match page["next_after"].as_i64() {
+            Some(next) => {
+                assert_eq!(next, *got.last().unwrap());
+                after = next;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(received, ids, "every event once, in order");
+    assert!(pages >= 3);
+    // A page full by count says so too; the end of history does not.
+    let page: Json = app.get("/dashboard/boards/ops/widgets/t/events?limit=2").await.json().await.unwrap();
+    assert_eq!(page["next_after"], ids[1]);
+    let end: Json =
+        app.get(&format!("/dashboard/boards/ops/widgets/t/events?after={}", ids[8])).await.json().await.unwrap();
+    assert_eq!(ids_of(&end), [ids[9]]);
+    assert!(end.get("next_after").is_none(), "{end}");
+}
+
+#[tokio::test]
+async fn history_reads_past_the_cap_get_503() {
+    // Responses of over 6 MB: more than the kernel's send buffer (at most 4 MiB) takes.
+    let app = TestApp::spawn_with(&[("HISTORY_MAX_READS", "1"), ("HISTORY_MAX_BYTES", "8000000")]).await;
+    app.create_board("ops", &[("t", "text")]).await;
+    push_large(&app, "ops", 400).await;
+    // A reader that takes its first bytes and no more holds its read open.
+    let path = "/dashboard/boards/ops/widgets/t/events?limit=1000";
+    let (status, stalled) = stalled_get(app.port, path, &[]).await;
+    assert_eq!(status, 200);
+    let refused = app.get(path).await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(refused.json::<Json>().await.unwrap()["error"]["code"], "service_unavailable");
+
+    drop(stalled);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.get(path).await.status() != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "the history permit never came back");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
+pub mod heavy;
 pub mod private_redis;
 pub mod sse;
 pub mod tcp_proxy;

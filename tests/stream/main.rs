@@ -6,6 +6,7 @@ mod common;
 mod delivery;
 mod faults;
 mod limits;
+mod memory;
 mod resume;
 mod wire;
 

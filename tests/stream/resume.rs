@@ -2,6 +2,7 @@ use serde_json::{Value as Json, json};
 
 use crate::WAIT;
 use crate::common::TestApp;
+use crate::common::heavy::{push_large, stalled_get};
 use crate::common::sse::{SseClient, assert_ids};
 
 async fn app_with_events(n: usize) -> (TestApp, Vec<i64>) {
@@ -80,4 +81,69 @@ async fn snapshot_then_stream_has_no_gap() {
     let pushed = writer.await.unwrap();
     let expected: Vec<i64> = pushed.into_iter().filter(|id| *id > from).collect();
     assert_ids(&stream.widget_ids(expected.len(), WAIT).await, &expected);
+}
+
+#[tokio::test]
+async fn a_replay_of_many_pages_arrives_complete_and_in_order() {
+    let app = TestApp::spawn_with(&[("SSE_REPLAY_LIMIT", "1000")]).await;
+    app.create_board("ops", &[("n", "number"), ("t", "text")]).await;
+    app.create_board("other", &[("t", "text")]).await;
+    // Past a page's row bound (small values) and its byte bound (large ones), with another
+    // board's events in between.
+    let small: Vec<Json> = (0..250).map(|i| json!({"board": "ops", "widget": "n", "value": {"value": i}})).collect();
+    let response: Json = app.post("/dashboard/events", json!({ "events": small })).await.json().await.unwrap();
+    let mut expected: Vec<i64> = response["ids"].as_array().unwrap().iter().map(|id| id.as_i64().unwrap()).collect();
+    for _ in 0..2 {
+        expected.extend(push_large(&app, "ops", 30).await);
+        push_large(&app, "other", 10).await;
+    }
+    let mut stream = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), Some(0)).await;
+    assert_eq!(stream.next_event(WAIT).await.unwrap().event.as_deref(), Some("hello"));
+    let live = app.push("ops", "n", json!({"value": -1})).await;
+    expected.push(live);
+    assert_ids(&stream.widget_ids(expected.len(), WAIT).await, &expected);
+}
+
+#[tokio::test]
+async fn a_backlog_over_the_byte_budget_gets_a_reset() {
+    let app = TestApp::spawn_with(&[("SSE_REPLAY_MAX_BYTES", "100000")]).await;
+    app.create_board("ops", &[("t", "text")]).await;
+    let ids = push_large(&app, "ops", 10).await;
+    // Five values of 16 KiB fit the budget; nine do not.
+    let mut within = SseClient::connect(&app.url("/dashboard/stream"), Some(ids[4])).await;
+    assert_ids(&within.widget_ids(5, WAIT).await, &ids[5..]);
+    let mut over = SseClient::connect(&app.url("/dashboard/stream"), Some(ids[0])).await;
+    over.next_event(WAIT).await.unwrap(); // hello
+    let reset = over.next_event(WAIT).await.unwrap();
+    assert_eq!(reset.event.as_deref(), Some("reset"));
+    assert_eq!(reset.id, Some(ids[9]));
+    assert!(reset.json()["reason"].as_str().unwrap().contains("100000 bytes"), "{}", reset.data);
+}
+
+#[tokio::test]
+async fn past_sse_max_replays_a_resume_that_needs_a_replay_gets_503() {
+    let app = TestApp::spawn_with(&[("SSE_MAX_REPLAYS", "1"), ("SSE_REPLAY_MAX_BYTES", "16000000")]).await;
+    app.create_board("ops", &[("t", "text")]).await;
+    // Over 6 MB to replay: more than the kernel's send buffer (at most 4 MiB) takes, so the
+    // stalled replay stays open.
+    let ids = push_large(&app, "ops", 400).await;
+    let (status, stalled) = stalled_get(app.port, "/dashboard/stream", &[("Last-Event-ID", "0")]).await;
+    assert_eq!(status, 200);
+
+    let resume = || app.client.get(app.url("/dashboard/stream")).header("Last-Event-ID", ids[0].to_string()).send();
+    let refused = resume().await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(refused.json::<Json>().await.unwrap()["error"]["code"], "service_unavailable");
+    // Nothing missed, nothing to replay: no permit needed.
+    let current = SseClient::connect(&app.url("/dashboard/stream"), Some(ids[399])).await;
+    assert_eq!(current.status, 200);
+
+    // Closing the stalled stream gives its permit back.
+    drop(stalled);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while resume().await.unwrap().status() != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "the replay permit never came back");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -1,11 +1,13 @@
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value as Json, json};
 
 use super::widgets::{WidgetPath, widget_not_found};
 use crate::domain::{Slug, ValidationErrors, Value};
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
+use crate::http::permit_body::PermitBody;
 use crate::http::{ApiError, ApiResult, AppState};
-use crate::store::events::{self, NewEvent};
+use crate::store::events::{self, EventRow, NewEvent, PageBound};
 use crate::store::widgets::{self, WidgetRow};
 
 const MAX_BATCH: usize = 1000;
@@ -108,14 +110,36 @@ pub struct HistoryQuery {
     limit: Option<i64>,
 }
 
+/// One page of history; `next_after` (the last id) only when more events follow, so a page cut
+/// short by `HISTORY_MAX_BYTES` is told apart from the end.
+#[derive(serde::Serialize)]
+struct HistoryPage<'a> {
+    events: &'a [EventRow],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_after: Option<i64>,
+}
+
 pub async fn history(
     state: web::Data<AppState>,
     path: web::Path<WidgetPath>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
+    let permit = state
+        .history_reads
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Unavailable("too many history reads at once (HISTORY_MAX_READS); retry shortly"))?;
     let mut conn = state.conn().await?;
     let widget = path.find(&mut conn).await?;
-    let limit = query.limit.unwrap_or(DEFAULT_HISTORY).clamp(1, MAX_HISTORY);
-    let events = events::history(&mut conn, widget.id, query.after.unwrap_or(0), limit).await?;
-    Ok(HttpResponse::Ok().json(json!({ "events": events })))
+    let rows = query.limit.unwrap_or(DEFAULT_HISTORY).clamp(1, MAX_HISTORY);
+    let bound = PageBound { rows, bytes: state.settings.history.max_bytes };
+    let events = events::history(&mut conn, widget.id, query.after.unwrap_or(0), bound).await?;
+    let next_after = match events.last() {
+        Some(last) if events::widget_has_events_after(&mut conn, widget.id, last.id).await? => Some(last.id),
+        _ => None,
+    };
+    drop(conn);
+    let body = serde_json::to_vec(&HistoryPage { events: &events, next_after })
+        .map_err(|e| ApiError::Internal(format!("history did not serialize: {e}")))?;
+    Ok(HttpResponse::Ok().insert_header(ContentType::json()).body(PermitBody::new(body.into(), permit)))
 }

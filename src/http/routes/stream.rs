@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::boards::board_not_found;
 use crate::domain::Slug;
 use crate::http::{ApiError, ApiResult, AppState};
-use crate::realtime::stream::{self, StreamRequest};
+use crate::realtime::stream::{self, OpenError, StreamRequest};
 use crate::store::boards;
 
 #[derive(serde::Deserialize)]
@@ -30,7 +30,13 @@ pub async fn stream(
         .stats()
         .try_open()
         .ok_or(ApiError::Unavailable("the stream is full (SSE_MAX_CONNECTIONS); try another instance or later"))?;
-    let body = stream::open(&state.realtime, &state.db, &state.settings.sse, request, slot).await?;
+    let body =
+        stream::open(&state.realtime, &state.db, &state.settings.sse, request, slot).await.map_err(|e| match e {
+            OpenError::Store(e) => ApiError::from(e),
+            OpenError::ReplaysFull => {
+                ApiError::Unavailable("too many streams are catching up (SSE_MAX_REPLAYS); retry shortly")
+            }
+        })?;
     let mut response = HttpResponse::Ok();
     response
         .content_type("text/event-stream")
