@@ -40,13 +40,13 @@ pub async fn open(
         Some(resume_from) => {
             let limit = settings.replay_limit;
             let missed = events::after(db, resume_from, request.boards.as_deref(), i64::from(limit) + 1).await?;
-            if missed.len() > limit as usize {
+            if missed.rows_read > limit as usize {
                 first.push(frame::reset(newest, limit));
             } else {
                 // The replay read every event of these boards up to `newest`; live goes on after it.
-                cursor = missed.last().map_or(resume_from, |e| e.id);
-                first.extend(missed.iter().map(|e| Frame::event(e).bytes));
-                realtime.stats().delivered(missed.len() as u64, 0);
+                cursor = missed.last_read.unwrap_or(resume_from);
+                first.extend(missed.events.iter().map(|e| Frame::event(e).bytes));
+                realtime.stats().delivered(missed.events.len() as u64, 0);
             }
         }
         None => {}

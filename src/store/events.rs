@@ -21,9 +21,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value as Json;
 use sqlx::types::Json as SqlJson;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, Row};
 
 use super::StoreResult;
+use super::rows::decode_each;
 use super::widgets::WidgetRow;
 use crate::domain::Value;
 
@@ -102,13 +103,13 @@ pub async fn last_id(db: impl PgExecutor<'_>) -> StoreResult<i64> {
 
 pub async fn history(conn: &mut PgConnection, widget_id: i64, after: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
     let rows =
-        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"))
+        sqlx::query(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"))
             .bind(widget_id)
             .bind(after)
             .bind(limit)
             .fetch_all(conn)
             .await?;
-    Ok(rows)
+    Ok(decode_each(&rows, "events"))
 }
 
 /// The newest `limit` events of a widget, oldest first (a chart's initial points).
@@ -124,15 +125,16 @@ pub async fn recent_until(
     until: i64,
     limit: i64,
 ) -> StoreResult<Vec<EventRow>> {
-    let mut rows: Vec<EventRow> =
-        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT $3"))
+    let rows =
+        sqlx::query(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT $3"))
             .bind(widget_id)
             .bind(until)
             .bind(limit)
             .fetch_all(conn)
             .await?;
-    rows.reverse();
-    Ok(rows)
+    let mut events: Vec<EventRow> = decode_each(&rows, "events");
+    events.reverse();
+    Ok(events)
 }
 
 pub async fn latest_of_widget(conn: &mut PgConnection, widget_id: i64) -> StoreResult<Option<EventRow>> {
@@ -141,7 +143,7 @@ pub async fn latest_of_widget(conn: &mut PgConnection, widget_id: i64) -> StoreR
 
 /// Widget id → its newest event, for every widget of a board that has one.
 pub async fn latest_per_widget(conn: &mut PgConnection, board_id: i64) -> StoreResult<HashMap<i64, EventRow>> {
-    let rows: Vec<(i64, EventRow)> = sqlx::query_as::<_, LatestRow>(
+    let rows = sqlx::query(
         "SELECT w.id AS widget_id, e.id, b.slug AS board, w.key AS widget, w.kind, e.value, e.created_at
          FROM widgets w JOIN boards b ON b.id = w.board_id
          CROSS JOIN LATERAL (SELECT id, value, created_at FROM events
@@ -150,11 +152,9 @@ pub async fn latest_per_widget(conn: &mut PgConnection, board_id: i64) -> StoreR
     )
     .bind(board_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| (row.widget_id, row.event))
-    .collect();
-    Ok(rows.into_iter().collect())
+    .await?;
+    let latest: Vec<LatestRow> = decode_each(&rows, "events");
+    Ok(latest.into_iter().map(|row| (row.widget_id, row.event)).collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -164,14 +164,25 @@ struct LatestRow {
     event: EventRow,
 }
 
-/// Events after `cursor` in id order, at most `limit`; `boards` = None means all boards.
+/// What [`after`] read: the events, and how far it read. Rows that cannot be decoded are left
+/// out of `events` but counted here, so a reader paging by id moves past them.
+#[derive(Debug, Default)]
+pub struct EventPage {
+    pub events: Vec<EventRow>,
+    /// Rows read, decoded or not.
+    pub rows_read: usize,
+    /// The id of the last row read, decoded or not; `None` when there was none.
+    pub last_read: Option<i64>,
+}
+
+/// Events after `cursor` in id order, at most `limit` rows; `boards` = None means all boards.
 pub async fn after(
     db: impl PgExecutor<'_>,
     cursor: i64,
     boards: Option<&[String]>,
     limit: i64,
-) -> StoreResult<Vec<EventRow>> {
-    let rows = sqlx::query_as(concat!(
+) -> StoreResult<EventPage> {
+    let rows = sqlx::query(concat!(
         select_events!(),
         " WHERE e.id > $1 AND ($2::text[] IS NULL OR b.slug = ANY($2)) ORDER BY e.id LIMIT $3"
     ))
@@ -180,7 +191,8 @@ pub async fn after(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    Ok(rows)
+    let last_read = rows.last().map(|row| row.try_get("id")).transpose()?;
+    Ok(EventPage { events: decode_each(&rows, "events"), rows_read: rows.len(), last_read })
 }
 
 /// Deletes up to `limit` events created before `cutoff`, never the newest event of a widget;
