@@ -102,13 +102,12 @@ pub async fn last_id(db: impl PgExecutor<'_>) -> StoreResult<i64> {
 }
 
 pub async fn history(conn: &mut PgConnection, widget_id: i64, after: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
-    let rows =
-        sqlx::query(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"))
-            .bind(widget_id)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(conn)
-            .await?;
+    let rows = sqlx::query(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"))
+        .bind(widget_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     Ok(decode_each(&rows, "events"))
 }
 
