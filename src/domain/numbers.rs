@@ -10,35 +10,68 @@ use serde_json::{Map, Number, Value as Json};
 use super::fields::ValidationErrors;
 
 /// Largest magnitude a stored number may have.
-pub const MAX_MAGNITUDE: f64 = 1e18;
+const MAX_MAGNITUDE: f64 = 1e18;
 /// Smallest magnitude of a stored number other than 0.
-pub const MIN_MAGNITUDE: f64 = 1e-18;
+const MIN_MAGNITUDE: f64 = 1e-18;
 /// [`MAX_MAGNITUDE`] as an integer, so that integers are compared exactly.
 const MAX_INTEGER: u64 = 1_000_000_000_000_000_000;
 
-pub const OUT_OF_RANGE: &str = "is out of range: a number must be 0 or have a magnitude from 1e-18 to 1e18";
+const OUT_OF_RANGE: &str = "is out of range: a number must be 0 or have a magnitude from 1e-18 to 1e18";
 
-/// Adds an error for every number in `json` outside the range, named by its path below `path`
-/// (`value`, `items[3].value`, `extra.a[2]`); `path` is empty at the top of an object.
-pub fn check_numbers(json: &Json, path: &str, errors: &mut ValidationErrors) {
+/// Adds an error for every number in the object `json` outside the range, named by its path
+/// (`max`, `thresholds[0].value`).
+pub fn check_numbers(json: &Json, errors: &mut ValidationErrors) {
+    walk(json, &mut Vec::new(), errors);
+}
+
+/// [`check_numbers`] for an object already taken apart (`value`, `items[3].value`, `extra.a[2]`).
+pub fn check_object_numbers(map: &Map<String, Json>, errors: &mut ValidationErrors) {
+    walk_object(map, &mut Vec::new(), errors);
+}
+
+/// One step of the path to a number; the path is spelled out only for a number out of range,
+/// so a valid value costs no allocation per field.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn walk<'a>(json: &'a Json, path: &mut Vec<Step<'a>>, errors: &mut ValidationErrors) {
     match json {
-        Json::Number(n) if !in_range(n) => errors.add(path, OUT_OF_RANGE),
+        Json::Number(n) if !in_range(n) => errors.add(field_name(path), OUT_OF_RANGE),
         Json::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                check_numbers(item, &format!("{path}[{i}]"), errors);
+                path.push(Step::Index(i));
+                walk(item, path, errors);
+                path.pop();
             }
         }
-        Json::Object(map) => check_object_numbers(map, path, errors),
+        Json::Object(map) => walk_object(map, path, errors),
         _ => {}
     }
 }
 
-/// [`check_numbers`] for an object's fields.
-pub fn check_object_numbers(map: &Map<String, Json>, path: &str, errors: &mut ValidationErrors) {
+fn walk_object<'a>(map: &'a Map<String, Json>, path: &mut Vec<Step<'a>>, errors: &mut ValidationErrors) {
     for (key, value) in map {
-        let field = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-        check_numbers(value, &field, errors);
+        path.push(Step::Key(key));
+        walk(value, path, errors);
+        path.pop();
     }
+}
+
+fn field_name(path: &[Step<'_>]) -> String {
+    let mut name = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) if name.is_empty() => name.push_str(key),
+            Step::Key(key) => {
+                name.push('.');
+                name.push_str(key);
+            }
+            Step::Index(i) => name.push_str(&format!("[{i}]")),
+        }
+    }
+    name
 }
 
 fn in_range(n: &Number) -> bool {
@@ -59,7 +92,7 @@ mod tests {
 
     fn errors_of(json: Json) -> ValidationErrors {
         let mut errors = ValidationErrors::default();
-        check_numbers(&json, "", &mut errors);
+        check_numbers(&json, &mut errors);
         errors
     }
 

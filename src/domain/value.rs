@@ -32,7 +32,7 @@ impl Value {
             WidgetKind::List => check_list(&object, &mut errors),
             WidgetKind::Status => check_status(&object, &mut errors),
         }
-        check_object_numbers(&object, "", &mut errors);
+        check_object_numbers(&object, &mut errors);
         if object.iter().any(|(key, value)| key.contains('\0') || contains_nul(value)) {
             errors.add("value", NUL_MESSAGE);
         }

@@ -82,7 +82,7 @@ impl WidgetConfig {
             let errors = check_source(source);
             f.errors.merge(errors.nested("source."));
         }
-        check_numbers(json, "", &mut f.errors);
+        check_numbers(json, &mut f.errors);
         let mut errors = f.errors.nested("config.");
         if contains_nul(json) {
             errors.add("config", NUL_MESSAGE);

@@ -165,7 +165,7 @@ struct LatestRow {
 
 /// What [`after`] read: the events, and how far it read. Rows that cannot be decoded are left
 /// out of `events` but counted here, so a reader paging by id moves past them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EventPage {
     pub events: Vec<EventRow>,
     /// Rows read, decoded or not.
