@@ -150,3 +150,21 @@ async fn a_row_that_cannot_be_decoded_is_skipped_by_every_reader() {
     assert_eq!((&gauge["config"], &gauge["latest"]), (&json!({}), &Json::Null));
     assert_eq!(read("/dashboard/boards/ops/widgets/n").await["latest"]["id"], after);
 }
+
+/// A skipped row still counts against the replay limit: replaying what decodes of the first
+/// `limit + 1` rows would silently leave out the events after them.
+#[tokio::test]
+async fn a_skipped_row_counts_against_the_replay_limit() {
+    let app = TestApp::spawn_with(&[("SSE_REPLAY_LIMIT", "2")]).await;
+    app.create_board("ops", &[("n", "number")]).await;
+    let start = app.push("ops", "n", json!({"value": 0})).await;
+    app.push("ops", "n", json!({"value": 1})).await;
+    app.insert_raw_event("ops", "n", UNDECODABLE_VALUE).await;
+    app.push("ops", "n", json!({"value": 2})).await;
+    let newest = app.push("ops", "n", json!({"value": 3})).await;
+    let mut stream = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), Some(start)).await;
+    stream.next_event(WAIT).await.unwrap(); // hello
+    let reset = stream.next_event(WAIT).await.unwrap();
+    assert_eq!(reset.event.as_deref(), Some("reset"), "{reset:?}");
+    assert_eq!(reset.id, Some(newest));
+}
