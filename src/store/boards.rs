@@ -4,6 +4,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::events::EventRow;
+use super::rows::log_skipped;
 use super::widgets::{WidgetRow, WidgetView};
 use super::{Db, StoreError, StoreResult};
 use crate::domain::{BoardPatch, NewBoard};
@@ -134,7 +135,7 @@ fn latest_event(row: &PgRow, id: i64, widget: &WidgetRow) -> Result<Option<Event
     let value = match row.try_get("event_value") {
         Ok(value) => value,
         Err(error) => {
-            tracing::warn!(table = "events", id, %error, "skipping a row that cannot be decoded");
+            log_skipped("events", Some(id), &error);
             return Ok(None);
         }
     };

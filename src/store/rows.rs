@@ -11,13 +11,11 @@ where
     T: for<'r> FromRow<'r, PgRow>,
 {
     rows.iter()
-        .filter_map(|row| {
-            T::from_row(row)
-                .map_err(|error| {
-                    let id = row.try_get::<i64, _>("id").ok();
-                    tracing::warn!(table, id, %error, "skipping a row that cannot be decoded");
-                })
-                .ok()
-        })
+        .filter_map(|row| T::from_row(row).map_err(|error| log_skipped(table, row.try_get("id").ok(), &error)).ok())
         .collect()
+}
+
+/// Logs a row left out because it cannot be decoded.
+pub fn log_skipped(table: &'static str, id: Option<i64>, error: &sqlx::Error) {
+    tracing::warn!(table, id, %error, "skipping a row that cannot be decoded");
 }
