@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestApp;
 use common::sse::SseClient;
+use common::{BOUND_VALUES, TestApp, UNDECODABLE_VALUE};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use serde_json::{Value as Json, json};
@@ -86,6 +86,37 @@ async fn a_widget_without_values_and_a_stale_widget_say_so() {
     let (_, _, body) = html(&app, "/boards/b").await;
     assert!(body.contains("is-empty") && body.contains("no data yet"));
     assert!(body.contains("is-stale") && body.contains("1 h ago"));
+}
+
+/// The page shows numbers at the bounds as they were sent, reads a huge number an older version
+/// stored, and skips what it cannot read: a value (the widget shows its other values or none) and
+/// a config (the widget shows without it).
+#[tokio::test]
+async fn the_board_page_shows_numbers_at_the_bounds_and_skips_what_it_cannot_read() {
+    let app = TestApp::spawn().await;
+    let keys: Vec<String> = (0..BOUND_VALUES.len()).map(|i| format!("v{i}")).collect();
+    let mut widgets: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "number")).collect();
+    widgets.extend([("huge", "number"), ("bad", "number"), ("chart", "line"), ("noconf", "gauge")]);
+    app.create_board("b", &widgets).await;
+    for (key, value) in keys.iter().zip(BOUND_VALUES) {
+        app.push("b", key, json!({"value": value})).await;
+    }
+    app.insert_raw_event("b", "huge", r#"{"value": 1.7976931348623157e308}"#).await;
+    app.push("b", "bad", json!({"value": 5})).await;
+    app.insert_raw_event("b", "bad", UNDECODABLE_VALUE).await;
+    app.push("b", "chart", json!({"value": 1})).await;
+    app.insert_raw_event("b", "chart", UNDECODABLE_VALUE).await;
+    app.push("b", "chart", json!({"value": 2})).await;
+    app.set_raw_config("b", "noconf", r#"{"max": 1e400}"#).await;
+
+    let (status, _, body) = html(&app, "/boards/b").await;
+    assert_eq!(status, 200);
+    for value in BOUND_VALUES.into_iter().chain([f64::MAX]) {
+        assert!(body.contains(&format!("data-value=\"{value}\"")), "{value} shown as sent");
+    }
+    assert!(body.contains("data-point-count=\"2\""), "the chart skips the point it cannot read");
+    assert!(body.contains(r#"data-key="noconf" data-kind="gauge" data-config="{}""#), "shown without its config");
+    assert_eq!(body.matches("<article class=\"card").count(), widgets.len());
 }
 
 #[tokio::test]

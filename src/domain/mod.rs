@@ -3,6 +3,7 @@
 
 mod board;
 mod fields;
+mod numbers;
 mod slug;
 mod value;
 mod widget;

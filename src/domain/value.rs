@@ -1,6 +1,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::fields::{ValidationErrors, check_text};
+use super::numbers::check_object_numbers;
 use super::widget::{NUL_MESSAGE, WidgetKind, contains_nul};
 
 pub const MAX_VALUE_BYTES: usize = 16 * 1024;
@@ -9,7 +10,8 @@ const MAX_ITEMS: usize = 100;
 const MAX_LABEL: usize = 200;
 const MAX_MESSAGE: usize = 1000;
 
-/// A value object that fits its widget's kind (SPEC §4); extra fields are kept.
+/// A value object that fits its widget's kind (SPEC §4); extra fields are kept. Every number in
+/// it, at any depth, is within the range of `numbers`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Value(Map<String, Json>);
 
@@ -30,6 +32,7 @@ impl Value {
             WidgetKind::List => check_list(&object, &mut errors),
             WidgetKind::Status => check_status(&object, &mut errors),
         }
+        check_object_numbers(&object, &mut errors);
         if object.iter().any(|(key, value)| key.contains('\0') || contains_nul(value)) {
             errors.add("value", NUL_MESSAGE);
         }
@@ -146,6 +149,19 @@ mod tests {
         assert!(parse(WidgetKind::Line, json!({"value": 1, "at": "yesterday"})).unwrap_err().get("at").is_some());
         let overflow: Json = serde_json::from_str(r#"{"value": 1e999}"#).unwrap_or(json!({"value": null}));
         assert!(parse(WidgetKind::Number, overflow).is_err());
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused_at_any_depth() {
+        let e = parse(WidgetKind::Number, json!({"value": f64::MAX})).unwrap_err();
+        assert!(e.get("value").is_some_and(|m| m.contains("out of range")), "{e:?}");
+        let items = json!({"items": [{"label": "a", "value": 1}, {"label": "b", "value": -1e300}]});
+        assert!(parse(WidgetKind::List, items).unwrap_err().get("items[1].value").is_some());
+        let extra = json!({"status": "ok", "extra": {"a": [0, 1, 1e-300]}});
+        assert!(parse(WidgetKind::Status, extra).unwrap_err().get("extra.a[2]").is_some());
+        for bound in [1e18, -1e18, 1e-18, 0.0] {
+            assert!(parse(WidgetKind::Gauge, json!({"value": bound})).is_ok(), "{bound}");
+        }
     }
 
     #[test]

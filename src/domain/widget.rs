@@ -5,6 +5,7 @@ use serde_json::{Map, Value as Json};
 
 use super::board::{MAX_TITLE, slug_field};
 use super::fields::{Fields, ValidationErrors};
+use super::numbers::check_numbers;
 use super::slug::Slug;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -53,7 +54,8 @@ impl fmt::Display for WidgetKind {
 /// Tallest row span a widget can ask for (`config.height`); the stylesheet has a class per span.
 pub const MAX_HEIGHT: i64 = 6;
 
-/// A widget's `config` object: the known keys of SPEC §4 checked, other keys kept as given.
+/// A widget's `config` object: the known keys of SPEC §4 checked, other keys kept as given, and
+/// every number in it within the range of `numbers`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WidgetConfig(Map<String, Json>);
 
@@ -80,6 +82,7 @@ impl WidgetConfig {
             let errors = check_source(source);
             f.errors.merge(errors.nested("source."));
         }
+        check_numbers(json, &mut f.errors);
         let mut errors = f.errors.nested("config.");
         if contains_nul(json) {
             errors.add("config", NUL_MESSAGE);
@@ -272,6 +275,18 @@ mod tests {
     fn a_nul_anywhere_in_the_config_is_named_on_config() {
         let e = WidgetConfig::parse(&json!({"unit": "ok", "deep": [{"k\u{0}": 1}]})).unwrap_err();
         assert_eq!(e.get("config"), Some(NUL_MESSAGE), "{e:?}");
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_named_anywhere_in_the_config() {
+        let e = WidgetConfig::parse(&json!({
+            "min": 0, "max": f64::MAX, "thresholds": [{"value": 1e-300, "color": "red"}], "custom": {"k": [1e19]}
+        }))
+        .unwrap_err();
+        for field in ["config.max", "config.thresholds[0].value", "config.custom.k[0]"] {
+            assert!(e.get(field).is_some_and(|m| m.contains("out of range")), "{field} missing in {e:?}");
+        }
+        assert!(WidgetConfig::parse(&json!({"min": -1e18, "max": 1e18, "step": 1e-18})).is_ok());
     }
 
     #[test]

@@ -36,17 +36,18 @@ pub async fn run(realtime: Realtime, db: Db, mut cursor: i64, poll_interval: Dur
                 tracing::info!("reading new events again");
                 failing = false;
             }
-            let Some(last) = page.last() else { break };
-            cursor = last.id;
-            realtime.snapshots_changed_by(&page);
+            // Past rows that could not be decoded too (they were logged): later events still flow.
+            let Some(last) = page.last_read else { break };
+            cursor = last;
+            realtime.snapshots_changed_by(&page.events);
             let now = Utc::now();
-            for event in &page {
+            for event in &page.events {
                 let latency = (now - event.created_at).to_std().unwrap_or_default();
                 fanout_latency.record(latency.as_secs_f64());
                 realtime.hub().send(Frame::event(event));
                 realtime.stats().published(event.id);
             }
-            if (page.len() as i64) < PAGE {
+            if (page.rows_read as i64) < PAGE {
                 break;
             }
         }

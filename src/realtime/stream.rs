@@ -154,10 +154,11 @@ impl Replay {
             .inspect_err(
                 |e| tracing::warn!(error = %e, "replay read failed; ending the stream so the client resumes"),
             )?;
-        let Some(last) = page.last() else { return Ok(None) };
-        self.cursor = last.id;
-        self.realtime.stats().delivered(page.len() as u64, 0);
-        Ok(Some(page.iter().map(|e| Frame::event(e).bytes).collect()))
+        // Past the last row read, decoded or not, so a row that cannot be read is skipped.
+        let Some(last_read) = page.last_read else { return Ok(None) };
+        self.cursor = last_read;
+        self.realtime.stats().delivered(page.events.len() as u64, 0);
+        Ok(Some(page.events.iter().map(|e| Frame::event(e).bytes).collect()))
     }
 }
 

@@ -4,6 +4,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::events::EventRow;
+use super::rows::log_skipped;
 use super::widgets::{WidgetRow, WidgetView};
 use super::{Db, StoreError, StoreResult};
 use crate::domain::{BoardPatch, NewBoard};
@@ -118,20 +119,34 @@ impl<'r> sqlx::FromRow<'r, PgRow> for SnapshotRow {
                 let widget = WidgetRow::from_row(row)?;
                 let latest = match row.try_get::<Option<i64>, _>("event_id")? {
                     None => None,
-                    Some(id) => Some(EventRow {
-                        id,
-                        board: widget.board.clone(),
-                        widget: widget.key.clone(),
-                        kind: widget.kind.clone(),
-                        value: row.try_get("event_value")?,
-                        created_at: row.try_get("event_created_at")?,
-                    }),
+                    Some(id) => latest_event(row, id, &widget)?,
                 };
                 Some(WidgetView { widget, latest })
             }
         };
         Ok(Self { board, last_event_id: row.try_get("last_event_id")?, widget })
     }
+}
+
+/// The widget's newest event of a [`snapshot`] row. One whose value cannot be decoded (a number
+/// an older version stored that no double can hold, say) is logged and left out, so the board
+/// still shows.
+fn latest_event(row: &PgRow, id: i64, widget: &WidgetRow) -> Result<Option<EventRow>, sqlx::Error> {
+    let value = match row.try_get("event_value") {
+        Ok(value) => value,
+        Err(error) => {
+            log_skipped("events", Some(id), &error);
+            return Ok(None);
+        }
+    };
+    Ok(Some(EventRow {
+        id,
+        board: widget.board.clone(),
+        widget: widget.key.clone(),
+        kind: widget.kind.clone(),
+        value,
+        created_at: row.try_get("event_created_at")?,
+    }))
 }
 
 pub async fn create(db: &Db, new: &NewBoard) -> StoreResult<BoardRow> {

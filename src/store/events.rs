@@ -21,9 +21,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value as Json;
 use sqlx::types::Json as SqlJson;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor, Row};
 
 use super::StoreResult;
+use super::rows::decode_each;
 use super::widgets::WidgetRow;
 use crate::domain::Value;
 
@@ -134,15 +136,15 @@ pub async fn history(
     widget_id: i64,
     after: i64,
     bound: PageBound,
-) -> StoreResult<Vec<EventRow>> {
-    let rows = sqlx::query_as(bounded_page!(" WHERE e.widget_id = $3 AND e.id > $4"))
+) -> StoreResult<EventPage> {
+    let rows = sqlx::query(bounded_page!(" WHERE e.widget_id = $3 AND e.id > $4"))
         .bind(bound.rows)
         .bind(bound.bytes)
         .bind(widget_id)
         .bind(after)
         .fetch_all(conn)
         .await?;
-    Ok(rows)
+    EventPage::decode(&rows)
 }
 
 /// Whether a widget has events after `id`: tells a page cut short from the end of its history.
@@ -167,15 +169,16 @@ pub async fn recent_until(
     until: i64,
     limit: i64,
 ) -> StoreResult<Vec<EventRow>> {
-    let mut rows: Vec<EventRow> =
-        sqlx::query_as(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT $3"))
+    let rows =
+        sqlx::query(concat!(select_events!(), " WHERE e.widget_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT $3"))
             .bind(widget_id)
             .bind(until)
             .bind(limit)
             .fetch_all(conn)
             .await?;
-    rows.reverse();
-    Ok(rows)
+    let mut events: Vec<EventRow> = decode_each(&rows, "events");
+    events.reverse();
+    Ok(events)
 }
 
 pub async fn latest_of_widget(conn: &mut PgConnection, widget_id: i64) -> StoreResult<Option<EventRow>> {
@@ -184,7 +187,7 @@ pub async fn latest_of_widget(conn: &mut PgConnection, widget_id: i64) -> StoreR
 
 /// Widget id → its newest event, for every widget of a board that has one.
 pub async fn latest_per_widget(conn: &mut PgConnection, board_id: i64) -> StoreResult<HashMap<i64, EventRow>> {
-    let rows: Vec<(i64, EventRow)> = sqlx::query_as::<_, LatestRow>(
+    let rows = sqlx::query(
         "SELECT w.id AS widget_id, e.id, b.slug AS board, w.key AS widget, w.kind, e.value, e.created_at
          FROM widgets w JOIN boards b ON b.id = w.board_id
          CROSS JOIN LATERAL (SELECT id, value, created_at FROM events
@@ -193,11 +196,9 @@ pub async fn latest_per_widget(conn: &mut PgConnection, board_id: i64) -> StoreR
     )
     .bind(board_id)
     .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|row| (row.widget_id, row.event))
-    .collect();
-    Ok(rows.into_iter().collect())
+    .await?;
+    let latest: Vec<LatestRow> = decode_each(&rows, "events");
+    Ok(latest.into_iter().map(|row| (row.widget_id, row.event)).collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -207,14 +208,33 @@ struct LatestRow {
     event: EventRow,
 }
 
-/// Events after `cursor` in id order, at most `limit`; `boards` = None means all boards.
+/// What [`after`] read: the events, and how far it read. Rows that cannot be decoded are left
+/// out of `events` but counted here, so a reader paging by id moves past them.
+#[derive(Debug)]
+pub struct EventPage {
+    pub events: Vec<EventRow>,
+    /// Rows read, decoded or not.
+    pub rows_read: usize,
+    /// The id of the last row read, decoded or not; `None` when there was none.
+    pub last_read: Option<i64>,
+}
+
+impl EventPage {
+    /// The rows that decode; a reader that pages on goes on after `last_read`, past any that did not.
+    fn decode(rows: &[PgRow]) -> StoreResult<Self> {
+        let last_read = rows.last().map(|row| row.try_get("id")).transpose()?;
+        Ok(Self { events: decode_each(rows, "events"), rows_read: rows.len(), last_read })
+    }
+}
+
+/// Events after `cursor` in id order, at most `limit` rows; `boards` = None means all boards.
 pub async fn after(
     db: impl PgExecutor<'_>,
     cursor: i64,
     boards: Option<&[String]>,
     limit: i64,
-) -> StoreResult<Vec<EventRow>> {
-    let rows = sqlx::query_as(concat!(
+) -> StoreResult<EventPage> {
+    let rows = sqlx::query(concat!(
         select_events!(),
         " WHERE e.id > $1 AND ($2::text[] IS NULL OR b.slug = ANY($2)) ORDER BY e.id LIMIT $3"
     ))
@@ -223,7 +243,7 @@ pub async fn after(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    Ok(rows)
+    EventPage::decode(&rows)
 }
 
 /// What a resume has missed: how many events (counted up to the query's limit) and the bytes
@@ -264,9 +284,9 @@ pub async fn replay_page(
     until: i64,
     boards: Option<&[String]>,
     bound: PageBound,
-) -> StoreResult<Vec<EventRow>> {
+) -> StoreResult<EventPage> {
     let rows =
-        sqlx::query_as(bounded_page!(" WHERE e.id > $3 AND e.id <= $4 AND ($5::text[] IS NULL OR b.slug = ANY($5))"))
+        sqlx::query(bounded_page!(" WHERE e.id > $3 AND e.id <= $4 AND ($5::text[] IS NULL OR b.slug = ANY($5))"))
             .bind(bound.rows)
             .bind(bound.bytes)
             .bind(after)
@@ -274,7 +294,7 @@ pub async fn replay_page(
             .bind(boards)
             .fetch_all(db)
             .await?;
-    Ok(rows)
+    EventPage::decode(&rows)
 }
 
 /// Deletes up to `limit` events created before `cutoff`, never the newest event of a widget;

@@ -1,15 +1,16 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value as Json;
-use sqlx::PgConnection;
+use serde_json::{Map, Value as Json};
+use sqlx::postgres::PgRow;
 use sqlx::types::Json as SqlJson;
+use sqlx::{FromRow, PgConnection, Row};
 
 use super::boards::BoardRow;
 use super::events::EventRow;
 use super::{StoreError, StoreResult};
 use crate::domain::{NewWidget, WidgetKind, WidgetPatch};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WidgetRow {
     #[serde(skip)]
     pub id: i64,
@@ -26,6 +27,31 @@ pub struct WidgetRow {
     /// Why the widget's pull source last failed (`config.source`), until it next succeeds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_error: Option<String>,
+}
+
+/// Written out so that a config this version cannot decode (a number an older version stored
+/// that no double can hold, say) is logged and left out: the widget still shows, without it.
+impl<'r> FromRow<'r, PgRow> for WidgetRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let id = row.try_get("id")?;
+        let config = row.try_get("config").unwrap_or_else(|error| {
+            tracing::warn!(widget = id, %error, "cannot decode the widget's config; showing the widget without it");
+            SqlJson(Json::Object(Map::new()))
+        });
+        Ok(Self {
+            id,
+            board_id: row.try_get("board_id")?,
+            board: row.try_get("board")?,
+            key: row.try_get("key")?,
+            title: row.try_get("title")?,
+            kind: row.try_get("kind")?,
+            config,
+            position: row.try_get("position")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            source_error: row.try_get("source_error")?,
+        })
+    }
 }
 
 impl WidgetRow {

@@ -1,7 +1,7 @@
 use serde_json::{Value as Json, json};
 
-use crate::common::TestApp;
 use crate::common::heavy::{push_large, stalled_get};
+use crate::common::{BOUND_VALUES, TestApp};
 
 async fn app_with_every_kind() -> TestApp {
     let app = TestApp::spawn().await;
@@ -237,4 +237,46 @@ async fn pushes_follow_widget_changes_at_once() {
     app.send(reqwest::Method::DELETE, "/dashboard/boards/ops/widgets/m", None).await;
     assert_eq!(push_status(&app, "m", json!({"value": 4})).await.0, 404);
     assert_eq!(app.count("events").await, 0, "deleting the widget removed its events");
+}
+
+/// The `value.value` of an event, of a widget's `latest`, as a double.
+fn number_of(event: &Json) -> Option<f64> {
+    event["value"]["value"].as_f64()
+}
+
+/// Numbers at the bounds, and a huge one an older version stored straight in the database, read
+/// back exactly as sent through the widget, the board and the history.
+#[tokio::test]
+async fn numbers_at_the_bounds_read_back_equal_everywhere() {
+    let app = app_with_every_kind().await;
+    let mut sent = Vec::new();
+    for value in BOUND_VALUES {
+        let list = json!({"items": [{"label": "a", "value": value}], "extra": {"deep": [value]}});
+        let (status, body) = push_status(&app, "li", list.clone()).await;
+        assert_eq!(status, 201, "{body}");
+        let widget: Json = app.get("/dashboard/boards/ops/widgets/li").await.json().await.unwrap();
+        let latest = &widget["latest"]["value"];
+        assert_eq!(latest["items"][0]["value"].as_f64(), Some(value), "list item: {latest}");
+        assert_eq!(latest["extra"]["deep"][0].as_f64(), Some(value), "extra field: {latest}");
+
+        sent.push((app.push("ops", "l", json!({"value": value})).await, value));
+        let widget: Json = app.get("/dashboard/boards/ops/widgets/l").await.json().await.unwrap();
+        assert_eq!(number_of(&widget["latest"]), Some(value), "widget JSON: {widget}");
+        let board: Json = app.get("/dashboard/boards/ops").await.json().await.unwrap();
+        let line = board["widgets"].as_array().unwrap().iter().find(|w| w["key"] == "l").unwrap();
+        assert_eq!(number_of(&line["latest"]), Some(value), "board JSON: {line}");
+    }
+    sent.push((app.insert_raw_event("ops", "l", r#"{"value": 1.7976931348623157e308}"#).await, f64::MAX));
+    let response = app.get("/dashboard/boards/ops/widgets/l/events").await;
+    assert_eq!(response.status(), 200);
+    let history: Json = response.json().await.unwrap();
+    let read: Vec<(i64, f64)> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["id"].as_i64().unwrap(), number_of(e).unwrap()))
+        .collect();
+    assert_eq!(read, sent);
+    let widget: Json = app.get("/dashboard/boards/ops/widgets/l").await.json().await.unwrap();
+    assert_eq!(number_of(&widget["latest"]), Some(f64::MAX));
 }

@@ -1,7 +1,7 @@
 //! Hostile and malformed requests: each gets a 4xx with the JSON error body, and the database
 //! is left exactly as it was.
 
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
 use crate::common::TestApp;
 
@@ -101,4 +101,48 @@ async fn hostile_paths_and_queries_are_4xx() {
         let status = app.get(path).await.status().as_u16();
         assert!((400..500).contains(&status), "{path}: {status}");
     }
+}
+
+/// Numbers out of range anywhere in a value or a config (jsonb would give 1.79e308 back as 309
+/// digits) are a 422 naming the field, through every way in; nothing is stored.
+#[tokio::test]
+async fn numbers_out_of_range_are_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("n", "number"), ("li", "list"), ("s", "status")]).await;
+    let huge = f64::MAX;
+    let push = |widget: &str| format!("/dashboard/boards/ops/widgets/{widget}/events");
+    let widgets = "/dashboard/boards/ops/widgets".to_string();
+    let good = json!({"board": "ops", "widget": "n", "value": {"value": 1}});
+    let cases = [
+        (push("n"), json!({"value": huge}), "value"),
+        (push("n"), json!({"value": -1e-300}), "value"),
+        (push("n"), json!({"value": 1, "extra": {"a": [0, 1, huge]}}), "extra.a[2]"),
+        (push("li"), json!({"items": [{"label": "a", "value": 1}, {"label": "b", "value": huge}]}), "items[1].value"),
+        (push("s"), json!({"status": "ok", "weight": 1e19}), "weight"),
+        (
+            "/dashboard/events".into(),
+            json!({"events": [good, {"board": "ops", "widget": "n", "value": {"value": huge}}]}),
+            "events[1].value.value",
+        ),
+        (widgets.clone(), json!({"key": "g", "title": "G", "kind": "gauge", "config": {"max": huge}}), "config.max"),
+        (
+            widgets,
+            json!({"key": "g", "title": "G", "kind": "gauge", "config": {"thresholds": [{"value": huge, "color": "red"}]}}),
+            "config.thresholds[0].value",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let response = app.post(&path, body.clone()).await;
+        assert_eq!(response.status(), 422, "{path} {body}");
+        let error: Json = response.json().await.unwrap();
+        let message = error["error"]["details"][field].as_str().unwrap_or_default();
+        assert!(message.contains("out of range"), "{field} not named: {error}");
+    }
+    let patch = json!({"config": {"unit": "x", "max": huge}});
+    let response = app.send(reqwest::Method::PATCH, "/dashboard/boards/ops/widgets/n", Some(patch)).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.json::<Json>().await.unwrap()["error"]["details"]["config.max"].is_string());
+    assert_eq!((app.count("widgets").await, app.count("events").await), (3, 0), "nothing was stored");
+    let widget: Json = app.get("/dashboard/boards/ops/widgets/n").await.json().await.unwrap();
+    assert_eq!(widget["config"], json!({}), "the refused patch changed nothing");
 }

@@ -30,12 +30,12 @@ async fn a_polling_reader_sees_ids_in_commit_order() {
             loop {
                 let finished = done.load(Ordering::Acquire);
                 let page = events::after(&db, cursor, None, 10_000).await.unwrap();
-                for event in &page {
+                for event in &page.events {
                     assert!(event.id > cursor, "ids went backwards: {} after {cursor}", event.id);
                     cursor = event.id;
                     seen.push(event.id);
                 }
-                if finished && page.is_empty() {
+                if finished && page.events.is_empty() {
                     return seen;
                 }
             }

@@ -109,6 +109,33 @@ impl TestApp {
         response.json::<Json>().await.unwrap()["id"].as_i64().unwrap()
     }
 
+    /// Stores an event straight in the database, as an older version may have: `value` is jsonb
+    /// text the API would refuse (a number out of range, say). Returns its id.
+    pub async fn insert_raw_event(&self, board: &str, widget: &str, value: &str) -> i64 {
+        sqlx::query_scalar(
+            "INSERT INTO events (board_id, widget_id, value)
+             SELECT w.board_id, w.id, $3::jsonb FROM widgets w JOIN boards b ON b.id = w.board_id
+             WHERE b.slug = $1 AND w.key = $2 RETURNING id",
+        )
+        .bind(board)
+        .bind(widget)
+        .bind(value)
+        .fetch_one(&self.db)
+        .await
+        .expect("the widget exists")
+    }
+
+    /// Sets a widget's config straight in the database, as [`Self::insert_raw_event`] does values.
+    pub async fn set_raw_config(&self, board: &str, widget: &str, config: &str) {
+        sqlx::query("UPDATE widgets w SET config = $3::jsonb FROM boards b WHERE b.id = w.board_id AND b.slug = $1 AND w.key = $2")
+            .bind(board)
+            .bind(widget)
+            .bind(config)
+            .execute(&self.db)
+            .await
+            .unwrap();
+    }
+
     /// Stops the server as SIGTERM would and waits for it.
     pub async fn stop(self) {
         self.shutdown.cancel();
@@ -127,6 +154,15 @@ impl TestApp {
         sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
     }
 }
+
+/// Numbers at the edges of what may be stored, and a double whose exact decimal (as jsonb gives
+/// it back) serde_json's fast float parser misreads by one unit in the last place: each must
+/// read back exactly as it was pushed.
+pub const BOUND_VALUES: [f64; 5] = [1e18, -1e18, 1e-18, 0.0, 53768.021480116964];
+
+/// A row no double can hold: jsonb gives back 401 digits. The API refuses it; only a direct
+/// SQL write stores it, so readers must skip it.
+pub const UNDECODABLE_VALUE: &str = r#"{"value": 1e400}"#;
 
 /// The environment a test app runs with: `.env.test`'s services, its own database and Redis
 /// channel prefix, a random port, and short intervals.

@@ -65,6 +65,7 @@ async fn failing_sources_record_their_error_and_keep_running() {
         ("not-json", "number", "/html", "", "not JSON"),
         ("no-pointer", "number", "/counter", "/data/nope", "no value at JSON Pointer \"/data/nope\""),
         ("wrong-kind", "number", "/text", "/data/cpu", "does not fit a number widget"),
+        ("huge", "number", "/huge", "/value", "value is out of range"),
         ("too-big", "text", "/big", "/value", "larger than 1024 KiB"),
         ("redirects", "number", "/redirect/4", "/value", "more than 3 redirects"),
     ];

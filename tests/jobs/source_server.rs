@@ -71,6 +71,8 @@ async fn answer(request: HttpRequest, hits: web::Data<Hits>) -> HttpResponse {
         }
         "/html" => HttpResponse::Ok().content_type("text/html").body("<html><body>not json</body></html>"),
         "/text" => HttpResponse::Ok().json(json!({"data": {"cpu": "high"}})),
+        // jsonb would give it back as 309 digits.
+        "/huge" => HttpResponse::Ok().json(json!({"value": f64::MAX})),
         "/big" => HttpResponse::Ok().json(json!({"pad": "x".repeat(1_100_000), "value": 1})),
         // Slow enough that a second runner could try the same job while the first still runs it.
         p if p.starts_with("/item/") => {

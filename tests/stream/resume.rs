@@ -1,9 +1,9 @@
 use serde_json::{Value as Json, json};
 
 use crate::WAIT;
-use crate::common::TestApp;
 use crate::common::heavy::{push_large, stalled_get};
 use crate::common::sse::{SseClient, assert_ids};
+use crate::common::{BOUND_VALUES, TestApp, UNDECODABLE_VALUE};
 
 async fn app_with_events(n: usize) -> (TestApp, Vec<i64>) {
     let app = TestApp::spawn_with(&[("SSE_REPLAY_LIMIT", "50")]).await;
@@ -146,4 +146,91 @@ async fn past_sse_max_replays_a_resume_that_needs_a_replay_gets_503() {
         assert!(tokio::time::Instant::now() < deadline, "the replay permit never came back");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// Reads `count` widget frames; returns each one's id and `value.value`.
+async fn widget_values(stream: &mut SseClient, count: usize) -> Vec<(i64, f64)> {
+    let mut values = Vec::new();
+    while values.len() < count {
+        let Some(frame) = stream.next(WAIT).await else { break };
+        if frame.event.as_deref() == Some("widget") {
+            values.push((frame.id.unwrap(), frame.json()["value"]["value"].as_f64().unwrap_or(f64::NAN)));
+        }
+    }
+    values
+}
+
+/// Numbers at the bounds, and a huge one an older version stored straight in the database
+/// (jsonb gives it back as 309 digits), stream live and on resume exactly as they were sent.
+#[tokio::test]
+async fn numbers_at_the_bounds_and_huge_stored_ones_stream_live_and_on_resume() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("n", "number")]).await;
+    let mut live = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), None).await;
+    assert_eq!(live.next_event(WAIT).await.unwrap().event.as_deref(), Some("hello"));
+    let first = app.push("ops", "n", json!({"value": 1})).await;
+    let mut sent = vec![(first, 1.0)];
+    sent.push((app.insert_raw_event("ops", "n", r#"{"value": 1.7976931348623157e308}"#).await, f64::MAX));
+    for value in BOUND_VALUES {
+        sent.push((app.push("ops", "n", json!({"value": value})).await, value));
+    }
+    assert_eq!(widget_values(&mut live, sent.len()).await, sent, "live");
+    let mut resumed = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), Some(first)).await;
+    assert_eq!(widget_values(&mut resumed, sent.len() - 1).await, sent[1..], "resumed");
+}
+
+/// A row no double can hold is logged and skipped by every reader: events after it still stream
+/// live, a resume across it delivers the rest, and the board's JSON readers answer 200; a widget
+/// whose config cannot be read shows without it.
+#[tokio::test]
+async fn a_row_that_cannot_be_decoded_is_skipped_by_every_reader() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("n", "number"), ("g", "gauge")]).await;
+    app.set_raw_config("ops", "g", r#"{"unit": "%", "max": 1e400}"#).await;
+    app.insert_raw_event("ops", "g", UNDECODABLE_VALUE).await;
+    let mut live = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), None).await;
+    assert_eq!(live.next_event(WAIT).await.unwrap().event.as_deref(), Some("hello"));
+    let before = app.push("ops", "n", json!({"value": 1})).await;
+    app.insert_raw_event("ops", "n", UNDECODABLE_VALUE).await;
+    let after = app.push("ops", "n", json!({"value": 2})).await;
+    assert_ids(&live.widget_ids(2, WAIT).await, &[before, after]);
+    let mut resumed = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), Some(before)).await;
+    assert_ids(&resumed.widget_ids(1, WAIT).await, &[after]);
+
+    let read = |path: &'static str| {
+        let app = &app;
+        async move {
+            let response = app.get(path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            response.json::<Json>().await.unwrap()
+        }
+    };
+    let history = read("/dashboard/boards/ops/widgets/n/events").await;
+    let ids: Vec<i64> = history["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [before, after]);
+    let board = read("/dashboard/boards/ops").await;
+    assert_eq!(board["widgets"][0]["latest"]["id"], after);
+    assert_eq!(board["widgets"][1]["config"], json!({}), "shown without its config");
+    assert!(board["widgets"][1]["latest"].is_null(), "its only event cannot be read");
+    let gauge = read("/dashboard/boards/ops/widgets/g").await;
+    assert_eq!((&gauge["config"], &gauge["latest"]), (&json!({}), &Json::Null));
+    assert_eq!(read("/dashboard/boards/ops/widgets/n").await["latest"]["id"], after);
+}
+
+/// A skipped row still counts against the replay limit: replaying what decodes of the first
+/// `limit + 1` rows would silently leave out the events after them.
+#[tokio::test]
+async fn a_skipped_row_counts_against_the_replay_limit() {
+    let app = TestApp::spawn_with(&[("SSE_REPLAY_LIMIT", "2")]).await;
+    app.create_board("ops", &[("n", "number")]).await;
+    let start = app.push("ops", "n", json!({"value": 0})).await;
+    app.push("ops", "n", json!({"value": 1})).await;
+    app.insert_raw_event("ops", "n", UNDECODABLE_VALUE).await;
+    app.push("ops", "n", json!({"value": 2})).await;
+    let newest = app.push("ops", "n", json!({"value": 3})).await;
+    let mut stream = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), Some(start)).await;
+    stream.next_event(WAIT).await.unwrap(); // hello
+    let reset = stream.next_event(WAIT).await.unwrap();
+    assert_eq!(reset.event.as_deref(), Some("reset"), "{reset:?}");
+    assert_eq!(reset.id, Some(newest));
 }

@@ -133,11 +133,13 @@ pub async fn history(
     let widget = path.find(&mut conn).await?;
     let rows = query.limit.unwrap_or(DEFAULT_HISTORY).clamp(1, MAX_HISTORY);
     let bound = PageBound { rows, bytes: state.settings.history.max_bytes };
-    let events = events::history(&mut conn, widget.id, query.after.unwrap_or(0), bound).await?;
-    let next_after = match events.last() {
-        Some(last) if events::widget_has_events_after(&mut conn, widget.id, last.id).await? => Some(last.id),
+    let page = events::history(&mut conn, widget.id, query.after.unwrap_or(0), bound).await?;
+    // From the last row read, so a row that could not be decoded is paged past, not stopped at.
+    let next_after = match page.last_read {
+        Some(last) if events::widget_has_events_after(&mut conn, widget.id, last).await? => Some(last),
         _ => None,
     };
+    let events = page.events;
     drop(conn);
     let body = serde_json::to_vec(&HistoryPage { events: &events, next_after })
         .map_err(|e| ApiError::Internal(format!("history did not serialize: {e}")))?;
