@@ -4,6 +4,7 @@
 mod board;
 mod fields;
 mod slug;
+pub mod source;
 mod value;
 mod widget;
 
