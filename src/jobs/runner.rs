@@ -329,4 +329,30 @@ mod tests {
         assert_eq!(secs(3, 5), 5);
         assert_eq!(secs(30, 86_400), 3600);
     }
+
+    fn pull_of(url: Option<&str>) -> ClaimedJob {
+        ClaimedJob {
+            id: 1,
+            name: "source:b/w".into(),
+            kind: "pull_source".into(),
+            widget_id: Some(1),
+            interval_s: 60,
+            attempts: 0,
+            runs: 0,
+            source_url: url.map(String::from),
+        }
+    }
+
+    #[test]
+    fn each_source_host_gets_a_few_slots() {
+        let hosts = HostSlots::default();
+        let slow = pull_of(Some("https://Slow.example/a?key=1"));
+        let held: Vec<_> = (0..MAX_PULLS_PER_HOST).map(|_| hosts.take(&slow).ok().flatten().unwrap()).collect();
+        assert!(hosts.take(&pull_of(Some("https://slow.example:8443/b"))).is_err(), "the host is busy, any port");
+        assert!(hosts.take(&pull_of(Some("https://fast.example/a"))).is_ok_and(|slot| slot.is_some()));
+        assert!(hosts.take(&pull_of(None)).is_ok_and(|slot| slot.is_none()), "other jobs need no host slot");
+        drop(held);
+        assert!(hosts.take(&slow).is_ok(), "slots come back when jobs end");
+        assert!(hosts.0.lock().unwrap().is_empty());
+    }
 }
