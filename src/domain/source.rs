@@ -164,7 +164,8 @@ fn header_names(source: &Map<String, Json>) -> Vec<String> {
 pub fn keep_stored_headers(config: &mut Map<String, Json>, stored: &Json) -> Result<(), ValidationErrors> {
     let Some(Json::Object(source)) = config.get_mut("source") else { return Ok(()) };
     let stored_source = stored.get("source");
-    let stored_headers = stored_source.and_then(|s| s.get("headers")).filter(|h| h.as_object().is_some_and(|h| !h.is_empty()));
+    let stored_headers =
+        stored_source.and_then(|s| s.get("headers")).filter(|h| h.as_object().is_some_and(|h| !h.is_empty()));
     let Some(stored_headers) = stored_headers.filter(|_| !source.contains_key("headers")) else { return Ok(()) };
     let origin = |source: Option<&Json>| {
         source.and_then(|s| s.get("url")).and_then(Json::as_str).and_then(|u| Url::parse(u).ok()).map(|u| u.origin())
@@ -219,7 +220,8 @@ mod tests {
 
     #[test]
     fn views_hide_what_they_must() {
-        let config = json!({"unit": "ms", "source": canonical(&source(json!({"Authorization": "Bearer abc"}))).unwrap()});
+        let config =
+            json!({"unit": "ms", "source": canonical(&source(json!({"Authorization": "Bearer abc"}))).unwrap()});
         assert_eq!(public_config(&config), json!({"unit": "ms"}));
         let managed = managed_config(&config);
         assert_eq!(managed["source"]["header_names"], json!(["authorization"]));

@@ -247,7 +247,9 @@ async fn execute(ctx: JobContext, runner: String, job: ClaimedJob, scheduled: bo
     let outcome: Result<String, (String, String)> = match JobKind::parse(&job.kind) {
         Some(kind) => match tokio::time::timeout(kind.time_limit(), perform(&ctx, kind, &job)).await {
             Ok(result) => result.map_err(|e| (failure_class(&e), format!("{e:#}"))),
-            Err(_) => Err(("timeout".into(), format!("stopped after the time limit of {} s", kind.time_limit().as_secs()))),
+            Err(_) => {
+                Err(("timeout".into(), format!("stopped after the time limit of {} s", kind.time_limit().as_secs())))
+            }
         },
         None => Err(("failed".into(), format!("unknown job kind {:?}", job.kind))),
     };

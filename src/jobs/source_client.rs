@@ -31,9 +31,7 @@ pub const MAX_REDIRECTS: usize = 3;
 /// which does not tell a closed port from a filtered one or a 404 from a 403.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error(
-        "refused: {0} is not a public address of another host (list it in ALLOWED_SOURCE_HOSTS to allow it)"
-    )]
+    #[error("refused: {0} is not a public address of another host (list it in ALLOWED_SOURCE_HOSTS to allow it)")]
     Refused(String),
     #[error("the source answered HTTP {0}")]
     Status(u16),
@@ -140,7 +138,8 @@ impl Resolve for GuardedResolver {
         Box::pin(async move {
             let allow_any = guard.allowed.lists(&host);
             let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let usable: Vec<SocketAddr> = resolved.into_iter().filter(|a| allow_any || guard.may_connect(a.ip())).collect();
+            let usable: Vec<SocketAddr> =
+                resolved.into_iter().filter(|a| allow_any || guard.may_connect(a.ip())).collect();
             if usable.is_empty() {
                 return Err(Box::new(Refusal::Refused(host)) as Box<dyn StdError + Send + Sync>);
             }
@@ -158,7 +157,7 @@ pub struct SourceClient {
 
 impl SourceClient {
     pub fn new(allowed_hosts: &[String]) -> Self {
-        let guard = Arc::new(Guard { allowed: AllowedHosts::new(allowed_hosts), own: OwnAddresses::new() });
+        let guard = Arc::new(Guard { allowed: AllowedHosts::new(allowed_hosts), own: OwnAddresses::default() });
         let policy_guard = guard.clone();
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > MAX_REDIRECTS {
@@ -228,7 +227,10 @@ mod tests {
     use super::*;
 
     fn guard(allowed: &[&str]) -> Guard {
-        Guard { allowed: AllowedHosts::new(&allowed.iter().map(|h| h.to_string()).collect::<Vec<_>>()), own: OwnAddresses::new() }
+        Guard {
+            allowed: AllowedHosts::new(&allowed.iter().map(|h| h.to_string()).collect::<Vec<_>>()),
+            own: OwnAddresses::default(),
+        }
     }
 
     fn url(raw: &str) -> Url {

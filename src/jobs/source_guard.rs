@@ -59,16 +59,13 @@ fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
 
 /// This server's own interface addresses, public ones included: a source must not reach a
 /// listener of the server itself. Read again after [`Self::FRESH_FOR`], as addresses change.
+#[derive(Default)]
 pub struct OwnAddresses {
     cached: Mutex<Option<(Instant, Vec<IpAddr>)>>,
 }
 
 impl OwnAddresses {
     const FRESH_FOR: Duration = Duration::from_secs(30);
-
-    pub fn new() -> Self {
-        Self { cached: Mutex::new(None) }
-    }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
@@ -120,7 +117,11 @@ impl AllowedHosts {
         if listed.peek().is_none() {
             return Listing::NotListed;
         }
-        if listed.any(|entry| entry.port.is_none_or(|p| p == port)) { Listing::Allowed } else { Listing::OtherPortsOnly }
+        if listed.any(|entry| entry.port.is_none_or(|p| p == port)) {
+            Listing::Allowed
+        } else {
+            Listing::OtherPortsOnly
+        }
     }
 
     /// Whether the host is listed on some port; the resolver (which is not told the port) asks
@@ -201,17 +202,17 @@ mod tests {
     #[test]
     fn ipv6_forms_that_carry_ipv4_are_judged_by_the_ipv4_address() {
         let hidden = [
-            "::ffff:127.0.0.1",     // IPv4-mapped
-            "::ffff:10.0.0.1",      //
-            "::127.0.0.1",          // IPv4-compatible
-            "::10.0.0.1",           //
-            "64:ff9b::7f00:1",      // NAT64 of 127.0.0.1
-            "64:ff9b::c0a8:101",    // NAT64 of 192.168.1.1
-            "64:ff9b:1::a00:1",     // local-use NAT64
-            "2002:7f00:1::1",       // 6to4 of 127.0.0.1
-            "2002:c000:201::1",     // 6to4 of 192.0.2.1
-            "2001:0:a00:1::1",      // Teredo, server 10.0.0.1
-            "2001:0:5db8:d822::1",  // Teredo, public server: still not globally routable
+            "::ffff:127.0.0.1",    // IPv4-mapped
+            "::ffff:10.0.0.1",     //
+            "::127.0.0.1",         // IPv4-compatible
+            "::10.0.0.1",          //
+            "64:ff9b::7f00:1",     // NAT64 of 127.0.0.1
+            "64:ff9b::c0a8:101",   // NAT64 of 192.168.1.1
+            "64:ff9b:1::a00:1",    // local-use NAT64
+            "2002:7f00:1::1",      // 6to4 of 127.0.0.1
+            "2002:c000:201::1",    // 6to4 of 192.0.2.1
+            "2001:0:a00:1::1",     // Teredo, server 10.0.0.1
+            "2001:0:5db8:d822::1", // Teredo, public server: still not globally routable
         ];
         for ip in hidden {
             assert!(!public(ip), "{ip} counted as public");
@@ -225,7 +226,7 @@ mod tests {
 
     #[test]
     fn own_interface_addresses_are_known() {
-        let own = OwnAddresses::new();
+        let own = OwnAddresses::default();
         assert!(own.contains("127.0.0.1".parse().unwrap()), "the loopback interface is read");
         assert!(own.contains("::ffff:127.0.0.1".parse().unwrap()));
         for ip in interface_addresses() {

@@ -116,15 +116,20 @@ async fn source_headers_are_sent_but_never_shown() {
     let app = TestApp::spawn_with(&[("ALLOWED_SOURCE_HOSTS", "127.0.0.1")]).await;
     app.create_board("ops", &[]).await;
     let url = server.url("/keyed?api_key=query-k3y");
-    let config = json!({"source": {"url": url, "interval_s": 5, "pointer": "/value", "headers": {"Authorization": KEY}}});
+    let config =
+        json!({"source": {"url": url, "interval_s": 5, "pointer": "/value", "headers": {"Authorization": KEY}}});
     let created = app
-        .post("/dashboard/boards/ops/widgets", json!({"key": "kpi", "title": "KPI", "kind": "number", "config": config}))
+        .post(
+            "/dashboard/boards/ops/widgets",
+            json!({"key": "kpi", "title": "KPI", "kind": "number", "config": config}),
+        )
         .await;
     assert_eq!(created.status(), 201);
     let created = created.text().await.unwrap();
     assert!(!created.contains("s3cret"), "the answer to the write hides the header's value: {created}");
 
-    wait_for("a value fetched with the key", || async { values_of(&app.db, "ops", "kpi").await.first().cloned() }).await;
+    wait_for("a value fetched with the key", || async { values_of(&app.db, "ops", "kpi").await.first().cloned() })
+        .await;
     let mut shown = Vec::new();
     for path in ["/dashboard/boards/ops/widgets/kpi", "/dashboard/boards/ops", "/boards/ops", "/dashboard/debug"] {
         shown.push((path, "public", app.get(path).await.text().await.unwrap()));

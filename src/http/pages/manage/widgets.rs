@@ -271,7 +271,8 @@ pub async fn edit(
     let board = find_board(&state, &slug).await?;
     let widget = find_widget(&state, &slug, &key).await?;
     let source = SourceStatus::of(&widget);
-    let page = FormPage { board, form: WidgetForm::of(&widget), errors: FieldErrors::default(), editing: Some(key), source };
+    let page =
+        FormPage { board, form: WidgetForm::of(&widget), errors: FieldErrors::default(), editing: Some(key), source };
     page.render(&manager, StatusCode::OK)
 }
 
