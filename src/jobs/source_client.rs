@@ -253,6 +253,19 @@ mod tests {
     }
 
     #[test]
+    fn the_servers_own_public_address_is_refused_directly_and_when_resolved() {
+        // 93.184.216.34 stands for a public address of one of the server's interfaces.
+        let own =
+            Guard { allowed: AllowedHosts::default(), own: OwnAddresses::fixed(&["93.184.216.34", "2606:2800::1"]) };
+        for ip in ["93.184.216.34", "[2606:2800::1]", "[::ffff:93.184.216.34]"] {
+            // Redirect targets go through the same check.
+            assert!(own.check_url(&url(&format!("http://{ip}:8080/x"))).is_err(), "{ip}");
+        }
+        assert!(!own.may_connect("93.184.216.34".parse().unwrap()), "names resolved to it are refused too");
+        assert!(own.may_connect("93.184.216.35".parse().unwrap()));
+    }
+
+    #[test]
     fn a_host_listed_with_a_port_is_refused_on_its_other_ports() {
         let list = guard(&["127.0.0.1:8080", "metrics.internal:9100", "[::1]:8080"]);
         assert!(list.check_url(&url("http://127.0.0.1:8080/x")).is_ok());

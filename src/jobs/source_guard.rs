@@ -80,6 +80,15 @@ impl OwnAddresses {
     }
 }
 
+#[cfg(test)]
+impl OwnAddresses {
+    /// Addresses as if read from the interfaces just now.
+    pub fn fixed(addresses: &[&str]) -> Self {
+        let addresses = addresses.iter().map(|a| a.parse().unwrap()).collect();
+        Self { cached: Mutex::new(Some((Instant::now(), addresses))) }
+    }
+}
+
 fn interface_addresses() -> Vec<IpAddr> {
     netdev::get_interfaces().iter().flat_map(|interface| interface.ip_addrs()).collect()
 }
