@@ -572,7 +572,8 @@ async fn boards_and_widgets_are_created_edited_and_deleted_through_forms() {
         ("unit", "€"),
         ("max_points", "50"),
         ("thresholds", "100 #e5a50a"),
-        ("source_url", "https://example.com/metrics.json"),
+        // Refused before any request (a private address that is not listed): tests send nothing.
+        ("source_url", "http://127.0.0.1:9/metrics.json"),
         ("source_interval_s", "60"),
         ("source_pointer", "/revenue"),
     ];
@@ -581,11 +582,13 @@ async fn boards_and_widgets_are_created_edited_and_deleted_through_forms() {
     let frame = stream.next_event(Duration::from_secs(5)).await.expect("a board event");
     assert_eq!(frame.event.as_deref(), Some("board"));
     assert_eq!(frame.json(), json!({"board": "sales", "action": "widget_created"}));
-    let widget: Json = app.get("/dashboard/boards/sales/widgets/revenue").await.json().await.unwrap();
+    let path = "/dashboard/boards/sales/widgets/revenue";
+    let widget: Json = app.send(reqwest::Method::GET, path, None).await.json().await.unwrap();
     assert_eq!(
         widget["config"],
         json!({"unit": "€", "max_points": 50, "thresholds": [{"value": 100, "color": "#e5a50a"}],
-               "source": {"url": "https://example.com/metrics.json", "interval_s": 60, "pointer": "/revenue"}})
+               "source": {"url": "http://127.0.0.1:9/metrics.json", "interval_s": 60, "pointer": "/revenue",
+                          "header_names": []}})
     );
 
     // Editing keeps config keys the form does not know; emptied fields are removed.
@@ -613,6 +616,53 @@ async fn boards_and_widgets_are_created_edited_and_deleted_through_forms() {
     assert_eq!(app.count("boards").await, 0);
     let response = session.post("/manage/boards/sales/delete", &[]).await;
     assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn source_headers_are_set_through_the_form_and_shown_by_name_only() {
+    let app = TestApp::spawn().await;
+    let mut session = ManageSession::sign_in(&app).await;
+    app.create_board("ops", &[]).await;
+    // Refused before any request (a private address that is not listed): tests send nothing.
+    let url = "http://127.0.0.1:9/v?key=query-k3y";
+    let source = [("source_url", url), ("source_interval_s", "60"), ("source_pointer", "/v")];
+    let widget = [("key", "kpi"), ("title", "KPI"), ("kind", "number")];
+    let headers = [("source_headers", "Authorization: Bearer s3cret\n X-Team: ops")];
+    let response = session.post("/manage/boards/ops/new-widget", &[&widget[..], &source, &headers].concat()).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(stored_headers(&app).await, json!({"authorization": "Bearer s3cret", "x-team": "ops"}));
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let body = loop {
+        let (status, body) = session.get("/manage/boards/ops/widgets/kpi").await;
+        assert_eq!(status, 200);
+        if body.contains("Last fetch failed") {
+            break body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the source's failure is shown: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(body.contains("Last fetch failed: refused: 127.0.0.1 is not a public address"), "the detail: {body}");
+    assert!(body.contains("Stored: authorization, x-team") && !body.contains("s3cret"), "names only: {body}");
+    assert!(body.contains("query-k3y"), "the manager sees the URL");
+    let public = app.get("/boards/ops").await.text().await.unwrap();
+    assert!(!public.contains("query-k3y") && !public.contains("s3cret"), "the public page shows no source: {public}");
+
+    // Saved without typing them, the headers are kept; the box drops them.
+    let edit = [("key", "kpi"), ("title", "KPI"), ("source_interval_s", "30")];
+    let kept = [&edit[..], &source[..1], &source[2..]].concat();
+    assert_eq!(session.post("/manage/boards/ops/widgets/kpi", &kept).await.status(), 303);
+    assert_eq!(stored_headers(&app).await, json!({"authorization": "Bearer s3cret", "x-team": "ops"}));
+    let cleared = [&kept[..], &[("source_clear_headers", "on")]].concat();
+    assert_eq!(session.post("/manage/boards/ops/widgets/kpi", &cleared).await.status(), 303);
+    assert_eq!(stored_headers(&app).await, json!({}));
+}
+
+async fn stored_headers(app: &TestApp) -> Json {
+    sqlx::query_scalar("SELECT config -> 'source' -> 'headers' FROM widgets WHERE key = 'kpi'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

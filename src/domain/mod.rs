@@ -5,6 +5,7 @@ mod board;
 mod fields;
 mod numbers;
 mod slug;
+pub mod source;
 mod value;
 mod widget;
 

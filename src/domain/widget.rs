@@ -7,6 +7,7 @@ use super::board::{MAX_TITLE, slug_field};
 use super::fields::{Fields, ValidationErrors};
 use super::numbers::check_numbers;
 use super::slug::Slug;
+use super::source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -78,20 +79,29 @@ impl WidgetConfig {
         if let Some(thresholds) = f.raw("thresholds") {
             check_thresholds(&mut f, thresholds);
         }
-        if let Some(source) = f.raw("source") {
-            let errors = check_source(source);
-            f.errors.merge(errors.nested("source."));
-        }
+        let source = f.raw("source").and_then(|source| {
+            source::canonical(source).map_err(|errors| f.errors.merge(errors.nested("source."))).ok()
+        });
         check_numbers(json, &mut f.errors);
         let mut errors = f.errors.nested("config.");
         if contains_nul(json) {
             errors.add("config", NUL_MESSAGE);
         }
-        errors.into_result(Self(json.as_object().cloned().unwrap_or_default()))
+        let mut config = json.as_object().cloned().unwrap_or_default();
+        if let Some(source) = source {
+            config.insert("source".into(), source);
+        }
+        errors.into_result(Self(config))
     }
 
     pub fn as_json(&self) -> Json {
         Json::Object(self.0.clone())
+    }
+
+    /// See [`source::keep_stored_headers`]: an edit that does not give the source's headers
+    /// keeps the stored ones.
+    pub fn keep_source_headers(&mut self, stored: &Json) -> Result<(), ValidationErrors> {
+        source::keep_stored_headers(&mut self.0, stored)
     }
 
     pub fn max_points(&self) -> i64 {
@@ -130,31 +140,6 @@ pub fn is_css_color(raw: &str) -> bool {
         .is_some_and(|h| matches!(h.len(), 3 | 4 | 6 | 8) && h.bytes().all(|b| b.is_ascii_hexdigit()));
     let name = (1..=20).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase());
     hex || name
-}
-
-/// `source`: `{"url": "https://…", "interval_s": ≥ 5, "pointer": "/json/pointer"}`.
-fn check_source(source: &Json) -> ValidationErrors {
-    let mut f = match Fields::of(source) {
-        Ok(f) => f,
-        Err(_) => return ValidationErrors::single("", "must be an object with url, interval_s and pointer"),
-    };
-    match f.required_string("url", 1, 2000).map(|u| url::Url::parse(&u)) {
-        Some(Ok(url)) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
-        Some(_) => {
-            f.fail::<()>("url", "must be an absolute http(s) URL");
-        }
-        None => {}
-    }
-    if f.raw("interval_s").is_none() {
-        f.fail::<()>("interval_s", "is required");
-    }
-    f.integer("interval_s", 5, 86_400);
-    if let Some(pointer) = f.string("pointer", 500)
-        && !(pointer.is_empty() || pointer.starts_with('/'))
-    {
-        f.fail::<()>("pointer", "must be a JSON Pointer: empty or starting with '/'");
-    }
-    f.errors
 }
 
 pub(super) const NUL_MESSAGE: &str = "strings must not contain NUL characters";

@@ -79,6 +79,28 @@ impl FromRequest for ApiToken {
     }
 }
 
+/// Who a read is for. A request with a valid API token is a management view: it sees what the
+/// public does not (a widget's source, the detail of its failures). Without a token it is
+/// public; with an unknown or revoked one it is refused, as a write would be, so that a
+/// mistake is told rather than silently answered with less.
+pub enum Viewer {
+    Public,
+    Manager,
+}
+
+impl FromRequest for Viewer {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().get(AUTHORIZATION).is_none() {
+            return Box::pin(async { Ok(Viewer::Public) });
+        }
+        let token = ApiToken::from_request(req, payload);
+        Box::pin(async move { token.await.map(|ApiToken| Viewer::Manager) })
+    }
+}
+
 /// The name a request authenticated with `DASHBOARD_API_TOKEN` goes by.
 pub const BOOTSTRAP_TOKEN_NAME: &str = "DASHBOARD_API_TOKEN";
 

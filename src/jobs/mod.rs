@@ -18,6 +18,7 @@ pub mod pull_source;
 pub mod retention;
 pub mod runner;
 pub mod source_client;
+pub mod source_guard;
 
 use std::sync::Arc;
 use std::time::Duration;

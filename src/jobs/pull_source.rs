@@ -1,17 +1,18 @@
-//! Pull sources: a widget whose `config.source` is `{"url", "interval_s", "pointer"}` gets the
-//! value at the JSON Pointer of the JSON at `url` pushed every `interval_s` seconds, as an
-//! event like any other push.
+//! Pull sources: a widget whose `config.source` is `{"url", "interval_s", "pointer", "headers"}`
+//! gets the value at the JSON Pointer of the JSON at `url` (requested with `headers`) pushed
+//! every `interval_s` seconds, as an event like any other push.
 
 use serde_json::{Value as Json, json};
-use url::Url;
 
 use super::JobContext;
 use super::source_client::SourceError;
-use crate::domain::{Value, WidgetKind};
+use crate::domain::source::PullSource;
+use crate::domain::{ValidationErrors, Value, WidgetKind};
 use crate::store::events::{self, NewEvent};
 use crate::store::widgets;
 
-/// Why a run pushed nothing; the text is recorded on the job and shown on the widget.
+/// Why a run pushed nothing; the text is recorded on the job and shown to management views,
+/// [`Self::class`] to everyone.
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
     #[error(transparent)]
@@ -26,19 +27,16 @@ pub enum PullError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// A widget's `config.source`, already validated when the widget was written.
-struct Source {
-    url: Url,
-    pointer: String,
-}
-
-impl Source {
-    fn from_config(config: &Json) -> Result<Option<Self>, PullError> {
-        let Some(source) = config.get("source").filter(|s| s.is_object()) else { return Ok(None) };
-        let url = source.get("url").and_then(Json::as_str).unwrap_or_default();
-        let url = Url::parse(url).map_err(|e| PullError::BadConfig(format!("url: {e}")))?;
-        let pointer = source.get("pointer").and_then(Json::as_str).unwrap_or_default().to_string();
-        Ok(Some(Self { url, pointer }))
+impl PullError {
+    /// What the public may know of the failure (see [`SourceError::class`]).
+    pub fn class(&self) -> String {
+        match self {
+            Self::Fetch(error) => error.class(),
+            Self::MissingPointer(_) => "no value at the pointer".into(),
+            Self::Invalid { .. } => "value rejected".into(),
+            Self::BadConfig(_) => "bad source".into(),
+            Self::Store(_) => "failed".into(),
+        }
     }
 }
 
@@ -46,23 +44,28 @@ impl Source {
 pub async fn run(ctx: &JobContext, widget_id: i64) -> Result<String, PullError> {
     let mut conn = ctx.db.acquire().await.map_err(crate::store::StoreError::from)?;
     let widget = widgets::by_id(&mut conn, widget_id).await?;
-    let Some(source) = Source::from_config(&widget.config)? else {
+    let Some(source) = PullSource::of_config(&widget.config) else {
         return Ok("the widget has no source any more; nothing to do".into());
     };
+    let source = source.map_err(|errors| PullError::BadConfig(describe(&errors)))?;
     // No connection is held while waiting on the network.
     drop(conn);
-    let document = ctx.sources.fetch_json(&source.url).await?;
+    let document = ctx.sources.fetch_json(&source.url, source.headers).await?;
     let found = document.pointer(&source.pointer).ok_or_else(|| PullError::MissingPointer(source.pointer.clone()))?;
     let kind = widget.kind();
     let value = Value::parse(kind, as_value_object(kind, found.clone())).map_err(|errors| PullError::Invalid {
         pointer: source.pointer.clone(),
         kind,
-        reason: errors.iter().map(|(field, message)| format!("{field} {message}")).collect::<Vec<_>>().join("; "),
+        reason: describe(&errors),
     })?;
     let mut conn = ctx.db.acquire().await.map_err(crate::store::StoreError::from)?;
     let inserted = events::insert(&mut conn, vec![NewEvent { widget: &widget, value }]).await?;
     ctx.realtime.events_committed(&inserted);
     Ok(format!("pushed event {} to {}/{}", inserted[0].id, widget.board, widget.key))
+}
+
+fn describe(errors: &ValidationErrors) -> String {
+    errors.iter().map(|(field, message)| format!("{field} {message}")).collect::<Vec<_>>().join("; ")
 }
 
 /// Wraps a bare value in the object its kind needs, so a source can point straight at a number

@@ -1,8 +1,16 @@
 //! The loop that claims due jobs and runs them, several at a time.
+//!
+//! Jobs run in two lanes with slots of their own: pull sources, which mostly wait on other
+//! hosts, and the rest (retention, the demo feed), so that slow sources never hold the slots the
+//! other jobs need. Within the pull lane, one host gets at most [`MAX_PULLS_PER_HOST`] slots: a
+//! due source of a busy host is given back for a moment, and other hosts' sources run meanwhile.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -14,8 +22,14 @@ use crate::store::jobs::{self, ClaimedJob, Leases, Outcome};
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the jobs table is brought in step with widgets and settings.
 const SYNC_INTERVAL: Duration = Duration::from_secs(2);
-/// Jobs one runner runs at once (pull sources mostly wait on the network).
-const MAX_RUNNING: usize = 8;
+/// Pull sources one runner runs at once (they mostly wait on the network).
+const MAX_PULLS_RUNNING: usize = 8;
+/// Pull sources of one host one runner runs at once.
+const MAX_PULLS_PER_HOST: usize = 2;
+/// Other jobs one runner runs at once.
+const MAX_OTHERS_RUNNING: usize = 2;
+/// How long a due source of a busy host waits before it may be claimed again.
+const HOST_BUSY_DEFER: Duration = Duration::from_secs(1);
 /// On shutdown, how long running jobs get to finish before they are abandoned to another runner.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 /// The first retry after a failure; it doubles per failure in a row, up to the job's interval.
@@ -34,6 +48,71 @@ pub struct Runner {
     id: String,
     kinds: Vec<&'static str>,
     lease_seconds: Vec<f64>,
+    lanes: [Lane; 2],
+    hosts: HostSlots,
+}
+
+/// Job kinds that share a number of slots.
+struct Lane {
+    kinds: Vec<&'static str>,
+    lease_seconds: Vec<f64>,
+    slots: Arc<Semaphore>,
+}
+
+impl Lane {
+    fn new(kinds: &[JobKind], slots: usize) -> Self {
+        Self {
+            kinds: kinds.iter().map(|kind| kind.as_str()).collect(),
+            lease_seconds: kinds.iter().map(|kind| kind.lease().as_secs_f64()).collect(),
+            slots: Arc::new(Semaphore::new(slots)),
+        }
+    }
+
+    fn leases(&self) -> Leases<'_> {
+        Leases { kinds: &self.kinds, seconds: &self.lease_seconds }
+    }
+}
+
+/// Running pull sources per host.
+#[derive(Clone, Default)]
+struct HostSlots(Arc<Mutex<HashMap<String, usize>>>);
+
+struct HostBusy;
+
+/// A host's slot, given back when dropped (the job ended).
+struct HostSlot {
+    slots: HostSlots,
+    host: String,
+}
+
+impl HostSlots {
+    /// A slot for the job's source host, `Ok(None)` for a job without one, `Err(HostBusy)`
+    /// when the host has all of its slots in use.
+    fn take(&self, job: &ClaimedJob) -> Result<Option<HostSlot>, HostBusy> {
+        let url = job.source_url.as_deref().and_then(|url| url::Url::parse(url).ok());
+        let Some(host) = url.as_ref().and_then(url::Url::host_str).map(str::to_ascii_lowercase) else {
+            return Ok(None);
+        };
+        let mut running = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = running.entry(host.clone()).or_default();
+        if *count >= MAX_PULLS_PER_HOST {
+            return Err(HostBusy);
+        }
+        *count += 1;
+        Ok(Some(HostSlot { slots: self.clone(), host }))
+    }
+}
+
+impl Drop for HostSlot {
+    fn drop(&mut self) {
+        let mut running = self.slots.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = running.get_mut(&self.host) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.host);
+            }
+        }
+    }
 }
 
 /// How one run went, for `dashboard jobs run` and the log.
@@ -44,11 +123,15 @@ impl Runner {
         let id = format!("{}-{}", ctx.realtime.instance(), &crate::config::random_hex(3));
         let kinds: Vec<JobKind> =
             JobKind::ALL.into_iter().filter(|kind| *kind != JobKind::DemoFeed || ctx.settings.demo_feed).collect();
+        let (pulls, others): (Vec<JobKind>, Vec<JobKind>) =
+            kinds.iter().partition(|kind| **kind == JobKind::PullSource);
         Self {
             ctx,
             id,
             lease_seconds: kinds.iter().map(|kind| kind.lease().as_secs_f64()).collect(),
             kinds: kinds.into_iter().map(JobKind::as_str).collect(),
+            lanes: [Lane::new(&others, MAX_OTHERS_RUNNING), Lane::new(&pulls, MAX_PULLS_RUNNING)],
+            hosts: HostSlots::default(),
         }
     }
 
@@ -94,11 +177,17 @@ impl Runner {
         self.drain(running).await;
     }
 
-    /// Claims due jobs while there are free slots, and starts each.
+    /// Claims due jobs while their lane has free slots, and starts each.
     async fn claim_into(&self, running: &mut JoinSet<RunResult>) -> StoreResult<()> {
-        while running.len() < MAX_RUNNING {
-            let Some(job) = jobs::claim_due(&self.ctx.db, &self.id, &self.leases()).await? else { break };
-            running.spawn(execute(self.ctx.clone(), self.id.clone(), job, true));
+        for lane in &self.lanes {
+            while let Ok(slot) = lane.slots.clone().try_acquire_owned() {
+                let Some(job) = jobs::claim_due(&self.ctx.db, &self.id, &lane.leases()).await? else { break };
+                let Ok(host_slot) = self.hosts.take(&job) else {
+                    jobs::defer(&self.ctx.db, &self.id, job.id, HOST_BUSY_DEFER.as_secs_f64()).await?;
+                    continue;
+                };
+                running.spawn(run_in_slot(self.ctx.clone(), self.id.clone(), job, (slot, host_slot)));
+            }
         }
         Ok(())
     }
@@ -140,16 +229,33 @@ impl Runner {
     }
 }
 
+/// Runs a job holding its slots until it is done.
+async fn run_in_slot(
+    ctx: JobContext,
+    runner: String,
+    job: ClaimedJob,
+    _slots: (OwnedSemaphorePermit, Option<HostSlot>),
+) -> RunResult {
+    execute(ctx, runner, job, true).await
+}
+
 /// Runs one claimed job within its time limit and records the outcome on it.
 async fn execute(ctx: JobContext, runner: String, job: ClaimedJob, scheduled: bool) -> RunResult {
     let started_at = Utc::now();
     let clock = Instant::now();
-    let result = match JobKind::parse(&job.kind) {
+    // Failures as (class, detail): see `PullError::class`.
+    let outcome: Result<String, (String, String)> = match JobKind::parse(&job.kind) {
         Some(kind) => match tokio::time::timeout(kind.time_limit(), perform(&ctx, kind, &job)).await {
-            Ok(result) => result.map_err(|e| format!("{e:#}")),
-            Err(_) => Err(format!("stopped after the time limit of {} s", kind.time_limit().as_secs())),
+            Ok(result) => result.map_err(|e| (failure_class(&e), format!("{e:#}"))),
+            Err(_) => {
+                Err(("timeout".into(), format!("stopped after the time limit of {} s", kind.time_limit().as_secs())))
+            }
         },
-        None => Err(format!("unknown job kind {:?}", job.kind)),
+        None => Err(("failed".into(), format!("unknown job kind {:?}", job.kind))),
+    };
+    let (result, error_class) = match outcome {
+        Ok(summary) => (Ok(summary), None),
+        Err((class, detail)) => (Err(detail), Some(class)),
     };
     match &result {
         Ok(summary) => tracing::debug!(job = %job.name, %summary, "job done"),
@@ -159,6 +265,7 @@ async fn execute(ctx: JobContext, runner: String, job: ClaimedJob, scheduled: bo
         started_at,
         duration_ms: i32::try_from(clock.elapsed().as_millis()).unwrap_or(i32::MAX),
         error: result.as_ref().err().cloned(),
+        error_class,
         scheduled,
         retry_after_s: retry_delay(job.attempts + 1, job.interval_s).as_secs_f64(),
     };
@@ -181,6 +288,11 @@ async fn perform(ctx: &JobContext, kind: JobKind, job: &ClaimedJob) -> anyhow::R
             Ok(pull_source::run(ctx, widget_id).await?)
         }
     }
+}
+
+/// What the public may know of a failed run.
+fn failure_class(error: &anyhow::Error) -> String {
+    error.downcast_ref::<pull_source::PullError>().map_or_else(|| "failed".into(), pull_source::PullError::class)
 }
 
 /// 5 s after the first failure, doubling per failure in a row, at most the job's own interval
@@ -218,5 +330,31 @@ mod tests {
         assert_eq!(secs(9, 600), 600);
         assert_eq!(secs(3, 5), 5);
         assert_eq!(secs(30, 86_400), 3600);
+    }
+
+    fn pull_of(url: Option<&str>) -> ClaimedJob {
+        ClaimedJob {
+            id: 1,
+            name: "source:b/w".into(),
+            kind: "pull_source".into(),
+            widget_id: Some(1),
+            interval_s: 60,
+            attempts: 0,
+            runs: 0,
+            source_url: url.map(String::from),
+        }
+    }
+
+    #[test]
+    fn each_source_host_gets_a_few_slots() {
+        let hosts = HostSlots::default();
+        let slow = pull_of(Some("https://Slow.example/a?key=1"));
+        let held: Vec<_> = (0..MAX_PULLS_PER_HOST).map(|_| hosts.take(&slow).ok().flatten().unwrap()).collect();
+        assert!(hosts.take(&pull_of(Some("https://slow.example:8443/b"))).is_err(), "the host is busy, any port");
+        assert!(hosts.take(&pull_of(Some("https://fast.example/a"))).is_ok_and(|slot| slot.is_some()));
+        assert!(hosts.take(&pull_of(None)).is_ok_and(|slot| slot.is_none()), "other jobs need no host slot");
+        drop(held);
+        assert!(hosts.take(&slow).is_ok(), "slots come back when jobs end");
+        assert!(hosts.0.lock().unwrap().is_empty());
     }
 }

@@ -1,34 +1,37 @@
 //! The HTTP client of pull sources: GETs JSON from URLs that users configure, so it must not be
 //! a way into the private network the server sits in.
 //!
-//! Addresses are checked after DNS resolution, by the client's own resolver (a name that
-//! resolves to private addresses is refused; only public addresses are connected to, so a DNS
-//! answer cannot switch to a private one between check and connect). Literal IP addresses never
-//! reach a resolver, so they are checked before the request and on every redirect. Hosts listed
-//! in `ALLOWED_SOURCE_HOSTS` skip the check. No proxy is used: a proxy would resolve names itself.
+//! Addresses (see [`super::source_guard`] for which) are checked after DNS resolution, by the
+//! client's own resolver (a name that resolves to refused addresses is refused; only allowed
+//! addresses are connected to, so a DNS answer cannot switch between check and connect).
+//! Literal IP addresses never reach a resolver, so they are checked before the request and on
+//! every redirect, as are ports of hosts listed with one. Hosts listed in `ALLOWED_SOURCE_HOSTS`
+//! skip the check. No proxy is used: a proxy would resolve names itself.
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::redirect;
 use serde_json::Value as Json;
 use url::{Host, Url};
+
+use super::source_guard::{AllowedHosts, Listing, OwnAddresses, is_public};
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_REDIRECTS: usize = 3;
 
-/// Why a fetch failed; the text is shown on the widget, so it names the host but never the
-/// whole URL (which may carry a key in its query).
+/// Why a fetch failed. The text (the detail) names the host but never the whole URL, which may
+/// carry a key in its query; only management views show it. Everyone else sees [`Self::class`],
+/// which does not tell a closed port from a filtered one or a 404 from a 403.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error(
-        "refused: {0} is a private, loopback or link-local address (list the host in ALLOWED_SOURCE_HOSTS to allow it)"
-    )]
+    #[error("refused: {0} is not a public address of another host (list it in ALLOWED_SOURCE_HOSTS to allow it)")]
     Refused(String),
     #[error("the source answered HTTP {0}")]
     Status(u16),
@@ -44,15 +47,30 @@ pub enum SourceError {
     Unreachable { host: String, reason: String },
 }
 
+impl SourceError {
+    /// What the public may know of the failure.
+    pub fn class(&self) -> String {
+        match self {
+            Self::Refused(_) => "refused address".into(),
+            Self::Status(status) => format!("HTTP {}xx", status / 100),
+            Self::Timeout => "timeout".into(),
+            Self::TooLarge => "too large".into(),
+            Self::TooManyRedirects => "too many redirects".into(),
+            Self::NotJson(_) => "not JSON".into(),
+            Self::Unreachable { .. } => "unreachable".into(),
+        }
+    }
+}
+
 /// The error the resolver and the redirect policy raise inside reqwest, found again in its
 /// error chain to become [`SourceError::Refused`] or [`SourceError::TooManyRedirects`].
 #[derive(Debug, Clone)]
-enum Guard {
+enum Refusal {
     Refused(String),
     TooManyRedirects,
 }
 
-impl fmt::Display for Guard {
+impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Refused(host) => write!(f, "{host} is not a public address"),
@@ -61,94 +79,69 @@ impl fmt::Display for Guard {
     }
 }
 
-impl StdError for Guard {}
+impl StdError for Refusal {}
 
-impl From<Guard> for SourceError {
-    fn from(guard: Guard) -> Self {
-        match guard {
-            Guard::Refused(host) => Self::Refused(host),
-            Guard::TooManyRedirects => Self::TooManyRedirects,
+impl From<Refusal> for SourceError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Refused(host) => Self::Refused(host),
+            Refusal::TooManyRedirects => Self::TooManyRedirects,
         }
     }
 }
 
-/// Hosts exempt from the address check, lower-case.
-#[derive(Debug, Default)]
-struct AllowedHosts(Vec<String>);
+/// The address rules of every request and redirect hop.
+struct Guard {
+    allowed: AllowedHosts,
+    own: OwnAddresses,
+}
 
-impl AllowedHosts {
-    fn new(hosts: &[String]) -> Self {
-        Self(hosts.iter().map(|h| normalize_host(h)).collect())
+impl Guard {
+    /// Whether a connection may go to `ip`, found for a host that is not listed.
+    fn may_connect(&self, ip: IpAddr) -> bool {
+        is_public(ip) && !self.own.contains(ip)
     }
 
-    fn contains(&self, host: &str) -> bool {
-        let host = normalize_host(host);
-        self.0.contains(&host)
-    }
-
-    /// Checks a URL before it is requested (also each redirect's target).
-    fn check_url(&self, url: &Url) -> Result<(), Guard> {
+    /// Checks a URL before it is requested (also each redirect's target). Names are checked
+    /// again by the resolver once resolved; it is not told the port, hence the port check here.
+    fn check_url(&self, url: &Url) -> Result<(), Refusal> {
+        let port = url.port_or_known_default().unwrap_or(0);
         let ip = match url.host() {
             Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
             Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
-            // Names are checked by the resolver once they are resolved.
-            Some(Host::Domain(_)) => return Ok(()),
-            None => return Err(Guard::Refused("a URL without a host".into())),
-        };
-        if is_public(ip) || self.contains(&ip.to_string()) { Ok(()) } else { Err(Guard::Refused(ip.to_string())) }
-    }
-}
-
-/// `[::1]` and `::1`, `Example.COM.` and `example.com` are the same host.
-fn normalize_host(host: &str) -> String {
-    host.trim().trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// Whether a connection to `ip` leaves the machine's private networks.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => {
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local())
+            Some(Host::Domain(name)) => {
+                return match self.allowed.listing(name, port) {
+                    Listing::OtherPortsOnly => Err(Refusal::Refused(format!("{name}:{port}"))),
+                    Listing::Allowed | Listing::NotListed => Ok(()),
+                };
             }
-        },
+            None => return Err(Refusal::Refused("a URL without a host".into())),
+        };
+        match self.allowed.listing(&ip.to_string(), port) {
+            Listing::Allowed => Ok(()),
+            Listing::NotListed if self.may_connect(ip) => Ok(()),
+            Listing::NotListed => Err(Refusal::Refused(ip.to_string())),
+            Listing::OtherPortsOnly => Err(Refusal::Refused(SocketAddr::new(ip, port).to_string())),
+        }
     }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    let shared = a == 100 && (64..128).contains(&b); // 100.64.0.0/10, carrier-grade NAT
-    let this_network = a == 0;
-    !(ip.is_private()
-        || ip.is_loopback()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || shared
-        || this_network)
 }
 
 /// Resolves with the system resolver and keeps only addresses the client may connect to.
 struct GuardedResolver {
-    allowed: Arc<AllowedHosts>,
+    guard: Arc<Guard>,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_string();
-        let allow_any = self.allowed.contains(&host);
+        let guard = self.guard.clone();
         Box::pin(async move {
+            let allow_any = guard.allowed.lists(&host);
             let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let usable: Vec<SocketAddr> = resolved.into_iter().filter(|a| allow_any || is_public(a.ip())).collect();
+            let usable: Vec<SocketAddr> =
+                resolved.into_iter().filter(|a| allow_any || guard.may_connect(a.ip())).collect();
             if usable.is_empty() {
-                return Err(Box::new(Guard::Refused(host)) as Box<dyn StdError + Send + Sync>);
+                return Err(Box::new(Refusal::Refused(host)) as Box<dyn StdError + Send + Sync>);
             }
             Ok(Box::new(usable.into_iter()) as Addrs)
         })
@@ -159,18 +152,18 @@ impl Resolve for GuardedResolver {
 #[derive(Clone)]
 pub struct SourceClient {
     http: reqwest::Client,
-    allowed: Arc<AllowedHosts>,
+    guard: Arc<Guard>,
 }
 
 impl SourceClient {
     pub fn new(allowed_hosts: &[String]) -> Self {
-        let allowed = Arc::new(AllowedHosts::new(allowed_hosts));
-        let policy_hosts = allowed.clone();
+        let guard = Arc::new(Guard { allowed: AllowedHosts::new(allowed_hosts), own: OwnAddresses::default() });
+        let policy_guard = guard.clone();
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > MAX_REDIRECTS {
-                return attempt.error(Guard::TooManyRedirects);
+                return attempt.error(Refusal::TooManyRedirects);
             }
-            match policy_hosts.check_url(attempt.url()) {
+            match policy_guard.check_url(attempt.url()) {
                 Ok(()) => attempt.follow(),
                 Err(refused) => attempt.error(refused),
             }
@@ -179,23 +172,20 @@ impl SourceClient {
             .timeout(TIMEOUT)
             .redirect(policy)
             .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { allowed: allowed.clone() }))
+            .dns_resolver(Arc::new(GuardedResolver { guard: guard.clone() }))
             .user_agent(concat!("dashboard/", env!("CARGO_PKG_VERSION"), " (pull source)"))
             .build()
             .expect("a client with these settings always builds");
-        Self { http, allowed }
+        Self { http, guard }
     }
 
-    /// GETs `url` and parses the body as JSON, within the time, size and address limits.
-    pub async fn fetch_json(&self, url: &Url) -> Result<Json, SourceError> {
-        self.allowed.check_url(url)?;
-        let mut response = self
-            .http
-            .get(url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| source_error(url, e))?;
+    /// GETs `url` with the source's own `headers` (they replace the defaults of the same name)
+    /// and parses the body as JSON, within the time, size and address limits.
+    pub async fn fetch_json(&self, url: &Url, headers: HeaderMap) -> Result<Json, SourceError> {
+        self.guard.check_url(url)?;
+        let mut all = HeaderMap::from_iter([(ACCEPT, HeaderValue::from_static("application/json"))]);
+        all.extend(headers);
+        let mut response = self.http.get(url.clone()).headers(all).send().await.map_err(|e| source_error(url, e))?;
         if !response.status().is_success() {
             return Err(SourceError::Status(response.status().as_u16()));
         }
@@ -220,8 +210,8 @@ fn source_error(url: &Url, error: reqwest::Error) -> SourceError {
     let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
     let mut innermost = error.to_string();
     while let Some(current) = cause {
-        if let Some(guard) = current.downcast_ref::<Guard>() {
-            return guard.clone().into();
+        if let Some(refusal) = current.downcast_ref::<Refusal>() {
+            return refusal.clone().into();
         }
         innermost = current.to_string();
         cause = current.source();
@@ -236,41 +226,63 @@ fn source_error(url: &Url, error: reqwest::Error) -> SourceError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn private_loopback_and_link_local_addresses_are_not_public() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "::",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
+    fn guard(allowed: &[&str]) -> Guard {
+        Guard {
+            allowed: AllowedHosts::new(&allowed.iter().map(|h| h.to_string()).collect::<Vec<_>>()),
+            own: OwnAddresses::default(),
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "172.32.0.1"] {
-            assert!(is_public(ip.parse().unwrap()), "{ip} counted as private");
-        }
+    }
+
+    fn url(raw: &str) -> Url {
+        Url::parse(raw).unwrap()
     }
 
     #[test]
     fn literal_addresses_are_checked_unless_allowed() {
-        let none = AllowedHosts::new(&[]);
-        let url = |u: &str| Url::parse(u).unwrap();
+        let none = guard(&[]);
         assert!(none.check_url(&url("http://127.0.0.1:8080/x")).is_err());
         assert!(none.check_url(&url("http://[::1]/x")).is_err());
+        assert!(none.check_url(&url("http://[64:ff9b::7f00:1]/x")).is_err());
+        assert!(none.check_url(&url("http://198.51.100.7/x")).is_err());
         assert!(none.check_url(&url("http://93.184.216.34/x")).is_ok());
         assert!(none.check_url(&url("http://example.com/x")).is_ok(), "names are checked after resolution");
-        let some = AllowedHosts::new(&["127.0.0.1".into(), "[::1]".into(), "Intranet.Example.".into()]);
+        let some = guard(&["127.0.0.1", "[::1]", "Intranet.Example."]);
         assert!(some.check_url(&url("http://127.0.0.1:8080/x")).is_ok());
         assert!(some.check_url(&url("http://[::1]/x")).is_ok());
-        assert!(some.contains("intranet.example"));
+        assert!(some.allowed.lists("intranet.example"));
+    }
+
+    #[test]
+    fn the_servers_own_public_address_is_refused_directly_and_when_resolved() {
+        // 93.184.216.34 stands for a public address of one of the server's interfaces.
+        let own =
+            Guard { allowed: AllowedHosts::default(), own: OwnAddresses::fixed(&["93.184.216.34", "2606:2800::1"]) };
+        for ip in ["93.184.216.34", "[2606:2800::1]", "[::ffff:93.184.216.34]"] {
+            // Redirect targets go through the same check.
+            assert!(own.check_url(&url(&format!("http://{ip}:8080/x"))).is_err(), "{ip}");
+        }
+        assert!(!own.may_connect("93.184.216.34".parse().unwrap()), "names resolved to it are refused too");
+        assert!(own.may_connect("93.184.216.35".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_host_listed_with_a_port_is_refused_on_its_other_ports() {
+        let list = guard(&["127.0.0.1:8080", "metrics.internal:9100", "[::1]:8080"]);
+        assert!(list.check_url(&url("http://127.0.0.1:8080/x")).is_ok());
+        assert!(list.check_url(&url("http://127.0.0.1:22/x")).is_err());
+        assert!(list.check_url(&url("http://127.0.0.1/x")).is_err(), "port 80 is not 8080");
+        assert!(list.check_url(&url("http://[::1]:8080/x")).is_ok());
+        assert!(list.check_url(&url("http://[::1]:8081/x")).is_err());
+        assert!(list.check_url(&url("http://metrics.internal:9100/x")).is_ok());
+        assert!(list.check_url(&url("https://metrics.internal/x")).is_err(), "443 is not 9100");
+    }
+
+    #[test]
+    fn error_classes_hide_the_detail() {
+        let unreachable = SourceError::Unreachable { host: "h".into(), reason: "connection refused".into() };
+        assert_eq!(unreachable.class(), "unreachable");
+        assert_eq!(SourceError::Status(404).class(), "HTTP 4xx");
+        assert_eq!(SourceError::Status(503).class(), "HTTP 5xx");
+        assert_eq!(SourceError::Refused("10.0.0.1".into()).class(), "refused address");
     }
 }

@@ -76,7 +76,8 @@ pub async fn snapshot(db: &Db, slug: &str) -> StoreResult<BoardSnapshot> {
                 b.created_at AS board_created_at, b.updated_at AS board_updated_at,
                 (SELECT COALESCE(max(id), 0) FROM events) AS last_event_id,
                 w.id, w.board_id, b.slug AS board, w.key, w.title, w.kind, w.config, w.position,
-                w.created_at, w.updated_at, source_job.last_error AS source_error,
+                w.created_at, w.updated_at, source_job.last_error_class AS source_error,
+                source_job.last_error AS source_error_detail,
                 e.id AS event_id, e.value AS event_value, e.created_at AS event_created_at
          FROM boards b
          LEFT JOIN widgets w ON w.board_id = b.id

@@ -15,7 +15,9 @@ use sqlx::Acquire;
 
 use super::{Db, StoreResult};
 
-/// A job as `dashboard jobs` and `/dashboard/debug` show it.
+/// A job as `dashboard jobs` and `/dashboard/debug` show it. The public debug JSON shows the
+/// error's class as `last_error`, never its detail (a pull source's failure detail tells a
+/// closed port from a filtered one).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct JobRow {
     pub name: String,
@@ -30,7 +32,10 @@ pub struct JobRow {
     pub last_run_at: Option<DateTime<Utc>>,
     pub last_run_by: Option<String>,
     pub last_duration_ms: Option<i32>,
+    #[serde(skip)]
     pub last_error: Option<String>,
+    #[serde(rename = "last_error")]
+    pub last_error_class: Option<String>,
 }
 
 /// A job this runner now holds until `finish` (or its lease ends).
@@ -45,6 +50,8 @@ pub struct ClaimedJob {
     pub attempts: i32,
     /// Completed runs before this one.
     pub runs: i64,
+    /// A pull source's URL, for the runner's per-host limit.
+    pub source_url: Option<String>,
 }
 
 /// What the runner may claim: kinds it runs, each with its lease in seconds.
@@ -58,6 +65,8 @@ pub struct Outcome {
     pub started_at: DateTime<Utc>,
     pub duration_ms: i32,
     pub error: Option<String>,
+    /// What the public may know of `error`.
+    pub error_class: Option<String>,
     /// A run from the schedule moves `next_run_at` on; a manual run (`dashboard jobs run`) does not.
     pub scheduled: bool,
     /// After a failure, when to try again.
@@ -155,7 +164,8 @@ macro_rules! claim_from {
             $due,
             ") due, unnest($2::text[], $3::float8[]) AS lease (kind, seconds)
              WHERE j.id = due.id AND lease.kind = j.kind
-             RETURNING j.id, j.name, j.kind, j.widget_id, j.interval_s, j.attempts, j.runs"
+             RETURNING j.id, j.name, j.kind, j.widget_id, j.interval_s, j.attempts, j.runs,
+                       (SELECT w.config -> 'source' ->> 'url' FROM widgets w WHERE w.id = j.widget_id) AS source_url"
         )
     };
 }
@@ -200,7 +210,7 @@ pub async fn finish(db: &Db, runner: &str, job_id: i64, outcome: &Outcome) -> St
                 runs = runs + 1,
                 failures = failures + CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END,
                 attempts = CASE WHEN $3::text IS NULL THEN 0 ELSE attempts + 1 END,
-                last_error = $3, last_run_at = $4, last_run_by = $2, last_duration_ms = $5,
+                last_error = $3, last_error_class = $8, last_run_at = $4, last_run_by = $2, last_duration_ms = $5,
                 next_run_at = CASE
                     WHEN NOT $6 THEN next_run_at
                     WHEN $3::text IS NULL THEN GREATEST(next_run_at + make_interval(secs => interval_s), now())
@@ -214,9 +224,25 @@ pub async fn finish(db: &Db, runner: &str, job_id: i64, outcome: &Outcome) -> St
     .bind(outcome.duration_ms)
     .bind(outcome.scheduled)
     .bind(outcome.retry_after_s)
+    .bind(&outcome.error_class)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Gives a claimed job back unrun, not to be claimed again for `seconds`; its schedule and
+/// counts are untouched (the runner had no room for it yet).
+pub async fn defer(db: &Db, runner: &str, job_id: i64, seconds: f64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET locked_by = NULL, locked_until = now() + make_interval(secs => $3)
+         WHERE id = $1 AND locked_by = $2",
+    )
+    .bind(job_id)
+    .bind(runner)
+    .bind(seconds)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Drops every claim of this runner, so jobs it had to abandon (shutdown) are due again at once
@@ -233,7 +259,7 @@ macro_rules! select_jobs {
     () => {
         "SELECT name, kind, interval_s, next_run_at,
                 CASE WHEN locked_until > now() THEN locked_by END AS running_on,
-                attempts, runs, failures, last_run_at, last_run_by, last_duration_ms, last_error
+                attempts, runs, failures, last_run_at, last_run_by, last_duration_ms, last_error, last_error_class
          FROM jobs"
     };
 }

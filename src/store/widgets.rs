@@ -8,7 +8,7 @@ use sqlx::{FromRow, PgConnection, Row};
 use super::boards::BoardRow;
 use super::events::EventRow;
 use super::{StoreError, StoreResult};
-use crate::domain::{NewWidget, WidgetKind, WidgetPatch};
+use crate::domain::{NewWidget, WidgetKind, WidgetPatch, source};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WidgetRow {
@@ -20,13 +20,24 @@ pub struct WidgetRow {
     pub key: String,
     pub title: String,
     pub kind: String,
+    /// Serialized without `source`: see [`WidgetRow::managed_json`] for who sees it.
+    #[serde(serialize_with = "without_source")]
     pub config: SqlJson<Json>,
     pub position: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Why the widget's pull source last failed (`config.source`), until it next succeeds.
+    /// What anyone may know of why the widget's pull source last failed ("unreachable",
+    /// "HTTP 4xx", …), until it next succeeds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_error: Option<String>,
+    /// The failure in detail ("connection refused", "HTTP 404"): management views only.
+    #[serde(skip)]
+    pub source_error_detail: Option<String>,
+}
+
+/// The public form of a config: a source's URL and headers may carry keys.
+fn without_source<S: serde::Serializer>(config: &SqlJson<Json>, serializer: S) -> Result<S::Ok, S::Error> {
+    source::public_config(&config.0).serialize(serializer)
 }
 
 /// Written out so that a config this version cannot decode (a number an older version stored
@@ -50,6 +61,7 @@ impl<'r> FromRow<'r, PgRow> for WidgetRow {
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             source_error: row.try_get("source_error")?,
+            source_error_detail: row.try_get("source_error_detail")?,
         })
     }
 }
@@ -58,6 +70,18 @@ impl WidgetRow {
     pub fn kind(&self) -> WidgetKind {
         // The column's CHECK constraint admits only the six kinds.
         self.kind.parse().unwrap_or(WidgetKind::Text)
+    }
+
+    /// The widget as management views (signed in, or with an API token) see it: the config
+    /// with its source (header names only, never their values) and `source_error_detail`.
+    /// Serializing the row itself gives the public form.
+    pub fn managed_json(&self) -> Json {
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        json["config"] = source::managed_config(&self.config.0);
+        if let Some(detail) = &self.source_error_detail {
+            json["source_error_detail"] = Json::String(detail.clone());
+        }
+        json
     }
 }
 
@@ -69,11 +93,21 @@ pub struct WidgetView {
     pub latest: Option<EventRow>,
 }
 
+impl WidgetView {
+    /// See [`WidgetRow::managed_json`].
+    pub fn managed_json(&self) -> Json {
+        let mut json = self.widget.managed_json();
+        json["latest"] = serde_json::to_value(&self.latest).unwrap_or_default();
+        json
+    }
+}
+
 /// The shared head of this module's queries, as a macro so `concat!` keeps them `&'static str`.
 macro_rules! select_widgets {
     () => {
         "SELECT w.id, w.board_id, b.slug AS board, w.key, w.title, w.kind, w.config, w.position,
-                             w.created_at, w.updated_at, source_job.last_error AS source_error
+                             w.created_at, w.updated_at, source_job.last_error_class AS source_error,
+                             source_job.last_error AS source_error_detail
                       FROM widgets w JOIN boards b ON b.id = w.board_id
                       LEFT JOIN jobs source_job ON source_job.widget_id = w.id"
     };

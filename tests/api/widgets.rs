@@ -67,3 +67,26 @@ async fn widget_validation_names_fields() {
     let response = app.send(Method::PATCH, "/dashboard/boards/ops/widgets/nope", Some(json!({"title": "x"}))).await;
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn a_widget_read_shows_its_source_only_with_a_valid_token() {
+    // JOBS=off: the source is never fetched (tests send nothing beyond loopback).
+    let app = TestApp::spawn_with(&[("JOBS", "off")]).await;
+    app.create_board("ops", &[]).await;
+    let source = json!({"url": "http://127.0.0.1:9/v?key=k3y", "interval_s": 60, "pointer": "/v"});
+    let body = json!({"key": "kpi", "title": "KPI", "kind": "number", "config": {"unit": "ms", "source": source}});
+    assert_eq!(app.post("/dashboard/boards/ops/widgets", body).await.status(), 201);
+    let path = "/dashboard/boards/ops/widgets/kpi";
+
+    let public: Json = app.get(path).await.json().await.unwrap();
+    assert_eq!(public["config"], json!({"unit": "ms"}));
+    let board: Json = app.get("/dashboard/boards/ops").await.json().await.unwrap();
+    assert_eq!(board["widgets"][0]["config"], json!({"unit": "ms"}));
+    let managed: Json = app.send(Method::GET, path, None).await.json().await.unwrap();
+    assert_eq!(managed["config"]["source"]["url"], source["url"]);
+    let board: Json = app.get("/dashboard/boards/ops").await.json().await.unwrap();
+    assert_eq!(board["widgets"][0]["config"], json!({"unit": "ms"}), "the cached board stays public");
+
+    let wrong = app.client.get(app.url(path)).bearer_auth("not-a-token").send().await.unwrap();
+    assert_eq!(wrong.status(), 401, "a bad token is told, not answered with less");
+}

@@ -91,3 +91,39 @@ async fn shutdown_lets_a_running_job_finish() {
     assert_eq!(values_of(&db, "ops", "slow").await, vec![serde_json::json!({"value": 7})]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn slow_sources_leave_the_other_jobs_their_slots() {
+    const SOURCES: usize = 12;
+    let server = SourceServer::start().await;
+    let (url, db) = fresh_db().await;
+    // More sources than a runner runs at once, each hanging until the client gives up on it.
+    let widgets: Vec<(String, serde_json::Value)> =
+        (0..SOURCES).map(|i| (format!("w{i}"), source(&server.url(&format!("/hang?n={i}")), 60, "/value"))).collect();
+    let specs: Vec<(&str, &str, serde_json::Value)> =
+        widgets.iter().map(|(key, config)| (key.as_str(), "number", config.clone())).collect();
+    create_board(&db, "ops", &specs).await;
+
+    let runner = TestRunner::start(&url, &[ALLOW_LOCAL]).await;
+    job_after_runs(&db, "retention", 1).await;
+    wait_for("slow sources to be running", || async {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE kind = 'pull_source' AND locked_until > now() AND locked_by IS NOT NULL",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        (running >= 2).then_some(())
+    })
+    .await;
+    // Due again now, behind every source that has waited since the start.
+    sqlx::query("UPDATE jobs SET next_run_at = now() WHERE name = 'retention'").execute(&db).await.unwrap();
+    job_after_runs(&db, "retention", 2).await;
+    let source_runs: i64 = sqlx::query_scalar("SELECT sum(runs)::bigint FROM jobs WHERE kind = 'pull_source'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(source_runs, 0, "retention ran while every slow source was still waiting for its answer");
+    runner.stop().await;
+    server.stop().await;
+}

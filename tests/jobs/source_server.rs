@@ -1,5 +1,5 @@
 //! A local HTTP server that plays the pull sources: a counter, failures of every kind, slow
-//! answers; it counts the requests to each path.
+//! answers, a source that wants a key; it counts the requests to each path.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -12,6 +12,9 @@ use serde_json::json;
 
 #[derive(Default)]
 struct Hits(Mutex<HashMap<String, u64>>);
+
+/// The key `/keyed` wants, in an `Authorization` header.
+pub const KEY: &str = "Bearer s3cret-source-key";
 
 pub struct SourceServer {
     pub port: u16,
@@ -67,6 +70,15 @@ async fn answer(request: HttpRequest, hits: web::Data<Hits>) -> HttpResponse {
         // Longer than the client's 5 s timeout.
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(8)).await;
+            HttpResponse::Ok().json(json!({"value": 1}))
+        }
+        "/keyed" if request.headers().get("authorization").is_some_and(|v| v == KEY) => {
+            HttpResponse::Ok().json(json!({"value": n}))
+        }
+        "/keyed" => HttpResponse::Unauthorized().json(json!({"error": "no key"})),
+        // Longer than any test: each request ends with the client's timeout.
+        "/hang" => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
             HttpResponse::Ok().json(json!({"value": 1}))
         }
         "/html" => HttpResponse::Ok().content_type("text/html").body("<html><body>not json</body></html>"),

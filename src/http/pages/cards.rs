@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use sqlx::PgConnection;
 
 use super::format;
-use crate::domain::{MAX_HEIGHT, WidgetKind};
+use crate::domain::{MAX_HEIGHT, WidgetKind, source};
 use crate::store::StoreResult;
 use crate::store::boards::BoardSnapshot;
 use crate::store::events::{self, EventRow};
@@ -140,7 +140,7 @@ pub fn card(view: &WidgetView, history: &[EventRow], columns: i64, now: DateTime
         kind: kind.as_str(),
         width: config.int("width").unwrap_or(1).clamp(1, columns.max(1)),
         height: config.int("height").unwrap_or(1).clamp(1, MAX_HEIGHT),
-        config_json: widget.config.0.to_string(),
+        config_json: source::public_config(&widget.config.0).to_string(),
         stale_after,
         event_id: latest.map_or(0, |e| e.id),
         updated,

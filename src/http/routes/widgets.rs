@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 
 use super::boards::board_not_found;
 use crate::domain::{NewWidget, Slug, WidgetPatch};
-use crate::http::extract::{ApiToken, JsonBody};
+use crate::http::extract::{ApiToken, JsonBody, Viewer};
 use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::widgets::{self, WidgetRow};
 use crate::store::{StoreError, boards};
@@ -29,10 +29,13 @@ pub fn widget_not_found(board: &str, key: &str) -> String {
     format!("no widget {key:?} on board {board:?}")
 }
 
-pub async fn show(state: web::Data<AppState>, path: web::Path<WidgetPath>) -> ApiResult<HttpResponse> {
+pub async fn show(state: web::Data<AppState>, viewer: Viewer, path: web::Path<WidgetPath>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let widget = widgets::find_with_latest(&mut conn, &path.board, &path.widget).await.map_err(|e| path.error(e))?;
-    Ok(HttpResponse::Ok().json(widget))
+    Ok(match viewer {
+        Viewer::Manager => HttpResponse::Ok().json(widget.managed_json()),
+        Viewer::Public => HttpResponse::Ok().json(widget),
+    })
 }
 
 pub async fn create(
@@ -48,7 +51,7 @@ pub async fn create(
     let widget =
         widgets::create(&mut conn, &board, &new).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
     state.realtime.board_changed(&slug, "widget_created");
-    Ok(created(format!("/dashboard/boards/{slug}/widgets/{}", widget.key), &widget))
+    Ok(created(format!("/dashboard/boards/{slug}/widgets/{}", widget.key), &widget.managed_json()))
 }
 
 pub async fn update(
@@ -57,11 +60,14 @@ pub async fn update(
     path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
-    let patch = WidgetPatch::parse(&body.0)?;
+    let mut patch = WidgetPatch::parse(&body.0)?;
     let mut conn = state.conn().await?;
+    if let Some(config) = &mut patch.config {
+        config.keep_source_headers(&path.find(&mut conn).await?.config.0)?;
+    }
     let widget = widgets::update(&mut conn, &path.board, &path.widget, &patch).await.map_err(|e| path.error(e))?;
     state.realtime.board_changed(&path.board, "widget_updated");
-    Ok(HttpResponse::Ok().json(widget))
+    Ok(HttpResponse::Ok().json(widget.managed_json()))
 }
 
 pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<WidgetPath>) -> ApiResult<HttpResponse> {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 use super::forms::{FieldErrors, JsonForm, number_or_text};
 use super::session::{Manager, NoFields, Submitted, flash};
 use super::{Frame, redirect, render};
-use crate::domain::{NewWidget, Slug, WidgetKind, WidgetPatch};
+use crate::domain::{NewWidget, Slug, WidgetKind, WidgetPatch, source};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
@@ -35,6 +35,7 @@ const FIELDS: &[&str] = &[
     "config.source.url",
     "config.source.interval_s",
     "config.source.pointer",
+    "config.source.headers",
     "config.source",
 ];
 
@@ -52,6 +53,21 @@ struct WidgetFormPage {
     /// The key of the widget being edited; `None` on the "new widget" form.
     editing: Option<Slug>,
     kinds: [WidgetKind; 6],
+    source: SourceStatus,
+}
+
+/// What the edit form tells of a widget's stored source besides its fields: the names of its
+/// headers (their values are never shown) and why its last fetch failed, in detail.
+#[derive(Default)]
+struct SourceStatus {
+    header_names: Vec<String>,
+    error: Option<String>,
+}
+
+impl SourceStatus {
+    fn of(widget: &WidgetRow) -> Self {
+        Self { header_names: source::header_names_of(&widget.config.0), error: widget.source_error_detail.clone() }
+    }
 }
 
 #[derive(Default, serde::Deserialize)]
@@ -74,6 +90,10 @@ pub struct WidgetForm {
     source_url: String,
     source_interval_s: String,
     source_pointer: String,
+    /// One header a line, "Name: value". Empty keeps the stored headers (which are never shown).
+    source_headers: String,
+    /// A checkbox: drop the stored headers.
+    source_clear_headers: String,
 }
 
 impl WidgetForm {
@@ -106,6 +126,7 @@ impl WidgetForm {
             source_url: source("url"),
             source_interval_s: source("interval_s"),
             source_pointer: source("pointer"),
+            ..Self::default()
         }
     }
 
@@ -138,9 +159,28 @@ impl WidgetForm {
     fn source(&self) -> Option<Json> {
         let mut source = JsonForm::default();
         source.text("url", &self.source_url).number("interval_s", &self.source_interval_s);
-        source.text("pointer", &self.source_pointer);
+        source.text("pointer", &self.source_pointer).set("headers", self.headers());
         let source = source.build();
         source.as_object().is_some_and(|s| !s.is_empty()).then_some(source)
+    }
+
+    /// The typed headers; else `{}` when the stored ones are to be dropped; else none (keep).
+    /// A line without a colon is passed on without a value, so the parser names it.
+    fn headers(&self) -> Option<Json> {
+        let typed: Map<String, Json> = self
+            .source_headers
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(|line| match line.split_once(':') {
+                Some((name, value)) => (name.trim().to_string(), json!(value.trim())),
+                None => (line.to_string(), Json::Null),
+            })
+            .collect();
+        if !typed.is_empty() {
+            return Some(Json::Object(typed));
+        }
+        (!self.source_clear_headers.is_empty()).then(|| json!({}))
     }
 
     fn new_widget_json(&self) -> Json {
@@ -195,7 +235,7 @@ pub async fn new(
 ) -> Result<HttpResponse, PageError> {
     let board = find_board(&state, &path).await?;
     let form = WidgetForm { kind: "number".into(), ..WidgetForm::default() };
-    form_page(&manager, board, form, FieldErrors::default(), None, StatusCode::OK)
+    FormPage::new_widget(board, form, FieldErrors::default()).render(&manager, StatusCode::OK)
 }
 
 pub async fn create(
@@ -217,7 +257,7 @@ pub async fn create(
         }
         Err(error) => {
             let errors = FieldErrors::from_api(error, FIELDS)?;
-            form_page(&manager, board, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY)
+            FormPage::new_widget(board, form, errors).render(&manager, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }
@@ -230,7 +270,10 @@ pub async fn edit(
     let (slug, key) = path.into_inner();
     let board = find_board(&state, &slug).await?;
     let widget = find_widget(&state, &slug, &key).await?;
-    form_page(&manager, board, WidgetForm::of(&widget), FieldErrors::default(), Some(key), StatusCode::OK)
+    let source = SourceStatus::of(&widget);
+    let page =
+        FormPage { board, form: WidgetForm::of(&widget), errors: FieldErrors::default(), editing: Some(key), source };
+    page.render(&manager, StatusCode::OK)
 }
 
 pub async fn update(
@@ -242,7 +285,10 @@ pub async fn update(
     let (slug, key) = path.into_inner();
     let board = find_board(&state, &slug).await?;
     let current = find_widget(&state, &slug, &key).await?;
-    let updated = match WidgetPatch::parse(&form.patch_json(&current)) {
+    let parsed = WidgetPatch::parse(&form.patch_json(&current)).and_then(|mut patch| {
+        patch.config.as_mut().map_or(Ok(()), |config| config.keep_source_headers(&current.config.0)).map(|()| patch)
+    });
+    let updated = match parsed {
         Ok(patch) => widgets::update(&mut *state.conn().await?, &slug, &key, &patch).await.map_err(ApiError::from),
         Err(errors) => Err(errors.into()),
     };
@@ -254,8 +300,9 @@ pub async fn update(
         }
         Err(error) => {
             let errors = FieldErrors::from_api(error, FIELDS)?;
-            form.kind = current.kind;
-            form_page(&manager, board, form, errors, Some(key), StatusCode::UNPROCESSABLE_ENTITY)
+            form.kind = current.kind.clone();
+            let page = FormPage { board, form, errors, editing: Some(key), source: SourceStatus::of(&current) };
+            page.render(&manager, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }
@@ -289,26 +336,38 @@ fn widget_missing<'a>(slug: &'a str, key: &'a str) -> impl FnOnce(crate::store::
     }
 }
 
-fn form_page(
-    manager: &Manager,
+/// What a widget form page shows.
+struct FormPage {
     board: BoardRow,
     form: WidgetForm,
     errors: FieldErrors,
     editing: Option<Slug>,
-    status: StatusCode,
-) -> Result<HttpResponse, PageError> {
-    let title =
-        if editing.is_some() { format!("Edit {}", form.title) } else { format!("New widget on {}", board.title) };
-    let page = WidgetFormPage {
-        layout: Layout::new(title),
-        frame: Frame::from(manager),
-        board,
-        form,
-        errors,
-        editing,
-        kinds: WidgetKind::ALL,
-    };
-    render(&page, status)
+    source: SourceStatus,
+}
+
+impl FormPage {
+    fn new_widget(board: BoardRow, form: WidgetForm, errors: FieldErrors) -> Self {
+        Self { board, form, errors, editing: None, source: SourceStatus::default() }
+    }
+
+    fn render(self, manager: &Manager, status: StatusCode) -> Result<HttpResponse, PageError> {
+        let title = if self.editing.is_some() {
+            format!("Edit {}", self.form.title)
+        } else {
+            format!("New widget on {}", self.board.title)
+        };
+        let page = WidgetFormPage {
+            layout: Layout::new(title),
+            frame: Frame::from(manager),
+            board: self.board,
+            form: self.form,
+            errors: self.errors,
+            editing: self.editing,
+            kinds: WidgetKind::ALL,
+            source: self.source,
+        };
+        render(&page, status)
+    }
 }
 
 #[cfg(test)]
