@@ -73,6 +73,8 @@ pub struct Settings {
     pub poll_interval: Duration,
     pub bootstrap_token: Option<Secret>,
     pub secret_key_base: Secret,
+    /// How long a client gets to send a request's whole body.
+    pub body_read_timeout: Duration,
     pub allowed_origins: Vec<String>,
     pub events_retention_days: u32,
     pub jobs: JobsMode,
@@ -133,6 +135,13 @@ impl Settings {
             None if production => return Err(ConfigError::missing("SECRET_KEY_BASE")),
             None => Secret::new(random_hex(32)),
         };
+        let bootstrap_token = match env.get("DASHBOARD_API_TOKEN") {
+            // A short shared secret on a public host can be guessed; generated tokens have 256 bits.
+            Some(token) if production && token.chars().count() < 32 => {
+                return Err(ConfigError::invalid("DASHBOARD_API_TOKEN", "at least 32 characters in production"));
+            }
+            token => token.map(Secret::new),
+        };
         Ok(Self {
             app_env,
             database_url: Secret::new(env.required("DATABASE_URL")?),
@@ -142,8 +151,9 @@ impl Settings {
             port: env.parse_or("PORT", "a port number 0-65535", 3000)?,
             sse: SseSettings::from_source(env)?,
             poll_interval: Duration::from_millis(env.positive_or("POLL_INTERVAL_MS", 1000)?),
-            bootstrap_token: env.get("DASHBOARD_API_TOKEN").map(Secret::new),
+            bootstrap_token,
             secret_key_base,
+            body_read_timeout: Duration::from_secs(env.positive_or("BODY_READ_TIMEOUT", 15)?),
             allowed_origins: env.list("ALLOWED_ORIGINS"),
             events_retention_days: env.positive_or("EVENTS_RETENTION_DAYS", 30)?,
             jobs: env.parse_or_else("JOBS", "inline or off", parse_jobs_mode, || JobsMode::Inline)?,
@@ -283,6 +293,32 @@ mod tests {
         let env = EnvSource::from_pairs(&[("DATABASE_URL", "postgres://localhost/db")]);
         let err = Settings::from_source(AppEnv::Production, &env).unwrap_err();
         assert!(err.to_string().contains("SECRET_KEY_BASE"));
+    }
+
+    #[test]
+    fn production_refuses_a_short_bootstrap_token() {
+        let key = "k".repeat(64);
+        let production = |token: &str| {
+            let env = EnvSource::from_pairs(&[
+                ("DATABASE_URL", "postgres://localhost/db"),
+                ("SECRET_KEY_BASE", key.as_str()),
+                ("DASHBOARD_API_TOKEN", token),
+            ]);
+            Settings::from_source(AppEnv::Production, &env)
+        };
+        let err = production(&"t".repeat(31)).unwrap_err().to_string();
+        assert!(err.contains("DASHBOARD_API_TOKEN") && err.contains("32"), "{err}");
+        assert!(!err.contains(&"t".repeat(31)), "the value is not shown: {err}");
+        assert!(production(&"t".repeat(32)).is_ok());
+        assert!(settings(&[("DASHBOARD_API_TOKEN", "short")]).is_ok(), "only production insists");
+    }
+
+    #[test]
+    fn body_read_timeout_is_in_seconds() {
+        assert_eq!(settings(&[]).unwrap().body_read_timeout, Duration::from_secs(15));
+        assert_eq!(settings(&[("BODY_READ_TIMEOUT", "1")]).unwrap().body_read_timeout, Duration::from_secs(1));
+        let err = settings(&[("BODY_READ_TIMEOUT", "0")]).unwrap_err().to_string();
+        assert!(err.contains("BODY_READ_TIMEOUT"), "{err}");
     }
 
     #[test]
