@@ -9,5 +9,6 @@ mod events;
 mod hostile;
 mod ordering;
 mod outage;
+mod slow_bodies;
 mod tokens;
 mod widgets;

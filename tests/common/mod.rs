@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
 pub mod private_redis;
+pub mod raw_http;
 pub mod sse;
 pub mod tcp_proxy;
 
