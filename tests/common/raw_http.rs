@@ -14,9 +14,17 @@ pub struct Answer {
     pub closed: bool,
 }
 
-/// Sends `head` (request line and headers, without the blank line), then the body one byte
-/// every `every` (`None`: no body byte at all), reading whatever comes back, for at most `limit`.
-pub async fn send(port: u16, head: &str, every: Option<Duration>, limit: Duration) -> Answer {
+/// A piece of body sent again and again, once per interval.
+pub type Trickle = (Duration, &'static [u8]);
+
+/// One byte every 300 ms of a body with a `Content-Length`.
+pub const BYTE_BY_BYTE: Trickle = (Duration::from_millis(300), b"x");
+/// One byte every 300 ms, as chunks of a `Transfer-Encoding: chunked` body.
+pub const CHUNK_BY_CHUNK: Trickle = (Duration::from_millis(300), b"1\r\nx\r\n");
+
+/// Sends `head` (request line and headers, without the blank line), then trickles the body
+/// (`None`: no body byte at all), reading whatever comes back, for at most `limit`.
+pub async fn send(port: u16, head: &str, trickle: Option<Trickle>, limit: Duration) -> Answer {
     let mut socket = TcpStream::connect(("127.0.0.1", port)).await.expect("connects to the app");
     socket.write_all(format!("{head}\r\n\r\n").as_bytes()).await.unwrap();
     let started = Instant::now();
@@ -24,7 +32,8 @@ pub async fn send(port: u16, head: &str, every: Option<Duration>, limit: Duratio
     let mut first_byte = None;
     let mut closed = false;
     let mut buf = [0u8; 4096];
-    let mut tick = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
+    let (every, piece) = trickle.unwrap_or((Duration::from_secs(3600), b""));
+    let mut tick = tokio::time::interval(every);
     tick.tick().await;
     while started.elapsed() < limit {
         tokio::select! {
@@ -35,7 +44,7 @@ pub async fn send(port: u16, head: &str, every: Option<Duration>, limit: Duratio
                     received.extend_from_slice(&buf[..n]);
                 }
             },
-            _ = tick.tick(), if every.is_some() => { let _ = socket.write_all(b"x").await; }
+            _ = tick.tick(), if trickle.is_some() => { let _ = socket.write_all(piece).await; }
             _ = tokio::time::sleep(limit.saturating_sub(started.elapsed())) => break,
         }
     }
