@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::{JobsMode, Settings};
-use crate::http::{ApiError, AppState, body_deadline, metrics, pages, routes};
+use crate::http::{ApiError, AppState, auth, body_deadline, metrics, pages, routes};
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store;
@@ -103,6 +103,8 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            // Before any handler or extractor runs: a wrong token is told so before the body is read.
+            .wrap(from_fn(auth::authenticate_first))
             .wrap(from_fn(body_deadline::bound_body_reads))
             // Innermost, so the error bodies it writes get the security headers too.
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, pages::method_not_allowed))
@@ -118,7 +120,7 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             .configure(|cfg| match role {
                 Role::Web => {
                     routes::api(cfg);
-                    pages::configure(cfg, &state.settings);
+                    pages::configure(cfg);
                 }
                 Role::StreamOnly => routes::stream_only(cfg),
             })

@@ -1,16 +1,15 @@
 //! Extractors that turn a raw request into checked input: a JSON body within its size limit,
 //! and the API token of a write.
 
-use std::future::Future;
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use actix_web::{FromRequest, HttpRequest, dev::Payload, mime, web};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
 use futures_util::StreamExt;
 
+use super::auth::Caller;
 use super::error::ApiError;
-use super::state::AppState;
-use crate::store::tokens;
 
 /// Body limit of single-object requests (SPEC §5).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -59,42 +58,16 @@ impl<const LIMIT: usize> FromRequest for JsonBody<LIMIT> {
     }
 }
 
-/// Proof that the request carried a valid, unrevoked API token. Every write takes one.
-pub struct ApiToken;
+/// The caller of a write, authenticated by [`authenticate_first`](super::auth::authenticate_first)
+/// before the body was read. Every write takes one.
+pub struct ApiToken(pub Caller);
 
 impl FromRequest for ApiToken {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let secret = bearer(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let secret = secret.ok_or(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>"))?;
-            let name = authenticate(&state, &secret).await?;
-            tracing::debug!(token = %name, "authenticated write");
-            Ok(ApiToken)
-        })
+        let caller = req.extensions().get::<Caller>().cloned();
+        ready(caller.map(ApiToken).ok_or(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>")))
     }
-}
-
-/// The name a request authenticated with `DASHBOARD_API_TOKEN` goes by.
-pub const BOOTSTRAP_TOKEN_NAME: &str = "DASHBOARD_API_TOKEN";
-
-/// The name of the live token whose secret this is.
-pub async fn authenticate(state: &AppState, secret: &str) -> Result<String, ApiError> {
-    if let Some(bootstrap) = &state.settings.bootstrap_token
-        && tokens::matches_bootstrap(secret, bootstrap.expose())
-    {
-        return Ok(BOOTSTRAP_TOKEN_NAME.into());
-    }
-    tokens::authenticate(&state.db, secret).await?.ok_or(ApiError::Unauthorized("the API token is unknown or revoked"))
-}
-
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, extractors and the error type that maps failures to responses.
 
+pub mod auth;
 pub mod body_deadline;
 pub mod error;
 pub mod extract;

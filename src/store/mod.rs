@@ -6,6 +6,7 @@ pub mod database;
 pub mod event_writer;
 pub mod events;
 pub mod jobs;
+pub mod sessions;
 pub mod tokens;
 pub mod widgets;
 

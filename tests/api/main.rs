@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth_first;
 mod boards;
 mod cli;
 mod events;

@@ -16,15 +16,14 @@ use actix_web::web;
 pub use error::{PageError, answers_in_json, method_not_allowed, not_found};
 pub use security::{content_security_policy, headers as security_headers};
 
-use crate::config::Settings;
 use crate::store::StoreError;
 
 /// Routes of the pages, for `dashboard serve` only.
-pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
+pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").get(index::show))
         .service(web::resource("/boards/{board}").app_data(path_config()).get(board::show))
         .service(web::resource("/static/{path:.*}").get(assets::serve).head(assets::serve));
-    manage::configure(cfg, settings);
+    manage::configure(cfg);
 }
 
 /// A page address whose board or widget part breaks the slug rule names nothing there is: the

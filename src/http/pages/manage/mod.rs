@@ -14,13 +14,11 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::PageError;
-use crate::config::Settings;
 pub use session::Manager;
 
-pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
+pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/manage")
-            .wrap(session::middleware(settings))
             .app_data(super::path_config())
             .service(web::resource("").get(boards::index))
             .service(web::resource("/sign-in").get(sign_in::form).post(sign_in::submit))
@@ -44,7 +42,7 @@ pub struct Frame {
 
 impl From<&Manager> for Frame {
     fn from(manager: &Manager) -> Self {
-        Self { name: manager.name.clone(), csrf: manager.csrf.clone(), flash: manager.flash.clone() }
+        Self { name: manager.caller.name().to_string(), csrf: manager.csrf.clone(), flash: manager.flash.clone() }
     }
 }
 
