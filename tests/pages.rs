@@ -581,10 +581,6 @@ async fn changing_dashboard_api_token_ends_the_sessions_opened_with_the_old_valu
     let old = [("DASHBOARD_API_TOKEN", "old-bootstrap-token-value"), ("SECRET_KEY_BASE", key.as_str())];
     let app = TestApp::spawn_with(&old).await;
     let session = ManageSession::sign_in_with(&app, "old-bootstrap-token-value").await;
-    let stored: Vec<u8> =
-        sqlx::query_scalar("SELECT bootstrap_fingerprint FROM sessions").fetch_one(&app.db).await.unwrap();
-    assert_eq!(stored.len(), 32, "a fingerprint, not the value");
-    assert_ne!(stored, dashboard::store::tokens::hash("old-bootstrap-token-value"), "keyed by SECRET_KEY_BASE");
 
     // Another instance with the same settings accepts the session: it lives in the database.
     let same = TestApp::spawn_on(&app.database_url, Role::Web, &old).await;
@@ -599,6 +595,10 @@ async fn changing_dashboard_api_token_ends_the_sessions_opened_with_the_old_valu
     assert_eq!(app.count("boards").await, 0);
     let unset = TestApp::spawn_on(&app.database_url, Role::Web, &[("SECRET_KEY_BASE", key.as_str())]).await;
     assert_eq!(session.copy_to(&unset).get("/manage").await.0, 303, "nor does it outlive the setting");
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT bootstrap_fingerprint FROM sessions").fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored.len(), 32, "a fingerprint, not the value");
+    assert_ne!(stored, dashboard::store::tokens::hash("old-bootstrap-token-value"), "keyed by SECRET_KEY_BASE");
 }
 
 #[tokio::test]
