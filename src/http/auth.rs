@@ -4,13 +4,14 @@
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{AUTHORIZATION, HeaderMap};
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, ResponseError, web};
+use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::error::ApiError;
+use super::extract::bearer;
 use super::state::AppState;
 use crate::config::Settings;
 use crate::store::tokens::{self, ActiveToken};
@@ -66,7 +67,7 @@ pub async fn authenticate_first(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if is_api(req.path()) {
-        let outcome = match presented_secret(req.headers()) {
+        let outcome = match presented_secret(req.request()) {
             Presented::Bearer(secret) => match req.app_data::<web::Data<AppState>>() {
                 Some(state) => authenticate(state, &secret).await.map(Some),
                 None => Err(ApiError::Internal("application state missing".into())),
@@ -89,9 +90,10 @@ pub async fn authenticate_first(
     next.call(req).await.map(ServiceResponse::map_into_left_body)
 }
 
-/// The JSON API (`/metrics` and `/health` have rules of their own).
+/// The JSON API. `/metrics`, `/health` and `/dashboard/debug` have rules of their own: the
+/// operator's endpoints take a Bearer token that is not an API token.
 fn is_api(path: &str) -> bool {
-    path == "/dashboard" || path.starts_with("/dashboard/")
+    (path == "/dashboard" || path.starts_with("/dashboard/")) && path != "/dashboard/debug"
 }
 
 fn is_write(method: &Method) -> bool {
@@ -105,33 +107,41 @@ enum Presented {
     Nothing,
 }
 
-fn presented_secret(headers: &HeaderMap) -> Presented {
-    let Some(value) = headers.get(AUTHORIZATION) else { return Presented::Nothing };
-    let bearer = value.to_str().ok().and_then(|value| {
-        let (scheme, token) = value.split_once(' ')?;
-        let token = token.trim();
-        (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
-    });
-    bearer.map_or(Presented::Malformed, Presented::Bearer)
+fn presented_secret(req: &HttpRequest) -> Presented {
+    match bearer(req) {
+        Some(secret) => Presented::Bearer(secret),
+        None if req.headers().contains_key(AUTHORIZATION) => Presented::Malformed,
+        None => Presented::Nothing,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use actix_web::test::TestRequest;
+
     use super::*;
 
-    fn headers(authorization: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, authorization.parse().unwrap());
-        headers
+    fn presented(authorization: Option<&str>) -> Presented {
+        let mut req = TestRequest::default();
+        if let Some(value) = authorization {
+            req = req.insert_header((AUTHORIZATION, value));
+        }
+        presented_secret(&req.to_http_request())
     }
 
     #[test]
     fn only_a_bearer_token_is_a_credential() {
-        assert!(matches!(presented_secret(&headers("Bearer abc ")), Presented::Bearer(s) if s == "abc"));
-        assert!(matches!(presented_secret(&headers("bearer abc")), Presented::Bearer(_)));
+        assert!(matches!(presented(Some("Bearer abc ")), Presented::Bearer(s) if s == "abc"));
+        assert!(matches!(presented(Some("bearer abc")), Presented::Bearer(_)));
         for malformed in ["Basic dXNlcjpwdw==", "Bearer ", "Bearer", "abc"] {
-            assert!(matches!(presented_secret(&headers(malformed)), Presented::Malformed), "{malformed}");
+            assert!(matches!(presented(Some(malformed)), Presented::Malformed), "{malformed}");
         }
-        assert!(matches!(presented_secret(&HeaderMap::new()), Presented::Nothing));
+        assert!(matches!(presented(None), Presented::Nothing));
+    }
+
+    #[test]
+    fn the_operators_endpoints_are_not_the_api() {
+        assert!(is_api("/dashboard") && is_api("/dashboard/boards/x") && is_api("/dashboard/events"));
+        assert!(!is_api("/dashboard/debug") && !is_api("/metrics") && !is_api("/dashboardx") && !is_api("/manage"));
     }
 }

@@ -4,7 +4,7 @@
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
 use futures_util::StreamExt;
 
@@ -70,4 +70,12 @@ impl FromRequest for ApiToken {
         let caller = req.extensions().get::<Caller>().cloned();
         ready(caller.map(ApiToken).ok_or(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>")))
     }
+}
+
+/// The secret of an `Authorization: Bearer <token>` header.
+pub(super) fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
