@@ -15,7 +15,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::{JobsMode, Settings};
 use crate::http::access_log::AccessLog;
-use crate::http::{ApiError, AppState, client, metrics, pages, routes};
+use crate::http::{ApiError, AppState, auth, body_deadline, client, metrics, pages, routes};
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store;
@@ -113,6 +113,9 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            // Before any handler or extractor runs: a wrong token is told so before the body is read.
+            .wrap(from_fn(auth::authenticate_first))
+            .wrap(from_fn(body_deadline::bound_body_reads))
             // Innermost, so the error bodies it writes get the security headers too.
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, pages::method_not_allowed))
             .wrap(pages::security_headers(&state.settings))

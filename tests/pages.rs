@@ -3,10 +3,12 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::sse::SseClient;
-use common::{BOUND_VALUES, TestApp, UNDECODABLE_VALUE};
+use common::{BOUND_VALUES, TestApp, UNDECODABLE_VALUE, raw_http};
+use dashboard::startup::Role;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use serde_json::{Value as Json, json};
@@ -336,19 +338,19 @@ async fn static_assets_are_served_with_validators() {
     }
 }
 
-/// A browser-like client of the management pages: keeps the session cookie by hand and reads
-/// each page's CSRF token, without following redirects.
+/// A browser-like client of the management pages: keeps its cookies by hand (so a test can copy
+/// them) and reads each page's CSRF token, without following redirects.
 struct ManageSession<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
-    cookie: String,
+    cookies: BTreeMap<String, String>,
     csrf: String,
 }
 
 impl<'a> ManageSession<'a> {
     async fn anonymous(app: &'a TestApp) -> Self {
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let mut session = Self { app, client, cookie: String::new(), csrf: String::new() };
+        let mut session = Self { app, client, cookies: BTreeMap::new(), csrf: String::new() };
         let (status, body) = session.get("/manage/sign-in").await;
         assert_eq!(status, 200);
         session.csrf = csrf_of(&body);
@@ -356,8 +358,12 @@ impl<'a> ManageSession<'a> {
     }
 
     async fn sign_in(app: &'a TestApp) -> Self {
+        Self::sign_in_with(app, &app.token).await
+    }
+
+    async fn sign_in_with(app: &'a TestApp, token: &str) -> Self {
         let mut session = Self::anonymous(app).await;
-        let response = session.post("/manage/sign-in", &[("token", app.token.as_str())]).await;
+        let response = session.post("/manage/sign-in", &[("token", token)]).await;
         assert_eq!(response.status(), 303);
         assert_eq!(response.headers()[header::LOCATION], "/manage");
         let (status, body) = session.get("/manage").await;
@@ -366,15 +372,33 @@ impl<'a> ManageSession<'a> {
         session
     }
 
-    fn keep_cookie(&mut self, headers: &HeaderMap) {
-        if let Some(cookie) = headers.get(header::SET_COOKIE) {
-            self.cookie = cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+    /// The same cookies and CSRF token, in another client (a copied cookie), possibly for another
+    /// instance of the app.
+    fn copy_to<'b>(&self, app: &'b TestApp) -> ManageSession<'b> {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        ManageSession { app, client, cookies: self.cookies.clone(), csrf: self.csrf.clone() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep_cookies(&mut self, headers: &HeaderMap) {
+        for set in headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+            if value.is_empty() || set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
         }
     }
 
     async fn get(&mut self, path: &str) -> (StatusCode, String) {
-        let response = self.client.get(self.app.url(path)).header(header::COOKIE, &self.cookie).send().await.unwrap();
-        self.keep_cookie(response.headers());
+        let request = self.client.get(self.app.url(path)).header(header::COOKIE, self.cookie_header());
+        let response = request.send().await.unwrap();
+        self.keep_cookies(response.headers());
         (response.status(), response.text().await.unwrap())
     }
 
@@ -385,15 +409,9 @@ impl<'a> ManageSession<'a> {
     }
 
     async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let response = self
-            .client
-            .post(self.app.url(path))
-            .header(header::COOKIE, &self.cookie)
-            .form(fields)
-            .send()
-            .await
-            .unwrap();
-        self.keep_cookie(response.headers());
+        let request = self.client.post(self.app.url(path)).header(header::COOKIE, self.cookie_header());
+        let response = request.form(fields).send().await.unwrap();
+        self.keep_cookies(response.headers());
         response
     }
 }
@@ -404,15 +422,30 @@ fn csrf_of(body: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_session_cookie_is_signed_httponly_and_lax() {
+async fn session_cookies_are_httponly_lax_and_hold_only_a_secret() {
     let app = TestApp::spawn().await;
     let response = app.get("/manage/sign-in").await;
     let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
-    assert!(cookie.starts_with("dashboard_session="), "{cookie}");
+    assert!(cookie.starts_with("dashboard_sign_in="), "the sign-in form's CSRF cookie: {cookie}");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/manage"] {
         assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
     }
     assert!(!cookie.contains("Secure"), "plain HTTP outside production");
+
+    let mut session = ManageSession::anonymous(&app).await;
+    let response = session.post("/manage/sign-in", &[("token", app.token.as_str())]).await;
+    let cookies: Vec<&str> =
+        response.headers().get_all(header::SET_COOKIE).iter().map(|c| c.to_str().unwrap()).collect();
+    let cookie = cookies.iter().find(|c| c.starts_with("dashboard_session=")).expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/manage", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    // The cookie is the session's secret and nothing else; the server keeps only its hash.
+    let secret = &session.cookies["dashboard_session"];
+    assert_eq!(secret.len(), 64, "256 random bits: {secret}");
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT secret_hash FROM sessions").fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored, dashboard::store::tokens::hash(secret));
+    assert!(!session.cookies.contains_key("dashboard_sign_in"), "the sign-in cookie is cleared");
 }
 
 #[tokio::test]
@@ -440,7 +473,8 @@ async fn no_management_response_is_stored_by_a_browser_or_proxy() {
     for (path, status) in
         [("/manage", 200), ("/manage/boards/b", 200), ("/manage/boards/nope", 404), ("/manage/nope", 404)]
     {
-        let response = session.client.get(app.url(path)).header(header::COOKIE, &session.cookie).send().await.unwrap();
+        let request = session.client.get(app.url(path)).header(header::COOKIE, session.cookie_header());
+        let response = request.send().await.unwrap();
         assert_eq!(response.status(), status, "{path}");
         no_store(response.headers(), path);
     }
@@ -500,16 +534,19 @@ async fn forms_refuse_a_missing_or_wrong_csrf_token() {
 async fn forms_refuse_a_forged_or_missing_session() {
     let app = TestApp::spawn().await;
     let mut session = ManageSession::sign_in(&app).await;
-    // Flip one character of the signed cookie: the signature no longer matches.
-    let (name, value) = session.cookie.split_once('=').unwrap();
-    let mut forged: Vec<char> = value.chars().collect();
-    forged[3] = if forged[3] == 'A' { 'B' } else { 'A' };
-    session.cookie = format!("{name}={}", forged.into_iter().collect::<String>());
+    // Change one character of the session secret: the server knows no such session.
+    let secret = session.cookies.get_mut("dashboard_session").unwrap();
+    let flipped = if secret.starts_with('a') { "b" } else { "a" };
+    secret.replace_range(0..1, flipped);
     let response = session.post("/manage/new-board", &[("title", "Forged")]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()[header::LOCATION], "/manage/sign-in");
+    for garbage in ["", "not-hex", "%%%", &"f".repeat(5000)] {
+        session.cookies.insert("dashboard_session".into(), garbage.into());
+        assert_eq!(session.get("/manage").await.0, 303, "{garbage:.20}");
+    }
 
-    session.cookie = String::new();
+    session.cookies.clear();
     let response = session.post("/manage/new-board", &[("title", "No session")]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(app.count("boards").await, 0);
@@ -666,11 +703,75 @@ async fn stored_headers(app: &TestApp) -> Json {
 }
 
 #[tokio::test]
-async fn signing_out_ends_the_session() {
+async fn signing_out_ends_the_session_for_every_copy_of_its_cookie() {
     let app = TestApp::spawn().await;
     let mut session = ManageSession::sign_in(&app).await;
+    let mut copy = session.copy_to(&app);
+    assert_eq!(copy.get("/manage").await.0, 200, "a copy works while the session lasts");
+
     let response = session.post("/manage/sign-out", &[]).await;
     assert_eq!(response.status(), 303);
-    let (status, _) = session.get("/manage").await;
-    assert_eq!(status, 303);
+    assert!(!session.cookies.contains_key("dashboard_session"), "the browser's cookie is cleared");
+    let (status, _) = copy.get("/manage").await;
+    assert_eq!(status, 303, "the copied cookie no longer signs in");
+    let response = copy.post("/manage/new-board", &[("title", "After sign-out")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[header::LOCATION], "/manage/sign-in");
+    assert_eq!(app.count("boards").await, 0);
+}
+
+#[tokio::test]
+async fn a_session_ends_when_the_server_says_it_expired() {
+    let app = TestApp::spawn().await;
+    let mut session = ManageSession::sign_in(&app).await;
+    sqlx::query("UPDATE sessions SET expires_at = now() - interval '1 second'").execute(&app.db).await.unwrap();
+    assert_eq!(session.get("/manage").await.0, 303, "the cookie's own Max-Age is not what counts");
+
+    // The next sign-in clears the expired row out.
+    ManageSession::sign_in(&app).await;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&app.db).await.unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test]
+async fn changing_dashboard_api_token_ends_the_sessions_opened_with_the_old_value() {
+    let key = "k".repeat(64);
+    let old = [("DASHBOARD_API_TOKEN", "old-bootstrap-token-value"), ("SECRET_KEY_BASE", key.as_str())];
+    let app = TestApp::spawn_with(&old).await;
+    let session = ManageSession::sign_in_with(&app, "old-bootstrap-token-value").await;
+
+    // Another instance with the same settings accepts the session: it lives in the database.
+    let same = TestApp::spawn_on(&app.database_url, Role::Web, &old).await;
+    assert_eq!(session.copy_to(&same).get("/manage").await.0, 200);
+
+    let rotated = [("DASHBOARD_API_TOKEN", "new-bootstrap-token-value"), ("SECRET_KEY_BASE", key.as_str())];
+    let rotated = TestApp::spawn_on(&app.database_url, Role::Web, &rotated).await;
+    let mut copy = session.copy_to(&rotated);
+    assert_eq!(copy.get("/manage").await.0, 303, "the old value's session is over");
+    let response = copy.post("/manage/new-board", &[("title", "After rotation")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.count("boards").await, 0);
+    let unset = TestApp::spawn_on(&app.database_url, Role::Web, &[("SECRET_KEY_BASE", key.as_str())]).await;
+    assert_eq!(session.copy_to(&unset).get("/manage").await.0, 303, "nor does it outlive the setting");
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT bootstrap_fingerprint FROM sessions").fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored.len(), 32, "a fingerprint, not the value");
+    assert_ne!(stored, dashboard::store::tokens::hash("old-bootstrap-token-value"), "keyed by SECRET_KEY_BASE");
+}
+
+#[tokio::test]
+async fn a_trickled_sign_in_form_is_408_and_the_connection_closes() {
+    let app = TestApp::spawn_with(&[("BODY_READ_TIMEOUT", "1")]).await;
+    let session = ManageSession::anonymous(&app).await;
+    let head = format!(
+        "POST /manage/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/html\r\nCookie: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100",
+        session.cookie_header()
+    );
+    // Sending all 100 bytes would take 30 s.
+    let answer = raw_http::send(app.port, &head, Some(raw_http::BYTE_BY_BYTE), Duration::from_secs(15)).await;
+    assert_eq!(answer.status, 408, "{}", answer.text);
+    assert!(answer.text.contains("did not arrive in time"), "the error page: {}", answer.text);
+    assert!(answer.after < Duration::from_secs(6), "answered after {:?}", answer.after);
+    assert!(answer.closed, "the connection is closed");
 }

@@ -1,5 +1,5 @@
 use super::TokenCommand;
-use crate::http::extract::BOOTSTRAP_TOKEN_NAME;
+use crate::http::auth::BOOTSTRAP_TOKEN_NAME;
 use crate::store::{Db, StoreError, tokens};
 
 pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
@@ -10,8 +10,8 @@ pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
                 anyhow::bail!("a token name must be 1 to 100 characters");
             }
             if name == BOOTSTRAP_TOKEN_NAME {
-                // Sessions signed in with the bootstrap token go by this name; sharing it would
-                // keep a revoked token's sessions alive while DASHBOARD_API_TOKEN is set.
+                // Callers with the bootstrap token go by this name; sharing it would make the
+                // management pages and logs name two credentials alike.
                 anyhow::bail!("{name:?} is reserved for the DASHBOARD_API_TOKEN setting; choose another name");
             }
             let secret = tokens::create(db, name).await.map_err(|e| match e {

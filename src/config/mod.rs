@@ -74,6 +74,8 @@ pub struct Settings {
     pub history: HistorySettings,
     pub bootstrap_token: Option<Secret>,
     pub secret_key_base: Secret,
+    /// How long a client gets to send a request's whole body.
+    pub body_read_timeout: Duration,
     pub allowed_origins: Vec<String>,
     /// Origins (besides the app's own) whose pages may show board pages in a frame.
     pub frame_ancestors: Vec<String>,
@@ -154,6 +156,13 @@ impl Settings {
             None if production => return Err(ConfigError::missing("SECRET_KEY_BASE")),
             None => Secret::new(random_hex(32)),
         };
+        let bootstrap_token = match env.get("DASHBOARD_API_TOKEN") {
+            // A short shared secret on a public host can be guessed; generated tokens have 256 bits.
+            Some(token) if production && token.chars().count() < 32 => {
+                return Err(ConfigError::invalid("DASHBOARD_API_TOKEN", "at least 32 characters in production"));
+            }
+            token => token.map(Secret::new),
+        };
         Ok(Self {
             app_env,
             database_url: postgres_url(env)?,
@@ -167,8 +176,9 @@ impl Settings {
                 max_bytes: env.positive_or("HISTORY_MAX_BYTES", 1 << 20)?,
                 max_reads: env.positive_or("HISTORY_MAX_READS", 16)?,
             },
-            bootstrap_token: env.get("DASHBOARD_API_TOKEN").map(Secret::new),
+            bootstrap_token,
             secret_key_base,
+            body_read_timeout: Duration::from_secs(env.positive_or("BODY_READ_TIMEOUT", 15)?),
             allowed_origins: env.list("ALLOWED_ORIGINS"),
             frame_ancestors: frame_ancestors(env)?,
             metrics_token: env.get("METRICS_TOKEN").map(Secret::new),
@@ -392,6 +402,32 @@ mod tests {
             let err = settings(&[("FRAME_ANCESTORS", &format!("https://ok.test {bad}"))]).unwrap_err().to_string();
             assert!(err.contains("FRAME_ANCESTORS") && err.contains(bad), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn production_refuses_a_short_bootstrap_token() {
+        let key = "k".repeat(64);
+        let production = |token: &str| {
+            let env = EnvSource::from_pairs(&[
+                ("DATABASE_URL", "postgres://localhost/db"),
+                ("SECRET_KEY_BASE", key.as_str()),
+                ("DASHBOARD_API_TOKEN", token),
+            ]);
+            Settings::from_source(AppEnv::Production, &env)
+        };
+        let err = production(&"t".repeat(31)).unwrap_err().to_string();
+        assert!(err.contains("DASHBOARD_API_TOKEN") && err.contains("32"), "{err}");
+        assert!(!err.contains(&"t".repeat(31)), "the value is not shown: {err}");
+        assert!(production(&"t".repeat(32)).is_ok());
+        assert!(settings(&[("DASHBOARD_API_TOKEN", "short")]).is_ok(), "only production insists");
+    }
+
+    #[test]
+    fn body_read_timeout_is_in_seconds() {
+        assert_eq!(settings(&[]).unwrap().body_read_timeout, Duration::from_secs(15));
+        assert_eq!(settings(&[("BODY_READ_TIMEOUT", "1")]).unwrap().body_read_timeout, Duration::from_secs(1));
+        let err = settings(&[("BODY_READ_TIMEOUT", "0")]).unwrap_err().to_string();
+        assert!(err.contains("BODY_READ_TIMEOUT"), "{err}");
     }
 
     #[test]

@@ -1,16 +1,16 @@
 //! Extractors that turn a raw request into checked input: a JSON body within its size limit,
 //! and the API token of a write.
 
-use std::future::Future;
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use actix_web::{FromRequest, HttpRequest, dev::Payload, mime, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
 use futures_util::StreamExt;
 
+use super::auth::Caller;
 use super::error::ApiError;
-use super::state::AppState;
-use crate::store::tokens;
 
 /// Body limit of single-object requests (SPEC §5).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -59,61 +59,39 @@ impl<const LIMIT: usize> FromRequest for JsonBody<LIMIT> {
     }
 }
 
-/// Proof that the request carried a valid, unrevoked API token. Every write takes one.
-pub struct ApiToken;
+/// The caller of a write, authenticated by [`authenticate_first`](super::auth::authenticate_first)
+/// before the body was read. Every write takes one.
+pub struct ApiToken(pub Caller);
 
 impl FromRequest for ApiToken {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let secret = bearer(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let secret = secret.ok_or(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>"))?;
-            let name = authenticate(&state, &secret).await?;
-            tracing::debug!(token = %name, "authenticated write");
-            Ok(ApiToken)
-        })
+        let caller = req.extensions().get::<Caller>().cloned();
+        ready(caller.map(ApiToken).ok_or(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>")))
     }
 }
 
 /// Who a read is for. A request with a valid API token is a management view: it sees what the
 /// public does not (a widget's source, the detail of its failures). Without a token it is
-/// public; with an unknown or revoked one it is refused, as a write would be, so that a
-/// mistake is told rather than silently answered with less.
+/// public (an unknown or revoked one never gets here: it is refused before the handler).
 pub enum Viewer {
     Public,
     Manager,
 }
 
 impl FromRequest for Viewer {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if req.headers().get(AUTHORIZATION).is_none() {
-            return Box::pin(async { Ok(Viewer::Public) });
-        }
-        let token = ApiToken::from_request(req, payload);
-        Box::pin(async move { token.await.map(|ApiToken| Viewer::Manager) })
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let signed_in = req.extensions().get::<Caller>().is_some();
+        ready(Ok(if signed_in { Viewer::Manager } else { Viewer::Public }))
     }
 }
 
-/// The name a request authenticated with `DASHBOARD_API_TOKEN` goes by.
-pub const BOOTSTRAP_TOKEN_NAME: &str = "DASHBOARD_API_TOKEN";
-
-/// The name of the live token whose secret this is.
-pub async fn authenticate(state: &AppState, secret: &str) -> Result<String, ApiError> {
-    if let Some(bootstrap) = &state.settings.bootstrap_token
-        && tokens::matches_bootstrap(secret, bootstrap.expose())
-    {
-        return Ok(BOOTSTRAP_TOKEN_NAME.into());
-    }
-    tokens::authenticate(&state.db, secret).await?.ok_or(ApiError::Unauthorized("the API token is unknown or revoked"))
-}
-
+/// The secret of an `Authorization: Bearer <token>` header.
 pub(super) fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

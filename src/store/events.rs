@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value as Json;
-use sqlx::types::Json as SqlJson;
 use sqlx::postgres::PgRow;
+use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgExecutor, Row};
 
 use super::StoreResult;
@@ -131,12 +131,7 @@ macro_rules! bounded_page {
 }
 
 /// A widget's events after `after`, oldest first, cut to `bound`.
-pub async fn history(
-    conn: &mut PgConnection,
-    widget_id: i64,
-    after: i64,
-    bound: PageBound,
-) -> StoreResult<EventPage> {
+pub async fn history(conn: &mut PgConnection, widget_id: i64, after: i64, bound: PageBound) -> StoreResult<EventPage> {
     let rows = sqlx::query(bounded_page!(" WHERE e.widget_id = $3 AND e.id > $4"))
         .bind(bound.rows)
         .bind(bound.bytes)

@@ -7,6 +7,7 @@ pub mod event_writer;
 pub mod events;
 pub mod jobs;
 mod rows;
+pub mod sessions;
 pub mod tokens;
 pub mod widgets;
 

@@ -51,9 +51,16 @@ pub async fn revoke(db: &Db, name: &str) -> StoreResult<()> {
     if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
+/// A token that is not revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveToken {
+    pub id: i64,
+    pub name: String,
+}
+
 /// The live token whose secret this is, if any; records when it was used (at most once a
 /// minute, so a busy pusher does not write the row on every request).
-pub async fn authenticate(db: &Db, secret: &str) -> StoreResult<Option<String>> {
+pub async fn authenticate(db: &Db, secret: &str) -> StoreResult<Option<ActiveToken>> {
     let presented = hash(secret);
     let row: Option<(i64, String, Vec<u8>, bool)> = sqlx::query_as(
         "SELECT id, name, secret_hash, last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
@@ -69,17 +76,7 @@ pub async fn authenticate(db: &Db, secret: &str) -> StoreResult<Option<String>> 
     if stale {
         sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1").bind(id).execute(db).await?;
     }
-    Ok(Some(name))
-}
-
-/// Whether a token of this name exists and is not revoked: a signed-in session of the
-/// management pages lasts only as long as the token it signed in with.
-pub async fn is_active(db: &Db, name: &str) -> StoreResult<bool> {
-    let active = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_tokens WHERE name = $1 AND revoked_at IS NULL)")
-        .bind(name)
-        .fetch_one(db)
-        .await?;
-    Ok(active)
+    Ok(Some(ActiveToken { id, name }))
 }
 
 /// Constant-time comparison for the bootstrap token of `DASHBOARD_API_TOKEN`.

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth_first;
 mod boards;
 mod cli;
 mod events;
@@ -10,5 +11,6 @@ mod hostile;
 mod operator;
 mod ordering;
 mod outage;
+mod slow_bodies;
 mod tokens;
 mod widgets;

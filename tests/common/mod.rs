@@ -5,6 +5,7 @@
 
 pub mod heavy;
 pub mod private_redis;
+pub mod raw_http;
 pub mod sse;
 pub mod tcp_proxy;
 

@@ -25,6 +25,8 @@ pub enum PageError {
     /// A management page without a signed-in session: sends the browser to the sign-in form.
     #[error("sign in first")]
     SignInRequired,
+    #[error("The form did not arrive in time. Check your connection and send it again.")]
+    RequestTimeout,
     #[error("The database is unavailable right now. This page will work again shortly.")]
     Unavailable,
     #[error("Something went wrong on our side.")]
@@ -79,6 +81,7 @@ impl ResponseError for PageError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::SignInRequired => StatusCode::SEE_OTHER,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -135,7 +138,7 @@ pub fn method_not_allowed<B>(response: ServiceResponse<B>) -> actix_web::Result<
 }
 
 /// The API's routes answer in JSON, and so does everything else for clients that do not ask for HTML.
-fn answers_in_json(req: &HttpRequest) -> bool {
+pub fn answers_in_json(req: &HttpRequest) -> bool {
     let path = req.path();
     let api = ["/dashboard", "/health", "/metrics"].iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
     let wants_html = req

@@ -13,7 +13,7 @@ mod security;
 
 use actix_web::web;
 
-pub use error::{PageError, method_not_allowed, not_found};
+pub use error::{PageError, answers_in_json, method_not_allowed, not_found};
 pub use security::headers as security_headers;
 
 use crate::config::Settings;

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::forms::{FieldErrors, JsonForm};
-use super::session::{Manager, NoFields, Submitted, flash};
+use super::session::{Manager, NoFields, Submitted};
 use super::{Frame, redirect, render};
 use crate::domain::{BoardPatch, NewBoard, Slug};
 use crate::http::pages::layout::Layout;
@@ -90,7 +90,7 @@ pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>)
     match created {
         Ok(board) => {
             state.realtime.board_changed(&board.slug, "created");
-            flash(&manager.session, "Board created. Add its widgets below.");
+            manager.flash("Board created. Add its widgets below.").await;
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }
         Err(error) => {
@@ -123,7 +123,7 @@ pub async fn update(
     match updated {
         Ok(board) => {
             state.realtime.board_updated(&slug, &board.slug);
-            flash(&manager.session, "Board saved.");
+            manager.flash("Board saved.").await;
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }
         Err(error) => {
@@ -142,7 +142,7 @@ pub async fn delete(
     let slug = path.into_inner();
     boards::delete(&state.db, &slug).await.map_err(board_missing(&slug))?;
     state.realtime.board_changed(&slug, "deleted");
-    flash(&submitted.manager.session, &format!("Board “{slug}” deleted, with its widgets and their history."));
+    submitted.manager.flash(&format!("Board “{slug}” deleted, with its widgets and their history.")).await;
     Ok(redirect("/manage"))
 }
 

@@ -20,7 +20,6 @@ pub use session::Manager;
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(
         web::scope("/manage")
-            .wrap(session::middleware(settings))
             .wrap(super::security::management(settings))
             .app_data(super::path_config())
             .service(web::resource("").get(boards::index))
@@ -45,7 +44,7 @@ pub struct Frame {
 
 impl From<&Manager> for Frame {
     fn from(manager: &Manager) -> Self {
-        Self { name: manager.name.clone(), csrf: manager.csrf.clone(), flash: manager.flash.clone() }
+        Self { name: manager.caller.name().to_string(), csrf: manager.csrf.clone(), flash: manager.flash.clone() }
     }
 }
 

@@ -1,85 +1,117 @@
-//! Signing in to the management pages: a signed session cookie (keyed by `SECRET_KEY_BASE`)
-//! that names the API token it signed in with, and a CSRF token that every form carries.
+//! Signing in to the management pages. A session lives on the server, in the `sessions` table;
+//! the browser's cookie carries only its random secret. So signing out ends it in every browser
+//! that holds a copy, its 12 hours are counted by the server, and it ends as soon as its token is
+//! revoked or `DASHBOARD_API_TOKEN` changes. A cookie the server does not know is simply "not
+//! signed in".
+//!
+//! Before signing in there is no session, so the sign-in form's CSRF token travels in a cookie
+//! of its own and must come back equal in the form (a cross-site post does not carry a
+//! SameSite=Lax cookie).
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_session::config::{CookieContentSecurity, PersistentSession};
-use actix_session::storage::CookieSessionStore;
-use actix_session::{Session, SessionExt, SessionMiddleware};
-use actix_web::cookie::{Key, SameSite, time::Duration};
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use crate::config::{AppEnv, Settings, random_hex};
 use crate::http::AppState;
-use crate::http::extract::BOOTSTRAP_TOKEN_NAME;
+use crate::http::auth::{Caller, bootstrap_fingerprint};
 use crate::http::pages::PageError;
-use crate::store::tokens;
+use crate::store::Db;
+use crate::store::sessions::{self, NewSession, Opener};
 
-const COOKIE: &str = "dashboard_session";
+const SESSION_COOKIE: &str = "dashboard_session";
+const SIGN_IN_COOKIE: &str = "dashboard_sign_in";
 /// How long a sign-in lasts.
-const SESSION_HOURS: i64 = 12;
-const TOKEN_KEY: &str = "token";
-const CSRF_KEY: &str = "csrf";
-const FLASH_KEY: &str = "flash";
+const SESSION_HOURS: i32 = 12;
 
-/// The cookie session of `/manage`: signed, HttpOnly, SameSite=Lax, Secure in production.
-pub fn middleware(settings: &Settings) -> SessionMiddleware<CookieSessionStore> {
-    // SECRET_KEY_BASE is at least 32 characters (checked at start-up), as `derive_from` needs.
-    let key = Key::derive_from(settings.secret_key_base.expose().as_bytes());
-    SessionMiddleware::builder(CookieSessionStore::default(), key)
-        .cookie_name(COOKIE.into())
-        .cookie_path("/manage".into())
-        .cookie_http_only(true)
-        .cookie_same_site(SameSite::Lax)
-        .cookie_secure(settings.app_env == AppEnv::Production)
-        .cookie_content_security(CookieContentSecurity::Signed)
-        .session_lifecycle(PersistentSession::default().session_ttl(Duration::hours(SESSION_HOURS)))
-        .build()
+/// A cookie of the management pages: HttpOnly, SameSite=Lax, Secure in production.
+fn cookie(name: &'static str, value: String, settings: &Settings) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/manage")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(settings.app_env == AppEnv::Production)
+        .finish()
 }
 
-/// The session's CSRF token, created on first use.
-pub fn csrf_token(session: &Session) -> String {
-    if let Ok(Some(token)) = session.get::<String>(CSRF_KEY) {
-        return token;
+fn matches(expected: &str, presented: &str) -> bool {
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+}
+
+/// The sign-in form's CSRF token, and the cookie to set when the browser has none yet.
+pub fn sign_in_csrf(req: &HttpRequest, settings: &Settings) -> (String, Option<Cookie<'static>>) {
+    match req.cookie(SIGN_IN_COOKIE) {
+        Some(existing) if !existing.value().is_empty() => (existing.value().to_string(), None),
+        _ => {
+            let token = random_hex(32);
+            (token.clone(), Some(cookie(SIGN_IN_COOKIE, token, settings)))
+        }
     }
-    let token = random_hex(32);
-    // A cookie session only fails to serialize a String if something is badly wrong; the next
-    // form post then fails the CSRF check, which is the safe outcome.
-    let _ = session.insert(CSRF_KEY, &token);
-    token
 }
 
-/// Checks a form's CSRF token against the session's, in constant time.
-pub fn verify_csrf(session: &Session, presented: &str) -> Result<(), PageError> {
-    let expected = session.get::<String>(CSRF_KEY).ok().flatten().ok_or(PageError::Forbidden)?;
-    if bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) { Ok(()) } else { Err(PageError::Forbidden) }
+/// Checks the sign-in form's CSRF token against the browser's sign-in cookie, in constant time.
+pub fn verify_sign_in_csrf(req: &HttpRequest, presented: &str) -> Result<(), PageError> {
+    let expected = req.cookie(SIGN_IN_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    if matches(&expected, presented) { Ok(()) } else { Err(PageError::Forbidden) }
 }
 
-/// Starts a signed-in session for this token name, with a fresh CSRF token.
-pub fn sign_in(session: &Session, name: &str) -> Result<(), PageError> {
-    session.renew();
-    session.clear();
-    session.insert(TOKEN_KEY, name).map_err(|e| PageError::Internal(e.to_string()))?;
-    csrf_token(session);
-    flash(session, &format!("Signed in with the token “{name}”."));
-    Ok(())
-}
-
-/// A message for the next page, shown once.
-pub fn flash(session: &Session, message: &str) {
-    let _ = session.insert(FLASH_KEY, message);
+/// Opens a session for this caller and answers with a redirect to `/manage` that sets its cookie.
+/// Sessions that expired or lost their token are cleared out on the way.
+pub async fn sign_in(state: &AppState, caller: &Caller, redirect: HttpResponse) -> Result<HttpResponse, PageError> {
+    sessions::delete_dead(&state.db).await?;
+    let opener = match caller {
+        Caller::Token(token) => Opener::Token(token.id),
+        Caller::Bootstrap => Opener::Bootstrap(
+            bootstrap_fingerprint(&state.settings)
+                .ok_or_else(|| PageError::Internal("signed in with an unset DASHBOARD_API_TOKEN".into()))?,
+        ),
+    };
+    let secret = random_hex(32);
+    let flash = format!("Signed in with the token “{}”.", caller.name());
+    let new = NewSession { secret: &secret, opener, csrf: &random_hex(32), flash: &flash, hours: SESSION_HOURS };
+    sessions::create(&state.db, &new).await?;
+    let mut session = cookie(SESSION_COOKIE, secret, &state.settings);
+    session.set_max_age(Duration::hours(SESSION_HOURS.into()));
+    let mut response = redirect;
+    response.add_cookie(&session).map_err(|e| PageError::Internal(e.to_string()))?;
+    response
+        .add_removal_cookie(&cookie(SIGN_IN_COOKIE, String::new(), &state.settings))
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(response)
 }
 
 /// A signed-in visitor of the management pages. Extracting it sends anyone else to sign in.
 pub struct Manager {
-    pub name: String,
+    pub caller: Caller,
     pub csrf: String,
     /// A message left by the previous request ("Board created."), shown once.
     pub flash: Option<String>,
-    pub session: Session,
+    session_id: i64,
+    db: Db,
+}
+
+impl Manager {
+    /// Leaves a message for the next page. It reports a change already made, so failing to
+    /// store it is only logged.
+    pub async fn flash(&self, message: &str) {
+        if let Err(error) = sessions::set_flash(&self.db, self.session_id, Some(message)).await {
+            tracing::warn!(%error, "could not store a message for the next page");
+        }
+    }
+
+    /// Ends the session everywhere and answers with this redirect, which clears the cookie.
+    pub async fn sign_out(self, redirect: HttpResponse, settings: &Settings) -> Result<HttpResponse, PageError> {
+        sessions::delete(&self.db, self.session_id).await?;
+        let mut response = redirect;
+        response
+            .add_removal_cookie(&cookie(SESSION_COOKIE, String::new(), settings))
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+        Ok(response)
+    }
 }
 
 impl FromRequest for Manager {
@@ -87,26 +119,25 @@ impl FromRequest for Manager {
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let session = req.get_session();
+        let secret = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let state = state.ok_or_else(|| PageError::Internal("application state missing".into()))?;
-            let name = session.get::<String>(TOKEN_KEY).ok().flatten().ok_or(PageError::SignInRequired)?;
-            if !token_is_active(&state, &name).await? {
-                session.purge();
-                return Err(PageError::SignInRequired);
+            let secret = secret.ok_or(PageError::SignInRequired)?;
+            let bootstrap = bootstrap_fingerprint(&state.settings);
+            let live = sessions::find_live(&state.db, &secret, bootstrap).await?.ok_or(PageError::SignInRequired)?;
+            if live.flash.is_some() {
+                sessions::set_flash(&state.db, live.id, None).await?;
             }
-            let flash = session.remove_as::<String>(FLASH_KEY).and_then(Result::ok);
-            Ok(Self { name, csrf: csrf_token(&session), flash, session })
+            Ok(Self {
+                caller: live.token.map_or(Caller::Bootstrap, Caller::Token),
+                csrf: live.csrf_token,
+                flash: live.flash,
+                session_id: live.id,
+                db: state.db.clone(),
+            })
         })
     }
-}
-
-async fn token_is_active(state: &AppState, name: &str) -> Result<bool, PageError> {
-    if name == BOOTSTRAP_TOKEN_NAME {
-        return Ok(state.settings.bootstrap_token.is_some());
-    }
-    Ok(tokens::is_active(&state.db, name).await?)
 }
 
 /// A form posted by a signed-in manager, its CSRF token checked.
@@ -138,7 +169,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Submitted<T> {
             let manager = manager.await?;
             let web::Form(WithCsrf { csrf, form }) =
                 form.await.map_err(|e| PageError::BadRequest(format!("The form could not be read: {e}")))?;
-            verify_csrf(&manager.session, &csrf)?;
+            if !matches(&manager.csrf, &csrf) {
+                return Err(PageError::Forbidden);
+            }
             Ok(Self { manager, form })
         })
     }

@@ -1,13 +1,12 @@
 //! `/manage/sign-in` and `/manage/sign-out`.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::session::{self, NoFields, Submitted};
 use super::{redirect, render};
-use crate::http::extract::authenticate;
+use crate::http::auth::authenticate;
 use crate::http::pages::PageError;
 use crate::http::pages::layout::Layout;
 use crate::http::{ApiError, AppState};
@@ -28,31 +27,31 @@ pub struct SignInForm {
     token: String,
 }
 
-pub async fn form(session: Session) -> Result<HttpResponse, PageError> {
-    let page = SignInPage { layout: Layout::new("Sign in"), csrf: session::csrf_token(&session), error: None };
-    render(&page, StatusCode::OK)
+pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let (csrf, new_cookie) = session::sign_in_csrf(&req, &state.settings);
+    let mut response = render(&SignInPage { layout: Layout::new("Sign in"), csrf, error: None }, StatusCode::OK)?;
+    if let Some(cookie) = new_cookie {
+        response.add_cookie(&cookie).map_err(|e| PageError::Internal(e.to_string()))?;
+    }
+    Ok(response)
 }
 
 pub async fn submit(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, PageError> {
-    session::verify_csrf(&session, &form.csrf)?;
+    session::verify_sign_in_csrf(&req, &form.csrf)?;
     let error = match authenticate(&state, form.token.trim()).await {
-        Ok(name) => {
-            session::sign_in(&session, &name)?;
-            return Ok(redirect("/manage"));
-        }
+        Ok(caller) => return session::sign_in(&state, &caller, redirect("/manage")).await,
         Err(ApiError::Unauthorized(_)) if form.token.trim().is_empty() => "Paste an API token.",
         Err(ApiError::Unauthorized(_)) => "That token is unknown or has been revoked.",
         Err(other) => return Err(other.into()),
     };
-    let page = SignInPage { layout: Layout::new("Sign in"), csrf: session::csrf_token(&session), error: Some(error) };
+    let page = SignInPage { layout: Layout::new("Sign in"), csrf: form.into_inner().csrf, error: Some(error) };
     render(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-pub async fn sign_out(submitted: Submitted<NoFields>) -> HttpResponse {
-    submitted.manager.session.purge();
-    redirect("/")
+pub async fn sign_out(state: web::Data<AppState>, submitted: Submitted<NoFields>) -> Result<HttpResponse, PageError> {
+    submitted.manager.sign_out(redirect("/"), &state.settings).await
 }

@@ -8,7 +8,7 @@ use askama::Template;
 use serde_json::{Map, Value as Json, json};
 
 use super::forms::{FieldErrors, JsonForm, number_or_text};
-use super::session::{Manager, NoFields, Submitted, flash};
+use super::session::{Manager, NoFields, Submitted};
 use super::{Frame, redirect, render};
 use crate::domain::{NewWidget, Slug, WidgetKind, WidgetPatch, source};
 use crate::http::pages::layout::Layout;
@@ -252,7 +252,7 @@ pub async fn create(
     match created {
         Ok(widget) => {
             state.realtime.board_changed(&board.slug, "widget_created");
-            flash(&manager.session, &format!("Widget “{}” added.", widget.title));
+            manager.flash(&format!("Widget “{}” added.", widget.title)).await;
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }
         Err(error) => {
@@ -295,7 +295,7 @@ pub async fn update(
     match updated {
         Ok(widget) => {
             state.realtime.board_changed(&slug, "widget_updated");
-            flash(&manager.session, &format!("Widget “{}” saved.", widget.title));
+            manager.flash(&format!("Widget “{}” saved.", widget.title)).await;
             Ok(redirect(&format!("/manage/boards/{slug}")))
         }
         Err(error) => {
@@ -315,7 +315,7 @@ pub async fn delete(
     let (slug, key) = path.into_inner();
     widgets::delete(&mut *state.conn().await?, &slug, &key).await.map_err(widget_missing(&slug, &key))?;
     state.realtime.board_changed(&slug, "widget_deleted");
-    flash(&submitted.manager.session, &format!("Widget “{key}” deleted, with its history."));
+    submitted.manager.flash(&format!("Widget “{key}” deleted, with its history.")).await;
     Ok(redirect(&format!("/manage/boards/{slug}")))
 }
 

@@ -1,0 +1,147 @@
+//! Who is calling: the API token of a request, checked before anything else about the request
+//! (its body included) is looked at.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::error::ApiError;
+use super::extract::bearer;
+use super::state::AppState;
+use crate::config::Settings;
+use crate::store::tokens::{self, ActiveToken};
+
+/// The name a caller authenticated with `DASHBOARD_API_TOKEN` goes by.
+pub const BOOTSTRAP_TOKEN_NAME: &str = "DASHBOARD_API_TOKEN";
+
+/// An authenticated caller, put into the request's extensions by [`authenticate_first`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A token created with `dashboard token create`.
+    Token(ActiveToken),
+    /// The `DASHBOARD_API_TOKEN` setting.
+    Bootstrap,
+}
+
+impl Caller {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Token(token) => &token.name,
+            Self::Bootstrap => BOOTSTRAP_TOKEN_NAME,
+        }
+    }
+}
+
+/// The caller whose secret this is.
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiError> {
+    if let Some(bootstrap) = &state.settings.bootstrap_token
+        && tokens::matches_bootstrap(secret, bootstrap.expose())
+    {
+        return Ok(Caller::Bootstrap);
+    }
+    let token = tokens::authenticate(&state.db, secret).await?;
+    token.map(Caller::Token).ok_or(ApiError::Unauthorized("the API token is unknown or revoked"))
+}
+
+/// Identifies the current `DASHBOARD_API_TOKEN` without revealing it: an HMAC-SHA-256 of its value
+/// keyed by `SECRET_KEY_BASE`. A session stores this, so changing the setting ends the sessions
+/// opened with the old value.
+pub fn bootstrap_fingerprint(settings: &Settings) -> Option<[u8; 32]> {
+    let token = settings.bootstrap_token.as_ref()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(settings.secret_key_base.expose().as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(token.expose().as_bytes());
+    Some(mac.finalize().into_bytes().into())
+}
+
+/// Checks the credentials of an API request before its handler, and so before any byte of its
+/// body is read: a wrong token is a 401 whatever the body, and a write without a token is a 401
+/// without its body being read. A valid token's [`Caller`] goes into the request's extensions.
+pub async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if is_api(req.path()) {
+        let outcome = match presented_secret(req.request()) {
+            Presented::Bearer(secret) => match req.app_data::<web::Data<AppState>>() {
+                Some(state) => authenticate(state, &secret).await.map(Some),
+                None => Err(ApiError::Internal("application state missing".into())),
+            },
+            Presented::Malformed => Err(ApiError::Unauthorized("send the API token as Authorization: Bearer <token>")),
+            Presented::Nothing if is_write(req.method()) => {
+                Err(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>"))
+            }
+            Presented::Nothing => Ok(None),
+        };
+        match outcome {
+            Ok(Some(caller)) => {
+                tracing::debug!(token = %caller.name(), "authenticated");
+                req.extensions_mut().insert(caller);
+            }
+            Ok(None) => {}
+            Err(error) => return Ok(req.into_response(error.error_response()).map_into_right_body()),
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+/// The JSON API. `/metrics`, `/health` and `/dashboard/debug` have rules of their own: the
+/// operator's endpoints take a Bearer token that is not an API token.
+fn is_api(path: &str) -> bool {
+    (path == "/dashboard" || path.starts_with("/dashboard/")) && path != "/dashboard/debug"
+}
+
+fn is_write(method: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
+}
+
+enum Presented {
+    Bearer(String),
+    /// An `Authorization` header that is not `Bearer <token>`.
+    Malformed,
+    Nothing,
+}
+
+fn presented_secret(req: &HttpRequest) -> Presented {
+    match bearer(req) {
+        Some(secret) => Presented::Bearer(secret),
+        None if req.headers().contains_key(AUTHORIZATION) => Presented::Malformed,
+        None => Presented::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn presented(authorization: Option<&str>) -> Presented {
+        let mut req = TestRequest::default();
+        if let Some(value) = authorization {
+            req = req.insert_header((AUTHORIZATION, value));
+        }
+        presented_secret(&req.to_http_request())
+    }
+
+    #[test]
+    fn only_a_bearer_token_is_a_credential() {
+        assert!(matches!(presented(Some("Bearer abc ")), Presented::Bearer(s) if s == "abc"));
+        assert!(matches!(presented(Some("bearer abc")), Presented::Bearer(_)));
+        for malformed in ["Basic dXNlcjpwdw==", "Bearer ", "Bearer", "abc"] {
+            assert!(matches!(presented(Some(malformed)), Presented::Malformed), "{malformed}");
+        }
+        assert!(matches!(presented(None), Presented::Nothing));
+    }
+
+    #[test]
+    fn the_operators_endpoints_are_not_the_api() {
+        assert!(is_api("/dashboard") && is_api("/dashboard/boards/x") && is_api("/dashboard/events"));
+        assert!(!is_api("/dashboard/debug") && !is_api("/metrics") && !is_api("/dashboardx") && !is_api("/manage"));
+    }
+}
