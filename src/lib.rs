@@ -2,7 +2,8 @@
 //!
 //! The folders follow the request: `config` (settings), `http` (routes, extractors, errors),
 //! `domain` (validated types), `store` (SQL), `realtime` (fan-out, Redis, polling), `jobs`
-//! (background jobs), `cli`.
+//! (background jobs), `cli` (the commands), `loadtest` (`dashboard loadtest`); `startup` builds
+//! the server and `telemetry` the logs. The path of a value through them: docs/architecture.md.
 
 pub mod cli;
 pub mod config;
