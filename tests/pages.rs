@@ -1,4 +1,4 @@
-//! The HTML pages of SPEC §6 over real HTTP: what the server renders, its headers, and the
+//! The HTML pages over real HTTP: what the server renders, its headers, and the
 //! management forms' sign-in, CSRF and validation.
 
 mod common;

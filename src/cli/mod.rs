@@ -1,4 +1,4 @@
-//! The `dashboard` command line (SPEC §2).
+//! The `dashboard` command line (the README's command table).
 
 mod jobs;
 pub mod seed;

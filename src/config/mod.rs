@@ -1,4 +1,4 @@
-//! Typed configuration, read once at start-up from the environment (SPEC §3).
+//! Typed configuration, read once at start-up from the environment (the README's configuration table).
 //!
 //! `APP_ENV` picks `.env.<APP_ENV>`; variables already set in the process win over the file.
 //! Every value is parsed here, so the rest of the program never sees a raw string, and a bad

@@ -1,6 +1,6 @@
 use std::fmt;
 
-/// A board slug or widget key: `^[a-z0-9][a-z0-9-]{0,62}$` (SPEC §4).
+/// A board slug or widget key: `^[a-z0-9][a-z0-9-]{0,62}$`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct Slug(String);

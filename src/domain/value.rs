@@ -10,7 +10,7 @@ const MAX_ITEMS: usize = 100;
 const MAX_LABEL: usize = 200;
 const MAX_MESSAGE: usize = 1000;
 
-/// A value object that fits its widget's kind (SPEC §4); extra fields are kept. Every number in
+/// A value object that fits its widget's kind; extra fields are kept. Every number in
 /// it, at any depth, is within the range of `numbers`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Value(Map<String, Json>);

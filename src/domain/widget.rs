@@ -55,7 +55,7 @@ impl fmt::Display for WidgetKind {
 /// Tallest row span a widget can ask for (`config.height`); the stylesheet has a class per span.
 pub const MAX_HEIGHT: i64 = 6;
 
-/// A widget's `config` object: the known keys of SPEC §4 checked, other keys kept as given, and
+/// A widget's `config` object: the known keys checked, other keys kept as given, and
 /// every number in it within the range of `numbers`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WidgetConfig(Map<String, Json>);

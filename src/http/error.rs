@@ -1,5 +1,5 @@
 //! The one error type of the JSON API: every failure becomes
-//! `{"error": {"code", "message", "details"}}` with the status SPEC §5 gives it.
+//! `{"error": {"code", "message", "details"}}` with the status the README's API section gives it.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};

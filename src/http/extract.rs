@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use super::auth::Caller;
 use super::error::ApiError;
 
-/// Body limit of single-object requests (SPEC §5).
+/// Body limit of single-object requests.
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Body limit of `POST /dashboard/events`.
 pub const BATCH_BODY_LIMIT: usize = 1024 * 1024;

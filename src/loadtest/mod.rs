@@ -1,4 +1,4 @@
-//! `dashboard loadtest` (SPEC §8): holds many SSE streams open, optionally publishes stamped
+//! `dashboard loadtest` (docs/loadtest.md): holds many SSE streams open, optionally publishes stamped
 //! events, and reports delivery (lost, duplicated, out of order, by event key) and latency.
 //!
 //! A run has fixed phases, each bounded in time, so it always ends:

@@ -1,4 +1,4 @@
-//! The JSON API of SPEC §5 through real HTTP, each test on its own database.
+//! The JSON API through real HTTP, each test on its own database.
 
 #[path = "../common/mod.rs"]
 mod common;

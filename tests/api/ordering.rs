@@ -1,4 +1,4 @@
-//! SPEC §7: event ids become visible in id order. A reader polling `id > last_seen` while many
+//! Event ids become visible in id order. A reader polling `id > last_seen` while many
 //! writers insert must see exactly the final table, in order, never skipping an id.
 
 use std::sync::Arc;

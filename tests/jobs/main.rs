@@ -1,4 +1,4 @@
-//! Background jobs (issue 6) against real PostgreSQL, with pull sources served by a local HTTP
+//! Background jobs against real PostgreSQL, with pull sources served by a local HTTP
 //! server in the test.
 
 #[path = "../common/mod.rs"]

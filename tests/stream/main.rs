@@ -1,4 +1,4 @@
-//! The stream of SPEC §7 over real HTTP, with real Redis and PostgreSQL.
+//! The stream over real HTTP, with real Redis and PostgreSQL.
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -27,7 +27,7 @@ pub struct BoardPage {
     server_now_ms: i64,
 }
 
-/// Where and whether the page connects to the stream (SPEC §3 `SSE_*`).
+/// Where and whether the page connects to the stream (the `SSE_*` settings).
 struct StreamConfig {
     url: String,
     auto: bool,

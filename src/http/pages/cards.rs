@@ -14,7 +14,7 @@ use crate::store::boards::BoardSnapshot;
 use crate::store::events::{self, EventRow};
 use crate::store::widgets::WidgetView;
 
-/// Points of a line chart when `config.max_points` is not set (SPEC §6).
+/// Points of a line chart when `config.max_points` is not set.
 const DEFAULT_MAX_POINTS: i64 = 100;
 
 pub struct Card {

@@ -1,4 +1,4 @@
-//! The HTML side (SPEC §6): server-rendered pages that mean something without JavaScript,
+//! The HTML side: server-rendered pages that mean something without JavaScript,
 //! kept live by the ES modules in `static/js/`, and the management forms under `/manage`.
 
 mod assets;
