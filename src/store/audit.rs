@@ -2,6 +2,8 @@
 //! transaction) of the change it describes, so a change that fails leaves no entry and every
 //! entry names a change that happened. Details never hold a secret.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
@@ -106,15 +108,9 @@ impl Changes {
     /// A field whose values may hold secrets (a widget's config, with its source's URL and
     /// headers): only the names of its keys that changed are recorded.
     pub fn keys_of(&mut self, name: &str, old: &Json, new: &Json) -> &mut Self {
-        let (empty_old, empty_new) = (Map::new(), Map::new());
-        let old = old.as_object().unwrap_or(&empty_old);
-        let new = new.as_object().unwrap_or(&empty_new);
-        let mut keys: Vec<&String> = old
-            .keys()
-            .chain(new.keys().filter(|k| !old.contains_key(*k)))
-            .filter(|k| old.get(*k) != new.get(*k))
-            .collect();
-        keys.sort();
+        let empty = Map::new();
+        let (old, new) = (old.as_object().unwrap_or(&empty), new.as_object().unwrap_or(&empty));
+        let keys: BTreeSet<&String> = old.keys().chain(new.keys()).filter(|k| old.get(*k) != new.get(*k)).collect();
         if !keys.is_empty() {
             self.0.insert(name.into(), json!({ "changed": keys }));
         }
