@@ -489,7 +489,7 @@ async fn no_management_response_is_stored_by_a_browser_or_proxy() {
 async fn management_pages_need_a_signed_in_session() {
     let app = TestApp::spawn().await;
     app.create_board("b", &[]).await;
-    for path in ["/manage", "/manage/new-board", "/manage/boards/b"] {
+    for path in ["/manage", "/manage/new-board", "/manage/boards/b", "/manage/audit"] {
         let response = ManageSession::anonymous(&app).await.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 303, "{path}");
         assert_eq!(response.headers()[header::LOCATION], "/manage/sign-in");
@@ -653,6 +653,52 @@ async fn boards_and_widgets_are_created_edited_and_deleted_through_forms() {
     assert_eq!(app.count("boards").await, 0);
     let response = session.post("/manage/boards/sales/delete", &[]).await;
     assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn form_changes_are_audited_with_the_session_token_and_listed_escaped() {
+    let app = TestApp::spawn().await;
+    let me: String = sqlx::query_scalar("SELECT name FROM api_tokens").fetch_one(&app.db).await.unwrap();
+    let mut session = ManageSession::sign_in(&app).await;
+    let evil = "<script>alert(1)</script>";
+    let board = [("title", evil), ("slug", "x"), ("description", ""), ("columns", "2")];
+    assert_eq!(session.post("/manage/new-board", &board).await.status(), 303);
+    let widget = [("key", "cpu"), ("title", "CPU"), ("kind", "gauge")];
+    assert_eq!(session.post("/manage/boards/x/new-widget", &widget).await.status(), 303);
+    let widget = [("key", "cpu"), ("title", "Load"), ("position", "0")];
+    assert_eq!(session.post("/manage/boards/x/widgets/cpu", &widget).await.status(), 303);
+    let renamed = [("title", "Renamed"), ("slug", "x"), ("description", ""), ("columns", "2")];
+    assert_eq!(session.post("/manage/boards/x", &renamed).await.status(), 303);
+    // Refused: no entry.
+    let refused = [("title", "Y"), ("slug", "x"), ("description", ""), ("columns", "99")];
+    assert_eq!(session.post("/manage/boards/x", &refused).await.status(), 422);
+    assert_eq!(session.post("/manage/new-board", &[("title", "Again"), ("slug", "x")]).await.status(), 422);
+    assert_eq!(session.post("/manage/boards/x/widgets/nope/delete", &[]).await.status(), 404);
+
+    let (status, page) = session.get("/manage/audit").await;
+    assert_eq!(status, 200);
+    assert!(!page.contains(evil), "the raw script is on the page");
+    assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || page.contains("&lt;script&gt;"), "{page}");
+    assert!(page.contains("board.updated") && page.contains(&me), "{page}");
+    let (_, index) = session.get("/manage").await;
+    assert!(index.contains("href=\"/manage/audit\""), "linked from the index");
+
+    assert_eq!(session.post("/manage/boards/x/widgets/cpu/delete", &[]).await.status(), 303);
+    assert_eq!(session.post("/manage/boards/x/delete", &[]).await.status(), 303);
+    let logged: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT actor, action, target FROM audit_log ORDER BY id").fetch_all(&app.db).await.unwrap();
+    let entry = |action: &str, target: &str| (me.clone(), action.to_string(), target.to_string());
+    assert_eq!(
+        logged,
+        [
+            entry("board.created", "x"),
+            entry("widget.created", "x/cpu"),
+            entry("widget.updated", "x/cpu"),
+            entry("board.updated", "x"),
+            entry("widget.deleted", "x/cpu"),
+            entry("board.deleted", "x"),
+        ]
+    );
 }
 
 #[tokio::test]

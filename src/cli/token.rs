@@ -1,6 +1,7 @@
 use super::TokenCommand;
 use crate::http::auth::BOOTSTRAP_TOKEN_NAME;
-use crate::store::{Db, StoreError, tokens};
+use crate::store::audit::CLI_ACTOR;
+use crate::store::{Db, StoreError, changes, tokens};
 
 pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     match command {
@@ -14,10 +15,15 @@ pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
                 // management pages and logs name two credentials alike.
                 anyhow::bail!("{name:?} is reserved for the DASHBOARD_API_TOKEN setting; choose another name");
             }
-            let secret = tokens::create(db, name).await.map_err(|e| match e {
-                StoreError::Conflict { .. } => anyhow::anyhow!("a token named {name:?} already exists"),
-                other => other.into(),
-            })?;
+            if name == CLI_ACTOR {
+                // The audit log names changes made on the command line so.
+                anyhow::bail!("{name:?} is reserved for changes made on the command line; choose another name");
+            }
+            let secret =
+                changes::create_token(&mut *db.acquire().await?, CLI_ACTOR, name).await.map_err(|e| match e {
+                    StoreError::Conflict { .. } => anyhow::anyhow!("a token named {name:?} already exists"),
+                    other => other.into(),
+                })?;
             println!("{secret}");
             eprintln!("token {name:?} created; this is the only time its secret is shown");
         }
@@ -34,7 +40,7 @@ pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { name } => {
-            tokens::revoke(db, &name).await.map_err(|e| match e {
+            changes::revoke_token(&mut *db.acquire().await?, CLI_ACTOR, &name).await.map_err(|e| match e {
                 StoreError::NotFound => anyhow::anyhow!("no active token named {name:?}"),
                 other => other.into(),
             })?;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgExecutor, Row};
 
 use super::events::EventRow;
 use super::rows::log_skipped;
@@ -53,13 +53,21 @@ pub async fn list(db: &Db) -> StoreResult<Vec<BoardSummary>> {
     Ok(rows)
 }
 
+/// The head of [`find`] and [`find_locked`], as a macro so `concat!` keeps them `&'static str`.
+macro_rules! select_board {
+    () => {
+        "SELECT id, slug, title, description, columns, created_at, updated_at FROM boards WHERE slug = $1"
+    };
+}
+
 pub async fn find(conn: &mut PgConnection, slug: &str) -> StoreResult<BoardRow> {
-    let row = sqlx::query_as(
-        "SELECT id, slug, title, description, columns, created_at, updated_at FROM boards WHERE slug = $1",
-    )
-    .bind(slug)
-    .fetch_optional(conn)
-    .await?;
+    let row = sqlx::query_as(select_board!()).bind(slug).fetch_optional(conn).await?;
+    row.ok_or(StoreError::NotFound)
+}
+
+/// The board, locked until the end of the transaction: what an update changes from.
+pub async fn find_locked(conn: &mut PgConnection, slug: &str) -> StoreResult<BoardRow> {
+    let row = sqlx::query_as(concat!(select_board!(), " FOR UPDATE")).bind(slug).fetch_optional(conn).await?;
     row.ok_or(StoreError::NotFound)
 }
 
@@ -150,7 +158,8 @@ fn latest_event(row: &PgRow, id: i64, widget: &WidgetRow) -> Result<Option<Event
     }))
 }
 
-pub async fn create(db: &Db, new: &NewBoard) -> StoreResult<BoardRow> {
+/// Not audited: a change made for a caller goes through [`super::changes`].
+pub async fn create<'c>(db: impl PgExecutor<'c>, new: &NewBoard) -> StoreResult<BoardRow> {
     let row = sqlx::query_as("INSERT INTO boards (slug, title, description, columns) VALUES ($1, $2, $3, $4) RETURNING id, slug, title, description, columns, created_at, updated_at")
     .bind(new.slug.as_str())
     .bind(&new.title)
@@ -161,7 +170,8 @@ pub async fn create(db: &Db, new: &NewBoard) -> StoreResult<BoardRow> {
     Ok(row)
 }
 
-pub async fn update(db: &Db, slug: &str, patch: &BoardPatch) -> StoreResult<BoardRow> {
+/// Not audited: see [`create`].
+pub async fn update<'c>(db: impl PgExecutor<'c>, slug: &str, patch: &BoardPatch) -> StoreResult<BoardRow> {
     let row = sqlx::query_as(
         "UPDATE boards SET slug = COALESCE($2, slug), title = COALESCE($3, title),
                 description = COALESCE($4, description), columns = COALESCE($5, columns), updated_at = now()
@@ -177,7 +187,8 @@ pub async fn update(db: &Db, slug: &str, patch: &BoardPatch) -> StoreResult<Boar
     row.ok_or(StoreError::NotFound)
 }
 
-pub async fn delete(db: &Db, slug: &str) -> StoreResult<()> {
+/// Not audited: see [`create`].
+pub async fn delete<'c>(db: impl PgExecutor<'c>, slug: &str) -> StoreResult<()> {
     let deleted = sqlx::query("DELETE FROM boards WHERE slug = $1").bind(slug).execute(db).await?;
     if deleted.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }

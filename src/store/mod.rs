@@ -1,7 +1,9 @@
 //! All SQL lives here, one module per table. Functions take a pool or a connection and return
 //! plain rows; the HTTP layer turns [`StoreError`] into responses.
 
+pub mod audit;
 pub mod boards;
+pub mod changes;
 pub mod database;
 pub mod event_writer;
 pub mod events;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use sqlx::PgExecutor;
 use subtle::ConstantTimeEq;
 
 use super::{Db, StoreError, StoreResult};
@@ -26,7 +27,8 @@ pub struct TokenRow {
 }
 
 /// Creates a token and returns its secret, which is not stored anywhere.
-pub async fn create(db: &Db, name: &str) -> StoreResult<String> {
+/// Not audited: a change made for a caller goes through [`super::changes`].
+pub async fn create<'c>(db: impl PgExecutor<'c>, name: &str) -> StoreResult<String> {
     let secret = generate_secret();
     sqlx::query("INSERT INTO api_tokens (name, secret_hash) VALUES ($1, $2)")
         .bind(name)
@@ -43,7 +45,8 @@ pub async fn list(db: &Db) -> StoreResult<Vec<TokenRow>> {
     Ok(rows)
 }
 
-pub async fn revoke(db: &Db, name: &str) -> StoreResult<()> {
+/// Not audited: see [`create`].
+pub async fn revoke<'c>(db: impl PgExecutor<'c>, name: &str) -> StoreResult<()> {
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL")
         .bind(name)
         .execute(db)

@@ -138,12 +138,23 @@ pub async fn find(conn: &mut PgConnection, board: &str, key: &str) -> StoreResul
     row.ok_or(StoreError::NotFound)
 }
 
+/// The widget, locked until the end of the transaction: what an update changes from.
+pub async fn find_locked(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<WidgetRow> {
+    let row = sqlx::query_as(concat!(select_widgets!(), " WHERE b.slug = $1 AND w.key = $2 FOR UPDATE OF w"))
+        .bind(board)
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    row.ok_or(StoreError::NotFound)
+}
+
 pub async fn find_with_latest(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<WidgetView> {
     let widget = find(&mut *conn, board, key).await?;
     let latest = super::events::latest_of_widget(conn, widget.id).await?;
     Ok(WidgetView { widget, latest })
 }
 
+/// Not audited: a change made for a caller goes through [`super::changes`].
 pub async fn create(conn: &mut PgConnection, board: &BoardRow, new: &NewWidget) -> StoreResult<WidgetRow> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO widgets (board_id, key, title, kind, config, position)
@@ -162,6 +173,7 @@ pub async fn create(conn: &mut PgConnection, board: &BoardRow, new: &NewWidget) 
     by_id(conn, id).await
 }
 
+/// Not audited: a change made for a caller goes through [`super::changes`].
 pub async fn update(conn: &mut PgConnection, board: &str, key: &str, patch: &WidgetPatch) -> StoreResult<WidgetRow> {
     let id: Option<i64> = sqlx::query_scalar(
         "UPDATE widgets w SET key = COALESCE($3, w.key), title = COALESCE($4, w.title),
@@ -179,6 +191,7 @@ pub async fn update(conn: &mut PgConnection, board: &str, key: &str, patch: &Wid
     by_id(conn, id.ok_or(StoreError::NotFound)?).await
 }
 
+/// Not audited: a change made for a caller goes through [`super::changes`].
 pub async fn delete(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<()> {
     let deleted =
         sqlx::query("DELETE FROM widgets w USING boards b WHERE b.id = w.board_id AND b.slug = $1 AND w.key = $2")

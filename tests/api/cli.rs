@@ -69,8 +69,17 @@ async fn token_commands() {
     assert!(dashboard(&url, &["token", "revoke", "deploy-bot"]).status.success());
     assert!(text(&dashboard(&url, &["token", "list"]).stdout).contains("revoked"));
     assert_one_line_error(&dashboard(&url, &["token", "revoke", "deploy-bot"]), "no active token");
-    // The name sessions signed in with DASHBOARD_API_TOKEN go by cannot be a stored token's too.
+    // The name sessions signed in with DASHBOARD_API_TOKEN go by cannot be a stored token's too,
+    // nor the name the audit log gives the command line.
     assert_one_line_error(&dashboard(&url, &["token", "create", "DASHBOARD_API_TOKEN"]), "reserved");
+    assert_one_line_error(&dashboard(&url, &["token", "create", "cli"]), "reserved");
+
+    // Each change made, and only those, is in the audit log, by the command line.
+    let db = dashboard::store::connect(&url).await.unwrap();
+    let logged: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT actor, action, target FROM audit_log ORDER BY id").fetch_all(&db).await.unwrap();
+    let entry = |action: &str| ("cli".to_string(), action.to_string(), "deploy-bot".to_string());
+    assert_eq!(logged, [entry("token.created"), entry("token.revoked")]);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use crate::domain::Slug;
 use crate::domain::{BoardPatch, NewBoard};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState, created};
-use crate::store::boards;
+use crate::store::{boards, changes};
 
 pub fn board_not_found(slug: &str) -> impl FnOnce() -> String + '_ {
     move || format!("no board {slug:?}")
@@ -29,30 +29,37 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<Slug>) -> ApiResul
     Ok(HttpResponse::Ok().content_type(ContentType::json()).body(json))
 }
 
-pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
+pub async fn create(state: web::Data<AppState>, ApiToken(caller): ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
     let new = NewBoard::parse(&body.0)?;
-    let board = boards::create(&state.db, &new).await?;
+    let board = changes::create_board(&mut *state.conn().await?, caller.name(), &new).await?;
     state.realtime.board_changed(&board.slug, "created");
     Ok(created(format!("/dashboard/boards/{}", board.slug), &board))
 }
 
 pub async fn update(
     state: web::Data<AppState>,
-    _: ApiToken,
+    ApiToken(caller): ApiToken,
     path: web::Path<Slug>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
     let patch = BoardPatch::parse(&body.0)?;
-    let board =
-        boards::update(&state.db, &slug, &patch).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+    let board = changes::update_board(&mut *state.conn().await?, caller.name(), &slug, &patch)
+        .await
+        .map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
     state.realtime.board_updated(&slug, &board.slug);
     Ok(HttpResponse::Ok().json(board))
 }
 
-pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    ApiToken(caller): ApiToken,
+    path: web::Path<Slug>,
+) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
-    boards::delete(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+    changes::delete_board(&mut *state.conn().await?, caller.name(), &slug)
+        .await
+        .map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
     state.realtime.board_changed(&slug, "deleted");
     Ok(HttpResponse::NoContent().finish())
 }

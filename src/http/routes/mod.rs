@@ -1,3 +1,4 @@
+mod audit;
 mod boards;
 mod debug;
 mod events;
@@ -12,6 +13,7 @@ pub fn api(cfg: &mut web::ServiceConfig) {
     stream_only(cfg);
     cfg.service(web::resource("/dashboard").get(boards::list))
         .service(web::resource("/dashboard/boards").post(boards::create))
+        .service(web::resource("/dashboard/audit").get(audit::list))
         .service(web::resource("/dashboard/events").post(events::push_batch))
         .service(
             web::resource("/dashboard/boards/{board}").get(boards::show).patch(boards::update).delete(boards::delete),

@@ -5,7 +5,7 @@ use crate::domain::{NewWidget, Slug, WidgetPatch};
 use crate::http::extract::{ApiToken, JsonBody, Viewer};
 use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::widgets::{self, WidgetRow};
-use crate::store::{StoreError, boards};
+use crate::store::{StoreError, boards, changes};
 
 /// `/dashboard/boards/{board}/widgets/{widget}`: a widget named by its board and key.
 #[derive(serde::Deserialize)]
@@ -40,7 +40,7 @@ pub async fn show(state: web::Data<AppState>, viewer: Viewer, path: web::Path<Wi
 
 pub async fn create(
     state: web::Data<AppState>,
-    _: ApiToken,
+    ApiToken(caller): ApiToken,
     path: web::Path<Slug>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
@@ -48,15 +48,16 @@ pub async fn create(
     let new = NewWidget::parse(&body.0)?;
     let mut conn = state.conn().await?;
     let board = boards::find(&mut conn, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
-    let widget =
-        widgets::create(&mut conn, &board, &new).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+    let widget = changes::create_widget(&mut conn, caller.name(), &board, &new)
+        .await
+        .map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
     state.realtime.board_changed(&slug, "widget_created");
     Ok(created(format!("/dashboard/boards/{slug}/widgets/{}", widget.key), &widget.managed_json()))
 }
 
 pub async fn update(
     state: web::Data<AppState>,
-    _: ApiToken,
+    ApiToken(caller): ApiToken,
     path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
@@ -65,14 +66,21 @@ pub async fn update(
     if let Some(config) = &mut patch.config {
         config.keep_source_headers(&path.find(&mut conn).await?.config.0)?;
     }
-    let widget = widgets::update(&mut conn, &path.board, &path.widget, &patch).await.map_err(|e| path.error(e))?;
+    let widget = changes::update_widget(&mut conn, caller.name(), &path.board, &path.widget, &patch)
+        .await
+        .map_err(|e| path.error(e))?;
     state.realtime.board_changed(&path.board, "widget_updated");
     Ok(HttpResponse::Ok().json(widget.managed_json()))
 }
 
-pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<WidgetPath>) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    widgets::delete(&mut conn, &path.board, &path.widget).await.map_err(|e| path.error(e))?;
+pub async fn delete(
+    state: web::Data<AppState>,
+    ApiToken(caller): ApiToken,
+    path: web::Path<WidgetPath>,
+) -> ApiResult<HttpResponse> {
+    changes::delete_widget(&mut *state.conn().await?, caller.name(), &path.board, &path.widget)
+        .await
+        .map_err(|e| path.error(e))?;
     state.realtime.board_changed(&path.board, "widget_deleted");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,6 +13,7 @@ use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
 use crate::store::boards::{self, BoardRow, BoardSummary};
+use crate::store::changes;
 use crate::store::widgets::{self, WidgetView};
 
 /// The error keys the board form shows next to its fields.
@@ -24,6 +25,8 @@ struct IndexPage {
     layout: Layout,
     frame: Frame,
     boards: Vec<BoardSummary>,
+    /// Links to the audit log, which only admins may read.
+    is_admin: bool,
 }
 
 #[derive(Template)]
@@ -73,7 +76,8 @@ impl BoardForm {
 
 pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
     let boards = boards::list(&state.db).await?;
-    render(&IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards }, StatusCode::OK)
+    let is_admin = manager.caller.is_admin();
+    render(&IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards, is_admin }, StatusCode::OK)
 }
 
 pub async fn new(manager: Manager) -> Result<HttpResponse, PageError> {
@@ -84,7 +88,9 @@ pub async fn new(manager: Manager) -> Result<HttpResponse, PageError> {
 pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
     let created = match NewBoard::parse(&form.to_json()) {
-        Ok(new) => boards::create(&state.db, &new).await.map_err(ApiError::from),
+        Ok(new) => {
+            changes::create_board(&mut *state.conn().await?, manager.caller.name(), &new).await.map_err(ApiError::from)
+        }
         Err(errors) => Err(errors.into()),
     };
     match created {
@@ -117,7 +123,9 @@ pub async fn update(
     let Submitted { manager, form } = submitted;
     let slug = path.into_inner();
     let updated = match BoardPatch::parse(&form.to_json()) {
-        Ok(patch) => boards::update(&state.db, &slug, &patch).await.map_err(ApiError::from),
+        Ok(patch) => changes::update_board(&mut *state.conn().await?, manager.caller.name(), &slug, &patch)
+            .await
+            .map_err(ApiError::from),
         Err(errors) => Err(errors.into()),
     };
     match updated {
@@ -140,9 +148,12 @@ pub async fn delete(
     path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let slug = path.into_inner();
-    boards::delete(&state.db, &slug).await.map_err(board_missing(&slug))?;
+    let manager = submitted.manager;
+    changes::delete_board(&mut *state.conn().await?, manager.caller.name(), &slug)
+        .await
+        .map_err(board_missing(&slug))?;
     state.realtime.board_changed(&slug, "deleted");
-    submitted.manager.flash(&format!("Board “{slug}” deleted, with its widgets and their history.")).await;
+    manager.flash(&format!("Board “{slug}” deleted, with its widgets and their history.")).await;
     Ok(redirect("/manage"))
 }
 

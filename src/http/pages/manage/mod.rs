@@ -2,6 +2,7 @@
 //! delete boards and widgets through forms. Every form carries the session's CSRF token, and
 //! every write goes through the same domain parsers and store functions as the JSON API.
 
+mod audit;
 mod boards;
 mod forms;
 mod session;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
             .wrap(super::security::management(settings))
             .app_data(super::path_config())
             .service(web::resource("").get(boards::index))
+            .service(web::resource("/audit").get(audit::show))
             .service(web::resource("/sign-in").get(sign_in::form).post(sign_in::submit))
             .service(web::resource("/sign-out").post(sign_in::sign_out))
             .service(web::resource("/new-board").get(boards::new).post(boards::create))

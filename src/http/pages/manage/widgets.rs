@@ -15,6 +15,7 @@ use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
 use crate::store::boards::{self, BoardRow};
+use crate::store::changes;
 use crate::store::widgets::{self, WidgetRow};
 
 /// The error keys the widget form shows next to its fields.
@@ -246,7 +247,9 @@ pub async fn create(
     let Submitted { manager, form } = submitted;
     let board = find_board(&state, &path).await?;
     let created = match NewWidget::parse(&form.new_widget_json()) {
-        Ok(new) => widgets::create(&mut *state.conn().await?, &board, &new).await.map_err(ApiError::from),
+        Ok(new) => changes::create_widget(&mut *state.conn().await?, manager.caller.name(), &board, &new)
+            .await
+            .map_err(ApiError::from),
         Err(errors) => Err(errors.into()),
     };
     match created {
@@ -289,7 +292,9 @@ pub async fn update(
         patch.config.as_mut().map_or(Ok(()), |config| config.keep_source_headers(&current.config.0)).map(|()| patch)
     });
     let updated = match parsed {
-        Ok(patch) => widgets::update(&mut *state.conn().await?, &slug, &key, &patch).await.map_err(ApiError::from),
+        Ok(patch) => changes::update_widget(&mut *state.conn().await?, manager.caller.name(), &slug, &key, &patch)
+            .await
+            .map_err(ApiError::from),
         Err(errors) => Err(errors.into()),
     };
     match updated {
@@ -313,9 +318,12 @@ pub async fn delete(
     path: web::Path<(Slug, Slug)>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, key) = path.into_inner();
-    widgets::delete(&mut *state.conn().await?, &slug, &key).await.map_err(widget_missing(&slug, &key))?;
+    let manager = submitted.manager;
+    changes::delete_widget(&mut *state.conn().await?, manager.caller.name(), &slug, &key)
+        .await
+        .map_err(widget_missing(&slug, &key))?;
     state.realtime.board_changed(&slug, "widget_deleted");
-    submitted.manager.flash(&format!("Widget “{key}” deleted, with its history.")).await;
+    manager.flash(&format!("Widget “{key}” deleted, with its history.")).await;
     Ok(redirect(&format!("/manage/boards/{slug}")))
 }
 

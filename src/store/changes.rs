@@ -1,0 +1,123 @@
+//! Changes made for a caller (a token, a signed-in session, the command line): each writes its
+//! rows and its audit entry in one transaction, so the log holds exactly the changes that
+//! happened. The API, the management pages and the CLI all change things through here.
+//!
+//! Targets: a board by its slug, a widget as `board/key`, a token by its name; after a rename,
+//! the new name (the details hold the old one).
+
+use serde_json::json;
+use sqlx::{Acquire, PgConnection};
+
+use super::audit::{self, Action, Changes};
+use super::boards::{self, BoardRow};
+use super::widgets::{self, WidgetRow};
+use super::{StoreResult, tokens};
+use crate::domain::{BoardPatch, NewBoard, NewWidget, WidgetPatch};
+
+pub async fn create_board(conn: &mut PgConnection, actor: &str, new: &NewBoard) -> StoreResult<BoardRow> {
+    let mut tx = conn.begin().await?;
+    let board = boards::create(&mut *tx, new).await?;
+    audit::record(&mut tx, actor, Action::BoardCreated, &board.slug, json!({"title": board.title})).await?;
+    tx.commit().await?;
+    Ok(board)
+}
+
+/// An update that changes nothing leaves no entry.
+pub async fn update_board(
+    conn: &mut PgConnection,
+    actor: &str,
+    slug: &str,
+    patch: &BoardPatch,
+) -> StoreResult<BoardRow> {
+    let mut tx = conn.begin().await?;
+    let old = boards::find_locked(&mut tx, slug).await?;
+    let new = boards::update(&mut *tx, slug, patch).await?;
+    let mut changes = Changes::default();
+    changes
+        .field("slug", &old.slug, &new.slug)
+        .field("title", &old.title, &new.title)
+        .field("description", &old.description, &new.description)
+        .field("columns", &old.columns, &new.columns);
+    if !changes.is_empty() {
+        audit::record(&mut tx, actor, Action::BoardUpdated, &new.slug, changes.into_json()).await?;
+    }
+    tx.commit().await?;
+    Ok(new)
+}
+
+pub async fn delete_board(conn: &mut PgConnection, actor: &str, slug: &str) -> StoreResult<()> {
+    let mut tx = conn.begin().await?;
+    boards::delete(&mut *tx, slug).await?;
+    audit::record(&mut tx, actor, Action::BoardDeleted, slug, json!({})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn create_widget(
+    conn: &mut PgConnection,
+    actor: &str,
+    board: &BoardRow,
+    new: &NewWidget,
+) -> StoreResult<WidgetRow> {
+    let mut tx = conn.begin().await?;
+    let widget = widgets::create(&mut tx, board, new).await?;
+    let details = json!({"title": widget.title, "kind": widget.kind});
+    audit::record(&mut tx, actor, Action::WidgetCreated, &widget_target(&widget.board, &widget.key), details).await?;
+    tx.commit().await?;
+    Ok(widget)
+}
+
+/// An update that changes nothing leaves no entry. Of the config only the names of the changed
+/// keys are recorded: a pull source's URL and headers may hold keys.
+pub async fn update_widget(
+    conn: &mut PgConnection,
+    actor: &str,
+    board: &str,
+    key: &str,
+    patch: &WidgetPatch,
+) -> StoreResult<WidgetRow> {
+    let mut tx = conn.begin().await?;
+    let old = widgets::find_locked(&mut tx, board, key).await?;
+    let new = widgets::update(&mut tx, board, key, patch).await?;
+    let mut changes = Changes::default();
+    changes
+        .field("key", &old.key, &new.key)
+        .field("title", &old.title, &new.title)
+        .field("position", &old.position, &new.position)
+        .keys_of("config", &old.config.0, &new.config.0);
+    if !changes.is_empty() {
+        audit::record(&mut tx, actor, Action::WidgetUpdated, &widget_target(&new.board, &new.key), changes.into_json())
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(new)
+}
+
+pub async fn delete_widget(conn: &mut PgConnection, actor: &str, board: &str, key: &str) -> StoreResult<()> {
+    let mut tx = conn.begin().await?;
+    widgets::delete(&mut tx, board, key).await?;
+    audit::record(&mut tx, actor, Action::WidgetDeleted, &widget_target(board, key), json!({})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Returns the new token's secret, which the entry does not hold.
+pub async fn create_token(conn: &mut PgConnection, actor: &str, name: &str) -> StoreResult<String> {
+    let mut tx = conn.begin().await?;
+    let secret = tokens::create(&mut *tx, name).await?;
+    audit::record(&mut tx, actor, Action::TokenCreated, name, json!({})).await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+pub async fn revoke_token(conn: &mut PgConnection, actor: &str, name: &str) -> StoreResult<()> {
+    let mut tx = conn.begin().await?;
+    tokens::revoke(&mut *tx, name).await?;
+    audit::record(&mut tx, actor, Action::TokenRevoked, name, json!({})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn widget_target(board: &str, key: &str) -> String {
+    format!("{board}/{key}")
+}
