@@ -8,6 +8,7 @@ mod boards;
 mod cli;
 mod events;
 mod hostile;
+mod limits;
 mod operator;
 mod ordering;
 mod outage;
