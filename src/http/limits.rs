@@ -198,4 +198,19 @@ mod tests {
         assert!(failures.check(ADDRESS).is_err());
         assert_eq!(failures.check("203.0.113.8".parse().ok()), Ok(()), "another address");
     }
+
+    #[test]
+    fn a_block_ends_when_the_limiter_has_room_again() {
+        // 6000 a minute: one failure back every 10 ms.
+        let failures = AuthFailures::new(NonZeroU32::new(6000).unwrap());
+        let blocked = (0..10_000).find(|_| {
+            let _ = failures.failed(ADDRESS);
+            failures.check(ADDRESS).is_err()
+        });
+        assert!(blocked.is_some(), "the allowance runs out");
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(failures.check(ADDRESS), Ok(()));
+        assert!(failures.blocked.is_empty(), "an ended block is forgotten");
+        assert_eq!(failures.failed(ADDRESS), Ok(()));
+    }
 }
