@@ -79,7 +79,7 @@ start_dashboard() {
   # Run from $RUN so no .env file applies: the environment below is the whole configuration.
   (cd "$RUN" && ulimit -n 20000 && exec env DATABASE_URL="$BENCH_DATABASE_URL" REDIS_URL="$BENCH_REDIS_URL" \
     REDIS_CHANNEL_PREFIX="bench-$$" HOST=127.0.0.1 PORT="$DASH_PORT" DEMO_FEED=false JOBS=off \
-    SSE_MAX_CONNECTIONS=20000 LOG_LEVEL=warn,dashboard=info "$BIN" serve) >"$RUN/dashboard.log" 2>&1 &
+    SSE_MAX_CONNECTIONS=20000 SSE_MAX_CONNECTIONS_PER_IP=20000 LOG_LEVEL=warn,dashboard=info "$BIN" serve) >"$RUN/dashboard.log" 2>&1 &
   SERVER_PIDS=$!
   for _ in $(seq 1 100); do
     kill -0 "$SERVER_PIDS" 2>/dev/null || die "dashboard serve exited; see $RUN/dashboard.log"

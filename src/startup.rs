@@ -15,7 +15,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::{JobsMode, Settings};
 use crate::http::access_log::AccessLog;
-use crate::http::{ApiError, AppState, auth, body_deadline, client, metrics, pages, routes};
+use crate::http::limits::Limits;
+use crate::http::{ApiError, AppState, auth, body_deadline, client, https, metrics, pages, routes};
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store;
@@ -61,6 +62,7 @@ impl Application {
         let realtime = Realtime::start(&settings, db.clone(), shutdown.clone()).await?;
         let event_writer = EventWriter::start(db.clone());
         let history_reads = Arc::new(Semaphore::new(settings.history.max_reads));
+        let limits = Arc::new(Limits::new(&settings.limits));
         let state = AppState {
             db,
             settings: Arc::new(settings),
@@ -68,6 +70,7 @@ impl Application {
             event_writer,
             started_at: Instant::now(),
             history_reads,
+            limits,
         };
         let jobs = (role == Role::Web && state.settings.jobs == JobsMode::Inline).then(|| {
             let runner = Runner::new(JobContext::new(state.db.clone(), state.settings.clone(), state.realtime.clone()));
@@ -118,6 +121,8 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             .wrap(from_fn(body_deadline::bound_body_reads))
             // Innermost, so the error bodies it writes get the security headers too.
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, pages::method_not_allowed))
+            // Inside drop_untrusted_forwarding, which decides whether X-Forwarded-Proto is believed.
+            .wrap(from_fn(https::force_https))
             .wrap(pages::security_headers(&state.settings))
             .wrap(from_fn(metrics::count_requests))
             .wrap(TracingLogger::<AccessLog>::new())

@@ -349,7 +349,16 @@ struct ManageSession<'a> {
 
 impl<'a> ManageSession<'a> {
     async fn anonymous(app: &'a TestApp) -> Self {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self::anonymous_with(app, HeaderMap::new()).await
+    }
+
+    /// A session whose every request carries these headers (a proxy's, say).
+    async fn anonymous_with(app: &'a TestApp, headers: HeaderMap) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
         let mut session = Self { app, client, cookies: BTreeMap::new(), csrf: String::new() };
         let (status, body) = session.get("/manage/sign-in").await;
         assert_eq!(status, 200);
@@ -446,6 +455,60 @@ async fn session_cookies_are_httponly_lax_and_hold_only_a_secret() {
     let stored: Vec<u8> = sqlx::query_scalar("SELECT secret_hash FROM sessions").fetch_one(&app.db).await.unwrap();
     assert_eq!(stored, dashboard::store::tokens::hash(secret));
     assert!(!session.cookies.contains_key("dashboard_sign_in"), "the sign-in cookie is cleared");
+}
+
+fn behind_proxy(forwarded: &[(&'static str, &'static str)]) -> HeaderMap {
+    forwarded.iter().map(|(name, value)| (header::HeaderName::from_static(name), value.parse().unwrap())).collect()
+}
+
+fn set_cookie<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
+    let cookies = response.headers().get_all(header::SET_COOKIE).iter().map(|c| c.to_str().unwrap());
+    cookies.into_iter().find(|c| c.starts_with(&format!("{name}="))).unwrap_or_else(|| panic!("no {name} cookie"))
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_trusted_proxy_says_https() {
+    let app = TestApp::spawn_with(&[("TRUST_PROXY", "true")]).await;
+    let https = behind_proxy(&[("x-forwarded-proto", "https")]);
+    let response = app.client.get(app.url("/manage/sign-in")).headers(https.clone()).send().await.unwrap();
+    assert!(set_cookie(&response, "dashboard_sign_in").contains("Secure"));
+
+    let mut session = ManageSession::anonymous_with(&app, https).await;
+    let response = session.post("/manage/sign-in", &[("token", app.token.as_str())]).await;
+    assert_eq!(response.status(), 303);
+    assert!(set_cookie(&response, "dashboard_session").contains("Secure"));
+    let (_, page) = session.get("/manage").await;
+    session.csrf = csrf_of(&page);
+    let response = session.post("/manage/sign-out", &[]).await;
+    assert_eq!(response.status(), 303);
+    assert!(set_cookie(&response, "dashboard_session").contains("Secure"), "the removal matches the cookie");
+
+    let plain = behind_proxy(&[("x-forwarded-proto", "http")]);
+    let response = app.client.get(app.url("/manage/sign-in")).headers(plain).send().await.unwrap();
+    assert!(!set_cookie(&response, "dashboard_sign_in").contains("Secure"));
+}
+
+#[tokio::test]
+async fn too_many_failed_sign_ins_stop_the_form_before_the_token_is_checked() {
+    let app = TestApp::spawn_with(&[("AUTH_FAILURE_LIMIT", "2"), ("TRUST_PROXY", "true")]).await;
+    let mut guesser = ManageSession::anonymous_with(&app, behind_proxy(&[("x-forwarded-for", "203.0.113.9")])).await;
+    let response = guesser.post("/manage/sign-in", &[("token", "")]).await;
+    assert_eq!(response.status(), 422, "an empty form is not a guess");
+    for _ in 0..2 {
+        assert_eq!(guesser.post("/manage/sign-in", &[("token", "dash_wrong")]).await.status(), 422);
+    }
+    let response = guesser.post("/manage/sign-in", &[("token", app.token.as_str())]).await;
+    assert_eq!(response.status(), 429, "the right token gets no further than a wrong one");
+    assert_eq!(response.headers()[header::RETRY_AFTER], "30");
+    assert!(response.text().await.unwrap().contains("Too many failed sign-ins"));
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&app.db).await.unwrap();
+    assert_eq!(sessions, 0);
+
+    // The API shares the count of this address, and other addresses are not affected.
+    let api = app.client.get(app.url("/dashboard")).header("X-Forwarded-For", "203.0.113.9").bearer_auth(&app.token);
+    assert_eq!(api.send().await.unwrap().status(), 429);
+    let mut other = ManageSession::anonymous_with(&app, behind_proxy(&[("x-forwarded-for", "203.0.113.10")])).await;
+    assert_eq!(other.post("/manage/sign-in", &[("token", app.token.as_str())]).await.status(), 303);
 }
 
 #[tokio::test]

@@ -11,10 +11,15 @@ pub use env::{ConfigError, EnvSource};
 pub use secret::{Secret, redact_url};
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
+
+/// What a limit that cannot be 0 is told to be.
+const AT_LEAST_ONE: &str = "a whole number of at least 1";
+const DEFAULT_AUTH_FAILURE_LIMIT: NonZeroU32 = NonZeroU32::new(20).unwrap();
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -84,6 +89,9 @@ pub struct Settings {
     /// Whether a proxy in front sets `X-Forwarded-For` and `X-Forwarded-Proto` (and so they
     /// can be believed); otherwise every client sends them as it likes.
     pub trust_proxy: bool,
+    /// Plain-HTTP requests are redirected to HTTPS, and HTTPS responses carry HSTS.
+    pub force_https: bool,
+    pub limits: LimitSettings,
     pub events_retention_days: u32,
     pub jobs: JobsMode,
     pub demo_feed: bool,
@@ -104,11 +112,22 @@ pub struct SseSettings {
     pub retry_interval: Duration,
     pub heartbeat_interval: Duration,
     pub max_connections: usize,
+    /// Open streams of one client address in this process.
+    pub max_connections_per_address: usize,
     pub replay_limit: u32,
     /// Bytes of values a replay may hold before `reset` is sent instead.
     pub replay_max_bytes: i64,
     /// Streams of one process replaying at the same time; the next resume that needs a replay gets 503.
     pub max_replays: usize,
+}
+
+/// Limits against abuse, each counted per client address or per token.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// Failed sign-ins and requests with an invalid token, per client address per minute.
+    pub auth_failures_per_minute: NonZeroU32,
+    /// Pushed events per token per second; `None`: unlimited.
+    pub pushes_per_second: Option<NonZeroU32>,
 }
 
 /// Bounds of the history API, which anyone may read: what one response and all of them hold.
@@ -183,6 +202,20 @@ impl Settings {
             frame_ancestors: frame_ancestors(env)?,
             metrics_token: env.get("METRICS_TOKEN").map(Secret::new),
             trust_proxy: env.bool_or("TRUST_PROXY", false)?,
+            force_https: env.bool_or("FORCE_HTTPS", false)?,
+            limits: LimitSettings {
+                auth_failures_per_minute: env.parse_or(
+                    "AUTH_FAILURE_LIMIT",
+                    AT_LEAST_ONE,
+                    DEFAULT_AUTH_FAILURE_LIMIT,
+                )?,
+                pushes_per_second: env.parse_or_else(
+                    "PUSH_RATE_LIMIT",
+                    AT_LEAST_ONE,
+                    |raw| raw.parse().ok().map(Some),
+                    || None,
+                )?,
+            },
             events_retention_days: env.positive_or("EVENTS_RETENTION_DAYS", 30)?,
             jobs: env.parse_or_else("JOBS", "inline or off", parse_jobs_mode, || JobsMode::Inline)?,
             demo_feed: env.bool_or("DEMO_FEED", app_env == AppEnv::Development)?,
@@ -216,6 +249,7 @@ impl SseSettings {
             retry_interval: Duration::from_millis(env.positive_or("SSE_RETRY_INTERVAL", 5000)?),
             heartbeat_interval: Duration::from_secs(env.positive_or("SSE_HEARTBEAT_INTERVAL", 30)?),
             max_connections: env.positive_or("SSE_MAX_CONNECTIONS", 10_000)?,
+            max_connections_per_address: env.positive_or("SSE_MAX_CONNECTIONS_PER_IP", 1000)?,
             replay_limit: env.positive_or("SSE_REPLAY_LIMIT", 1000)?,
             replay_max_bytes: env.positive_or("SSE_REPLAY_MAX_BYTES", 4 << 20)?,
             max_replays: env.positive_or("SSE_MAX_REPLAYS", 32)?,
@@ -328,6 +362,23 @@ mod tests {
         assert_eq!(s.redis_channel_prefix, "dashboard");
         assert!(s.redis_url.is_none());
         assert!(!s.demo_feed);
+        assert_eq!(s.limits.auth_failures_per_minute.get(), 20);
+        assert_eq!(s.limits.pushes_per_second, None);
+        assert_eq!(s.sse.max_connections_per_address, 1000);
+        assert!(!s.force_https);
+    }
+
+    #[test]
+    fn limits_cannot_be_zero() {
+        for name in ["AUTH_FAILURE_LIMIT", "PUSH_RATE_LIMIT", "SSE_MAX_CONNECTIONS_PER_IP"] {
+            for bad in ["0", "-1", "many"] {
+                let err = settings(&[(name, bad)]).unwrap_err().to_string();
+                assert!(err.contains(name), "{err}");
+            }
+        }
+        let s = settings(&[("AUTH_FAILURE_LIMIT", "3"), ("PUSH_RATE_LIMIT", "50")]).unwrap();
+        assert_eq!(s.limits.auth_failures_per_minute.get(), 3);
+        assert_eq!(s.limits.pushes_per_second.map(|n| n.get()), Some(50));
     }
 
     #[test]

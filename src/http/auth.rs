@@ -10,6 +10,7 @@ use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::client::client_address;
 use super::error::ApiError;
 use super::extract::bearer;
 use super::state::AppState;
@@ -67,32 +68,48 @@ pub fn bootstrap_fingerprint(settings: &Settings) -> Option<[u8; 32]> {
 /// Checks the credentials of an API request before its handler, and so before any byte of its
 /// body is read: a wrong token is a 401 whatever the body, and a write without a token is a 401
 /// without its body being read. A valid token's [`Caller`] goes into the request's extensions.
+/// An address with too many failures (`AUTH_FAILURE_LIMIT`) gets a 429 before its credential is
+/// looked at, so that guessing stops.
 pub async fn authenticate_first(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if is_api(req.path()) {
-        let outcome = match presented_secret(req.request()) {
-            Presented::Bearer(secret) => match req.app_data::<web::Data<AppState>>() {
-                Some(state) => authenticate(state, &secret).await.map(Some),
-                None => Err(ApiError::Internal("application state missing".into())),
-            },
-            Presented::Malformed => Err(ApiError::Unauthorized("send the API token as Authorization: Bearer <token>")),
-            Presented::Nothing if is_write(req.method()) => {
-                Err(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>"))
-            }
-            Presented::Nothing => Ok(None),
-        };
-        match outcome {
-            Ok(Some(caller)) => {
-                tracing::debug!(token = %caller.name(), "authenticated");
-                req.extensions_mut().insert(caller);
-            }
-            Ok(None) => {}
-            Err(error) => return Ok(req.into_response(error.error_response()).map_into_right_body()),
-        }
+    if is_api(req.path())
+        && let Err(error) = identify_caller(&req).await
+    {
+        return Ok(req.into_response(error.error_response()).map_into_right_body());
     }
     next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+/// Puts the caller of an API request into its extensions; anonymous reads pass as they are.
+async fn identify_caller(req: &ServiceRequest) -> Result<(), ApiError> {
+    let state =
+        req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+    let presented = presented_secret(req.request());
+    if matches!(presented, Presented::Nothing) && !is_write(req.method()) {
+        return Ok(());
+    }
+    let address = client_address(req.request(), state.settings.trust_proxy);
+    let failures = &state.limits.auth_failures;
+    failures.check(address)?;
+    let outcome = match presented {
+        Presented::Bearer(secret) => authenticate(state, &secret).await,
+        Presented::Malformed => Err(ApiError::Unauthorized("send the API token as Authorization: Bearer <token>")),
+        Presented::Nothing => Err(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>")),
+    };
+    match outcome {
+        Ok(caller) => {
+            tracing::debug!(token = %caller.name(), "authenticated");
+            req.extensions_mut().insert(caller);
+            Ok(())
+        }
+        Err(unauthorized @ ApiError::Unauthorized(_)) => {
+            failures.failed(address)?;
+            Err(unauthorized)
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// The JSON API. `/metrics`, `/health` and `/dashboard/debug` have rules of their own: the

@@ -6,6 +6,7 @@ use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use super::limits::RateLimited;
 use crate::domain::ValidationErrors;
 use crate::store::StoreError;
 
@@ -29,6 +30,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request is invalid")]
     Validation(ValidationErrors),
+    #[error("{}", .0.message)]
+    RateLimited(RateLimited),
     #[error("{0}")]
     Unavailable(&'static str),
     #[error("internal error")]
@@ -51,6 +54,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
+            Self::RateLimited(_) => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -60,6 +64,7 @@ impl ApiError {
         match self {
             Self::Validation(errors) => json!(errors),
             Self::Conflict { field, .. } => json!({ *field: "is already taken" }),
+            Self::RateLimited(limited) => json!({ "retry_after": limited.retry_after_secs() }),
             _ => json!({}),
         }
     }
@@ -85,6 +90,12 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidData(e) => Self::BadRequest(format!("the database refused a value: {e}")),
             StoreError::Other(e) => Self::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<RateLimited> for ApiError {
+    fn from(limited: RateLimited) -> Self {
+        Self::RateLimited(limited)
     }
 }
 
@@ -116,6 +127,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -129,6 +141,9 @@ impl ResponseError for ApiError {
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((ALLOW, allow.as_str()));
+            }
+            Self::RateLimited(limited) => {
+                response.insert_header((RETRY_AFTER, limited.retry_after_secs()));
             }
             Self::Unavailable(_) => {
                 response.insert_header((RETRY_AFTER, "5"));

@@ -6,6 +6,8 @@ pub mod body_deadline;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod https;
+pub mod limits;
 pub mod metrics;
 pub mod operator;
 pub mod pages;

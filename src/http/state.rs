@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
+use super::limits::Limits;
 use crate::config::Settings;
 use crate::realtime::Realtime;
 use crate::store::Db;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub started_at: Instant,
     /// One permit per history response being read or sent (`HISTORY_MAX_READS`).
     pub history_reads: Arc<Semaphore>,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {

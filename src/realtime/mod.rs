@@ -104,7 +104,7 @@ impl Realtime {
                 hub: Hub::new(),
                 snapshots: BoardCache::new(),
                 widgets: BoardCache::new(),
-                stats: StreamStats::new(settings.sse.max_connections),
+                stats: StreamStats::new(settings.sse.max_connections, settings.sse.max_connections_per_address),
                 replays: Arc::new(Semaphore::new(settings.sse.max_replays)),
                 wake: Notify::new(),
                 redis_connected: AtomicBool::new(false),

@@ -1,5 +1,9 @@
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
 
 /// Counters of the stream, kept in atomics so the hot path never takes a lock; `/metrics` and
 /// `/dashboard/debug` read them.
@@ -7,6 +11,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 pub struct StreamStats {
     pub max_connections: usize,
     connections: Arc<AtomicUsize>,
+    pub max_per_address: usize,
+    /// Open streams of each client address that has one.
+    per_address: Arc<DashMap<IpAddr, usize>>,
     events_published: AtomicU64,
     events_delivered: AtomicU64,
     heartbeats_sent: AtomicU64,
@@ -14,21 +21,54 @@ pub struct StreamStats {
     last_event_id: AtomicI64,
 }
 
-/// Holds one of the `SSE_MAX_CONNECTIONS` slots; dropping it (the stream ended) frees it.
+/// Holds one of the `SSE_MAX_CONNECTIONS` slots and one of its client address's
+/// `SSE_MAX_CONNECTIONS_PER_IP`; dropping it (the stream ended) frees both.
 #[derive(Debug)]
-pub struct ConnectionSlot(Arc<AtomicUsize>);
+pub struct ConnectionSlot {
+    connections: Arc<AtomicUsize>,
+    _address: Option<AddressSlot>,
+}
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
+        self.connections.fetch_sub(1, Relaxed);
     }
 }
 
+#[derive(Debug)]
+struct AddressSlot {
+    address: IpAddr,
+    per_address: Arc<DashMap<IpAddr, usize>>,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        // An address without streams leaves the map, so passing clients do not fill it.
+        if let Entry::Occupied(mut open) = self.per_address.entry(self.address) {
+            *open.get_mut() -= 1;
+            if *open.get() == 0 {
+                open.remove();
+            }
+        }
+    }
+}
+
+/// Which limit refused a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamsFull {
+    /// `SSE_MAX_CONNECTIONS`.
+    Process,
+    /// `SSE_MAX_CONNECTIONS_PER_IP`.
+    Address,
+}
+
 impl StreamStats {
-    pub fn new(max_connections: usize) -> Self {
+    pub fn new(max_connections: usize, max_per_address: usize) -> Self {
         Self {
             max_connections,
             connections: Arc::default(),
+            max_per_address,
+            per_address: Arc::default(),
             events_published: AtomicU64::default(),
             events_delivered: AtomicU64::default(),
             heartbeats_sent: AtomicU64::default(),
@@ -37,11 +77,22 @@ impl StreamStats {
         }
     }
 
-    pub fn try_open(&self) -> Option<ConnectionSlot> {
+    /// A slot for one more stream of this client address (`None`: a request without a socket).
+    pub fn try_open(&self, address: Option<IpAddr>) -> Result<ConnectionSlot, StreamsFull> {
+        let address_slot = address.map(|address| self.try_open_for(address)).transpose()?;
         self.connections
             .fetch_update(Relaxed, Relaxed, |n| (n < self.max_connections).then_some(n + 1))
-            .ok()
-            .map(|_| ConnectionSlot(self.connections.clone()))
+            .map_err(|_| StreamsFull::Process)?;
+        Ok(ConnectionSlot { connections: self.connections.clone(), _address: address_slot })
+    }
+
+    fn try_open_for(&self, address: IpAddr) -> Result<AddressSlot, StreamsFull> {
+        let mut open = self.per_address.entry(address).or_insert(0);
+        if *open >= self.max_per_address {
+            return Err(StreamsFull::Address);
+        }
+        *open += 1;
+        Ok(AddressSlot { address, per_address: self.per_address.clone() })
     }
 
     pub fn connections(&self) -> usize {
@@ -89,5 +140,41 @@ impl StreamStats {
 
     pub fn last_event_id(&self) -> i64 {
         self.last_event_id.load(Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(last: u8) -> Option<IpAddr> {
+        Some(IpAddr::from([203, 0, 113, last]))
+    }
+
+    #[test]
+    fn each_address_has_its_own_cap_within_the_process_cap() {
+        let stats = StreamStats::new(3, 2);
+        let first = stats.try_open(address(1)).unwrap();
+        let _second = stats.try_open(address(1)).unwrap();
+        assert_eq!(stats.try_open(address(1)).unwrap_err(), StreamsFull::Address);
+        let _other = stats.try_open(address(2)).unwrap();
+        assert_eq!(stats.try_open(address(3)).unwrap_err(), StreamsFull::Process);
+        assert_eq!(stats.connections(), 3);
+
+        drop(first);
+        assert_eq!(stats.connections(), 2);
+        let _again = stats.try_open(address(1)).unwrap();
+    }
+
+    #[test]
+    fn an_address_without_streams_is_forgotten() {
+        let stats = StreamStats::new(10, 2);
+        let slot = stats.try_open(address(1)).unwrap();
+        // Refused by the process cap: the address's slot taken on the way is given back.
+        let full = StreamStats::new(0, 2);
+        assert_eq!(full.try_open(address(1)).unwrap_err(), StreamsFull::Process);
+        assert!(full.per_address.is_empty());
+        drop(slot);
+        assert!(stats.per_address.is_empty());
     }
 }

@@ -9,6 +9,7 @@ mod boards;
 mod cli;
 mod events;
 mod hostile;
+mod limits;
 mod operator;
 mod ordering;
 mod outage;

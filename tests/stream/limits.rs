@@ -42,6 +42,32 @@ async fn past_the_limit_is_503_and_a_closed_client_frees_its_slot() {
     assert_eq!(again.status, 200);
 }
 
+#[tokio::test]
+async fn past_the_per_address_limit_is_429_and_a_closed_stream_frees_its_slot() {
+    let app = TestApp::spawn_with(&[
+        ("SSE_MAX_CONNECTIONS_PER_IP", "2"),
+        ("TRUST_PROXY", "true"),
+        ("SSE_HEARTBEAT_INTERVAL", "1"),
+    ])
+    .await;
+    let first = SseClient::connect(&app.url("/dashboard/stream"), None).await;
+    let second = SseClient::connect(&app.url("/dashboard/stream"), None).await;
+    assert_eq!((first.status, second.status), (200, 200));
+    let response = app.get("/dashboard/stream").await;
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(response.json::<Json>().await.unwrap()["error"]["code"], "rate_limited");
+
+    let other = app.client.get(app.url("/dashboard/stream")).header("X-Forwarded-For", "203.0.113.10");
+    let other = other.send().await.unwrap();
+    assert_eq!(other.status(), 200, "another address has slots of its own");
+
+    drop(first);
+    wait_for_connections(&app, 2).await;
+    let again = SseClient::connect(&app.url("/dashboard/stream"), None).await;
+    assert_eq!(again.status, 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stalled_reader_is_cut_off_without_holding_up_the_others() {
     let app = TestApp::spawn_with(&[("SSE_HEARTBEAT_INTERVAL", "1")]).await;

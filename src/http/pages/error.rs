@@ -9,6 +9,7 @@ use askama::Template;
 
 use super::layout::Layout;
 use crate::http::ApiError;
+use crate::http::limits::RateLimited;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,9 @@ pub enum PageError {
     SignInRequired,
     #[error("The form did not arrive in time. Check your connection and send it again.")]
     RequestTimeout,
+    /// Too many failed sign-ins from this address; the form is not even looked at.
+    #[error("Too many failed sign-ins from your address. Try again in {} seconds.", .0.retry_after_secs())]
+    RateLimited(RateLimited),
     #[error("The database is unavailable right now. This page will work again shortly.")]
     Unavailable,
     #[error("Something went wrong on our side.")]
@@ -62,9 +66,16 @@ impl From<ApiError> for PageError {
         match error {
             ApiError::NotFound(what) => Self::NotFound(format!("{}.", capitalize(&what))),
             ApiError::Unavailable(_) => Self::Unavailable,
+            ApiError::RateLimited(limited) => Self::RateLimited(limited),
             ApiError::BadRequest(message) => Self::BadRequest(message),
             other => Self::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<RateLimited> for PageError {
+    fn from(limited: RateLimited) -> Self {
+        Self::RateLimited(limited)
     }
 }
 
@@ -82,6 +93,7 @@ impl ResponseError for PageError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::SignInRequired => StatusCode::SEE_OTHER,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,6 +114,7 @@ impl ResponseError for PageError {
         let mut response = HttpResponse::build(status);
         match self {
             Self::Unavailable => response.insert_header((header::RETRY_AFTER, "5")),
+            Self::RateLimited(limited) => response.insert_header((header::RETRY_AFTER, limited.retry_after_secs())),
             Self::MethodNotAllowed { allow } => response.insert_header((header::ALLOW, allow.as_str())),
             _ => &mut response,
         };

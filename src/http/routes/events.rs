@@ -4,6 +4,7 @@ use serde_json::{Value as Json, json};
 
 use super::widgets::{WidgetPath, widget_not_found};
 use crate::domain::{Slug, ValidationErrors, Value};
+use crate::http::auth::Caller;
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
 use crate::http::permit_body::PermitBody;
 use crate::http::{ApiError, ApiResult, AppState};
@@ -18,16 +19,22 @@ const MAX_HISTORY: i64 = 1000;
 
 pub async fn push(
     state: web::Data<AppState>,
-    _: ApiToken,
+    ApiToken(caller): ApiToken,
     path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
+    spend_push_budget(&state, &caller, 1)?;
     let lookup = async { path.find(&mut *state.conn().await?).await };
     let widget = state.realtime.widgets().get_or_load(&path.board, &path.widget, lookup).await?;
     let value = Value::parse(widget.kind(), body.0)?;
     let event = state.event_writer.push(widget, value).await.map_err(|e| path.error(e))?;
     state.realtime.events_committed(std::slice::from_ref(&event));
     Ok(HttpResponse::Created().json(&event))
+}
+
+/// `PUSH_RATE_LIMIT`, checked before anything is looked up or written.
+fn spend_push_budget(state: &AppState, caller: &Caller, events: usize) -> ApiResult<()> {
+    state.limits.pushes.as_ref().map_or(Ok(()), |budget| budget.spend(caller, events))
 }
 
 /// One item of a batch before its widget is known.
@@ -39,10 +46,11 @@ struct BatchItem {
 
 pub async fn push_batch(
     state: web::Data<AppState>,
-    _: ApiToken,
+    ApiToken(caller): ApiToken,
     body: JsonBody<BATCH_BODY_LIMIT>,
 ) -> ApiResult<HttpResponse> {
     let items = parse_batch(body.0)?;
+    spend_push_budget(&state, &caller, items.len())?;
     let mut conn = state.conn().await?;
     let pairs: Vec<(String, String)> = items.iter().map(|i| (i.board.to_string(), i.widget.to_string())).collect();
     let found = widgets::find_many(&mut conn, &pairs).await?;

@@ -1,11 +1,20 @@
+use std::time::Duration;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::boards::board_not_found;
 use crate::domain::Slug;
+use crate::http::client::client_address;
+use crate::http::limits::RateLimited;
 use crate::http::{ApiError, ApiResult, AppState};
+use crate::realtime::stats::StreamsFull;
 use crate::realtime::stream::{self, OpenError, StreamRequest};
 use crate::store::boards;
+
+/// When an address at its stream cap may try again: a slot frees only when one of its own
+/// streams ends, which the server cannot foresee, so this is the browser's usual reconnect pace.
+const ADDRESS_FULL_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(serde::Deserialize)]
 pub struct StreamQuery {
@@ -25,11 +34,16 @@ pub async fn stream(
             return Err(ApiError::not_found(board_not_found(missing)()));
         }
     }
-    let slot = state
-        .realtime
-        .stats()
-        .try_open()
-        .ok_or(ApiError::Unavailable("the stream is full (SSE_MAX_CONNECTIONS); try another instance or later"))?;
+    let address = client_address(&req, state.settings.trust_proxy);
+    let slot = state.realtime.stats().try_open(address).map_err(|full| match full {
+        StreamsFull::Process => {
+            ApiError::Unavailable("the stream is full (SSE_MAX_CONNECTIONS); try another instance or later")
+        }
+        StreamsFull::Address => ApiError::RateLimited(RateLimited {
+            message: "this address has as many streams open as SSE_MAX_CONNECTIONS_PER_IP allows; close one first",
+            retry_after: ADDRESS_FULL_RETRY,
+        }),
+    })?;
     let body =
         stream::open(&state.realtime, &state.db, &state.settings.sse, request, slot).await.map_err(|e| match e {
             OpenError::Store(e) => ApiError::from(e),

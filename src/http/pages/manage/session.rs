@@ -19,6 +19,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{AppEnv, Settings, random_hex};
 use crate::http::AppState;
 use crate::http::auth::{Caller, bootstrap_fingerprint};
+use crate::http::https::arrived_over_https;
 use crate::http::pages::PageError;
 use crate::store::Db;
 use crate::store::sessions::{self, NewSession, Opener};
@@ -28,13 +29,14 @@ const SIGN_IN_COOKIE: &str = "dashboard_sign_in";
 /// How long a sign-in lasts.
 const SESSION_HOURS: i32 = 12;
 
-/// A cookie of the management pages: HttpOnly, SameSite=Lax, Secure in production.
-fn cookie(name: &'static str, value: String, settings: &Settings) -> Cookie<'static> {
+/// A cookie of the management pages: HttpOnly, SameSite=Lax, and Secure in production or when
+/// the request came over HTTPS (behind a trusted proxy, as its `X-Forwarded-Proto` says).
+fn cookie(name: &'static str, value: String, req: &HttpRequest, settings: &Settings) -> Cookie<'static> {
     Cookie::build(name, value)
         .path("/manage")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(settings.app_env == AppEnv::Production)
+        .secure(settings.app_env == AppEnv::Production || arrived_over_https(req))
         .finish()
 }
 
@@ -48,7 +50,7 @@ pub fn sign_in_csrf(req: &HttpRequest, settings: &Settings) -> (String, Option<C
         Some(existing) if !existing.value().is_empty() => (existing.value().to_string(), None),
         _ => {
             let token = random_hex(32);
-            (token.clone(), Some(cookie(SIGN_IN_COOKIE, token, settings)))
+            (token.clone(), Some(cookie(SIGN_IN_COOKIE, token, req, settings)))
         }
     }
 }
@@ -61,7 +63,12 @@ pub fn verify_sign_in_csrf(req: &HttpRequest, presented: &str) -> Result<(), Pag
 
 /// Opens a session for this caller and answers with a redirect to `/manage` that sets its cookie.
 /// Sessions that expired or lost their token are cleared out on the way.
-pub async fn sign_in(state: &AppState, caller: &Caller, redirect: HttpResponse) -> Result<HttpResponse, PageError> {
+pub async fn sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    caller: &Caller,
+    redirect: HttpResponse,
+) -> Result<HttpResponse, PageError> {
     sessions::delete_dead(&state.db).await?;
     let opener = match caller {
         Caller::Token(token) => Opener::Token(token.id),
@@ -74,12 +81,12 @@ pub async fn sign_in(state: &AppState, caller: &Caller, redirect: HttpResponse) 
     let flash = format!("Signed in with the token “{}”.", caller.name());
     let new = NewSession { secret: &secret, opener, csrf: &random_hex(32), flash: &flash, hours: SESSION_HOURS };
     sessions::create(&state.db, &new).await?;
-    let mut session = cookie(SESSION_COOKIE, secret, &state.settings);
+    let mut session = cookie(SESSION_COOKIE, secret, req, &state.settings);
     session.set_max_age(Duration::hours(SESSION_HOURS.into()));
     let mut response = redirect;
     response.add_cookie(&session).map_err(|e| PageError::Internal(e.to_string()))?;
     response
-        .add_removal_cookie(&cookie(SIGN_IN_COOKIE, String::new(), &state.settings))
+        .add_removal_cookie(&cookie(SIGN_IN_COOKIE, String::new(), req, &state.settings))
         .map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(response)
 }
@@ -104,11 +111,16 @@ impl Manager {
     }
 
     /// Ends the session everywhere and answers with this redirect, which clears the cookie.
-    pub async fn sign_out(self, redirect: HttpResponse, settings: &Settings) -> Result<HttpResponse, PageError> {
+    pub async fn sign_out(
+        self,
+        req: &HttpRequest,
+        redirect: HttpResponse,
+        settings: &Settings,
+    ) -> Result<HttpResponse, PageError> {
         sessions::delete(&self.db, self.session_id).await?;
         let mut response = redirect;
         response
-            .add_removal_cookie(&cookie(SESSION_COOKIE, String::new(), settings))
+            .add_removal_cookie(&cookie(SESSION_COOKIE, String::new(), req, settings))
             .map_err(|e| PageError::Internal(e.to_string()))?;
         Ok(response)
     }

@@ -7,6 +7,7 @@ use askama::Template;
 use super::session::{self, NoFields, Submitted};
 use super::{redirect, render};
 use crate::http::auth::authenticate;
+use crate::http::client::client_address;
 use crate::http::pages::PageError;
 use crate::http::pages::layout::Layout;
 use crate::http::{ApiError, AppState};
@@ -41,17 +42,28 @@ pub async fn submit(
     state: web::Data<AppState>,
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, PageError> {
+    // Before anything else, so that an address that has guessed too often learns nothing more.
+    let address = client_address(&req, state.settings.trust_proxy);
+    let failures = &state.limits.auth_failures;
+    failures.check(address)?;
     session::verify_sign_in_csrf(&req, &form.csrf)?;
     let error = match authenticate(&state, form.token.trim()).await {
-        Ok(caller) => return session::sign_in(&state, &caller, redirect("/manage")).await,
+        Ok(caller) => return session::sign_in(&req, &state, &caller, redirect("/manage")).await,
         Err(ApiError::Unauthorized(_)) if form.token.trim().is_empty() => "Paste an API token.",
-        Err(ApiError::Unauthorized(_)) => "That token is unknown or has been revoked.",
+        Err(ApiError::Unauthorized(_)) => {
+            failures.failed(address)?;
+            "That token is unknown or has been revoked."
+        }
         Err(other) => return Err(other.into()),
     };
     let page = SignInPage { layout: Layout::new("Sign in"), csrf: form.into_inner().csrf, error: Some(error) };
     render(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-pub async fn sign_out(state: web::Data<AppState>, submitted: Submitted<NoFields>) -> Result<HttpResponse, PageError> {
-    submitted.manager.sign_out(redirect("/"), &state.settings).await
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    submitted: Submitted<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    submitted.manager.sign_out(&req, redirect("/"), &state.settings).await
 }
