@@ -6,7 +6,7 @@ use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use crate::domain::ValidationErrors;
+use crate::domain::{Role, ValidationErrors};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A valid credential without the role or the board this needs.
+    #[error("{message}")]
+    Forbidden { message: String, role: Role, needs: Role },
     #[error("{0}")]
     NotFound(String),
     #[error("this route takes only {allow}")]
@@ -44,6 +47,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
@@ -60,6 +64,7 @@ impl ApiError {
         match self {
             Self::Validation(errors) => json!(errors),
             Self::Conflict { field, .. } => json!({ *field: "is already taken" }),
+            Self::Forbidden { role, needs, .. } => json!({ "role": role, "needs": needs }),
             _ => json!({}),
         }
     }
@@ -109,6 +114,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use dashboard::config::{AppEnv, EnvSource, Settings};
+use dashboard::domain::NewToken;
 use dashboard::startup::{Application, Role};
 use dashboard::store::{self, Db, tokens};
 use serde_json::Value as Json;
@@ -57,7 +58,7 @@ impl TestApp {
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         let db = store::connect(database_url).await.expect("test database reachable");
-        let token = tokens::create(&db, &format!("test-{}", rand_suffix())).await.expect("token created");
+        let token = create_token(&db, &NewToken::admin(&format!("test-{}", rand_suffix()))).await;
         Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
@@ -154,6 +155,12 @@ impl TestApp {
         };
         sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
     }
+}
+
+/// Stores a token (an admin in the harness, so tests of other things are not refused) and
+/// returns its secret.
+pub async fn create_token(db: &Db, new: &NewToken) -> String {
+    tokens::create(db, new).await.expect("token stored").expect("its boards exist")
 }
 
 /// Numbers at the edges of what may be stored, and a double whose exact decimal (as jsonb gives

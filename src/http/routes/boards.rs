@@ -3,8 +3,7 @@ use actix_web::{HttpResponse, web};
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::domain::Slug;
-use crate::domain::{BoardPatch, NewBoard};
+use crate::domain::{BoardPatch, NewBoard, Role, Slug};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::boards;
@@ -29,7 +28,8 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<Slug>) -> ApiResul
     Ok(HttpResponse::Ok().content_type(ContentType::json()).body(json))
 }
 
-pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
+pub async fn create(state: web::Data<AppState>, ApiToken(caller): ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
+    caller.require(Role::Editor, None)?;
     let new = NewBoard::parse(&body.0)?;
     let board = boards::create(&state.db, &new).await?;
     state.realtime.board_changed(&board.slug, "created");
@@ -38,11 +38,12 @@ pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> 
 
 pub async fn update(
     state: web::Data<AppState>,
-    _: ApiToken,
+    ApiToken(caller): ApiToken,
     path: web::Path<Slug>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
+    caller.require(Role::Editor, Some(&slug))?;
     let patch = BoardPatch::parse(&body.0)?;
     let board =
         boards::update(&state.db, &slug, &patch).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
@@ -50,8 +51,13 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(board))
 }
 
-pub async fn delete(state: web::Data<AppState>, _: ApiToken, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    ApiToken(caller): ApiToken,
+    path: web::Path<Slug>,
+) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
+    caller.require(Role::Editor, Some(&slug))?;
     boards::delete(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
     state.realtime.board_changed(&slug, "deleted");
     Ok(HttpResponse::NoContent().finish())

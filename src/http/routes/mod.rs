@@ -3,6 +3,7 @@ mod debug;
 mod events;
 mod health;
 mod stream;
+mod tokens;
 mod widgets;
 
 use actix_web::web;
@@ -13,6 +14,8 @@ pub fn api(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/dashboard").get(boards::list))
         .service(web::resource("/dashboard/boards").post(boards::create))
         .service(web::resource("/dashboard/events").post(events::push_batch))
+        .service(web::resource("/dashboard/tokens").get(tokens::list).post(tokens::create))
+        .service(web::resource("/dashboard/tokens/{name}").delete(tokens::revoke))
         .service(
             web::resource("/dashboard/boards/{board}").get(boards::show).patch(boards::update).delete(boards::delete),
         )

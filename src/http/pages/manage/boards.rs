@@ -24,6 +24,7 @@ struct IndexPage {
     layout: Layout,
     frame: Frame,
     boards: Vec<BoardSummary>,
+    may_create: bool,
 }
 
 #[derive(Template)]
@@ -72,17 +73,24 @@ impl BoardForm {
 }
 
 pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
-    let boards = boards::list(&state.db).await?;
-    render(&IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards }, StatusCode::OK)
+    let mut boards = boards::list(&state.db).await?;
+    boards.retain(|summary| manager.caller.may_see(&summary.board.slug));
+    let may_create = manager.may_create_boards();
+    render(
+        &IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards, may_create },
+        StatusCode::OK,
+    )
 }
 
 pub async fn new(manager: Manager) -> Result<HttpResponse, PageError> {
+    manager.require_board_creation()?;
     let form = BoardForm { columns: "4".into(), ..BoardForm::default() };
     form_page(&manager, form, FieldErrors::default(), None, StatusCode::OK)
 }
 
 pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
+    manager.require_board_creation()?;
     let created = match NewBoard::parse(&form.to_json()) {
         Ok(new) => boards::create(&state.db, &new).await.map_err(ApiError::from),
         Err(errors) => Err(errors.into()),
@@ -105,6 +113,7 @@ pub async fn edit(
     manager: Manager,
     path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
+    manager.require_board(&path)?;
     let editing = editing(&state, &path.into_inner()).await?;
     form_page(&manager, BoardForm::of(&editing.board), FieldErrors::default(), Some(editing), StatusCode::OK)
 }
@@ -116,6 +125,7 @@ pub async fn update(
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
     let slug = path.into_inner();
+    manager.require_board(&slug)?;
     let updated = match BoardPatch::parse(&form.to_json()) {
         Ok(patch) => boards::update(&state.db, &slug, &patch).await.map_err(ApiError::from),
         Err(errors) => Err(errors.into()),
@@ -140,6 +150,7 @@ pub async fn delete(
     path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let slug = path.into_inner();
+    submitted.manager.require_board(&slug)?;
     boards::delete(&state.db, &slug).await.map_err(board_missing(&slug))?;
     state.realtime.board_changed(&slug, "deleted");
     submitted.manager.flash(&format!("Board “{slug}” deleted, with its widgets and their history.")).await;

@@ -233,6 +233,7 @@ pub async fn new(
     manager: Manager,
     path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
+    manager.require_board(&path)?;
     let board = find_board(&state, &path).await?;
     let form = WidgetForm { kind: "number".into(), ..WidgetForm::default() };
     FormPage::new_widget(board, form, FieldErrors::default()).render(&manager, StatusCode::OK)
@@ -244,6 +245,7 @@ pub async fn create(
     path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
+    manager.require_board(&path)?;
     let board = find_board(&state, &path).await?;
     let created = match NewWidget::parse(&form.new_widget_json()) {
         Ok(new) => widgets::create(&mut *state.conn().await?, &board, &new).await.map_err(ApiError::from),
@@ -268,6 +270,7 @@ pub async fn edit(
     path: web::Path<(Slug, Slug)>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, key) = path.into_inner();
+    manager.require_board(&slug)?;
     let board = find_board(&state, &slug).await?;
     let widget = find_widget(&state, &slug, &key).await?;
     let source = SourceStatus::of(&widget);
@@ -283,6 +286,7 @@ pub async fn update(
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, mut form } = submitted;
     let (slug, key) = path.into_inner();
+    manager.require_board(&slug)?;
     let board = find_board(&state, &slug).await?;
     let current = find_widget(&state, &slug, &key).await?;
     let parsed = WidgetPatch::parse(&form.patch_json(&current)).and_then(|mut patch| {
@@ -313,6 +317,7 @@ pub async fn delete(
     path: web::Path<(Slug, Slug)>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, key) = path.into_inner();
+    submitted.manager.require_board(&slug)?;
     widgets::delete(&mut *state.conn().await?, &slug, &key).await.map_err(widget_missing(&slug, &key))?;
     state.realtime.board_changed(&slug, "widget_deleted");
     submitted.manager.flash(&format!("Widget “{key}” deleted, with its history.")).await;
