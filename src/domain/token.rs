@@ -23,11 +23,6 @@ pub struct NewToken {
 }
 
 impl NewToken {
-    /// A token that may do everything (an admin is never limited to boards).
-    pub fn admin(name: &str) -> Self {
-        Self { name: name.to_string(), role: Role::Admin, boards: None }
-    }
-
     /// `{"name", "role"?, "boards"?}` of `POST /dashboard/tokens`.
     pub fn parse(json: &Json) -> Result<Self, ValidationErrors> {
         let mut f = Fields::of(json)?;

@@ -1,7 +1,7 @@
 use serde_json::{Value as Json, json};
 
 use crate::common::{TestApp, create_token};
-use dashboard::domain::NewToken;
+use dashboard::domain::Role;
 use dashboard::store::tokens;
 
 async fn create_board_with(app: &TestApp, auth: Option<&str>) -> reqwest::Response {
@@ -31,7 +31,7 @@ async fn writes_need_a_valid_token() {
 #[tokio::test]
 async fn token_life_cycle() {
     let app = TestApp::spawn().await;
-    let secret = create_token(&app.db, &NewToken::admin("ci")).await;
+    let secret = create_token(&app.db, "ci", Role::Admin, None).await;
     assert!(secret.len() >= 32 + 5, "at least 128 bits of secret");
     let stored: Vec<u8> =
         sqlx::query_scalar("SELECT secret_hash FROM api_tokens WHERE name = 'ci'").fetch_one(&app.db).await.unwrap();

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use dashboard::config::{AppEnv, EnvSource, Settings};
-use dashboard::domain::NewToken;
+use dashboard::domain::{NewToken, Role as TokenRole, Slug};
 use dashboard::startup::{Application, Role};
 use dashboard::store::{self, Db, tokens};
 use serde_json::Value as Json;
@@ -58,7 +58,8 @@ impl TestApp {
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         let db = store::connect(database_url).await.expect("test database reachable");
-        let token = create_token(&db, &NewToken::admin(&format!("test-{}", rand_suffix()))).await;
+        // An admin, so tests of other things are not refused.
+        let token = create_token(&db, &format!("test-{}", rand_suffix()), TokenRole::Admin, None).await;
         Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
@@ -157,10 +158,11 @@ impl TestApp {
     }
 }
 
-/// Stores a token (an admin in the harness, so tests of other things are not refused) and
-/// returns its secret.
-pub async fn create_token(db: &Db, new: &NewToken) -> String {
-    tokens::create(db, new).await.expect("token stored").expect("its boards exist")
+/// Stores a token with this role, limited to these boards (`None`: every board); returns its secret.
+pub async fn create_token(db: &Db, name: &str, role: TokenRole, boards: Option<&[&str]>) -> String {
+    let boards = boards.map(|slugs| slugs.iter().map(|s| Slug::parse(s).expect("a slug")).collect());
+    let new = NewToken { name: name.to_string(), role, boards };
+    tokens::create(db, &new).await.expect("token stored").expect("its boards exist")
 }
 
 /// Numbers at the edges of what may be stored, and a double whose exact decimal (as jsonb gives
