@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::sse::SseClient;
-use common::{BOUND_VALUES, TestApp, UNDECODABLE_VALUE, raw_http};
+use common::{BOUND_VALUES, TestApp, UNDECODABLE_VALUE, create_token, raw_http};
+use dashboard::domain::Role as TokenRole;
 use dashboard::startup::Role;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
@@ -883,4 +884,46 @@ async fn a_trickled_sign_in_form_is_408_and_the_connection_closes() {
     assert!(answer.text.contains("did not arrive in time"), "the error page: {}", answer.text);
     assert!(answer.after < Duration::from_secs(6), "answered after {:?}", answer.after);
     assert!(answer.closed, "the connection is closed");
+}
+
+#[tokio::test]
+async fn only_an_editor_signs_in_and_a_limited_one_manages_only_its_boards() {
+    let app = TestApp::spawn().await;
+    app.create_board("mine", &[("n", "number")]).await;
+    app.create_board("theirs", &[("n", "number")]).await;
+    let refusals = [
+        (TokenRole::Push, "This token can push values but not manage boards; sign in with an editor token."),
+        (TokenRole::Read, "This token can read boards but not manage them; sign in with an editor token."),
+    ];
+    for (role, message) in refusals {
+        let secret = create_token(&app.db, &format!("a-{role}"), role, None).await;
+        let mut session = ManageSession::anonymous(&app).await;
+        let response = session.post("/manage/sign-in", &[("token", &secret)]).await;
+        assert_eq!(response.status(), 403, "{role}");
+        assert!(response.text().await.unwrap().contains(message), "{role}");
+        assert!(!session.cookies.contains_key("dashboard_session"), "{role} has no session");
+        assert_eq!(session.get("/manage").await.0, 303, "back to the sign-in form, which answers: no loop");
+    }
+
+    let limited = create_token(&app.db, "limited", TokenRole::Editor, Some(&["mine"])).await;
+    let mut session = ManageSession::sign_in_with(&app, &limited).await;
+    let (_, index) = session.get("/manage").await;
+    assert!(index.contains("/manage/boards/mine"), "{index}");
+    assert!(!index.contains("theirs") && !index.contains("/manage/new-board"), "{index}");
+    for path in ["/manage/boards/theirs", "/manage/boards/theirs/new-widget", "/manage/boards/theirs/widgets/n"] {
+        assert_eq!(session.get(path).await.0, 404, "{path}");
+    }
+    assert_eq!(session.get("/manage/new-board").await.0, 403);
+    assert_eq!(session.post("/manage/new-board", &[("title", "Extra")]).await.status(), 403);
+    for path in ["/manage/boards/theirs/delete", "/manage/boards/theirs/widgets/n/delete"] {
+        assert_eq!(session.post(path, &[]).await.status(), 404, "{path}");
+    }
+    let edit = [("title", "Mine, renamed"), ("slug", "mine"), ("columns", "4")];
+    assert_eq!(session.post("/manage/boards/theirs", &edit).await.status(), 404);
+    assert_eq!((app.count("boards").await, app.count("widgets").await), (2, 2), "nothing of theirs changed");
+    assert_eq!(session.post("/manage/boards/mine", &edit).await.status(), 303);
+
+    // The role is the token's as it is now, looked up on each request.
+    sqlx::query("UPDATE api_tokens SET role = 'push' WHERE name = 'limited'").execute(&app.db).await.unwrap();
+    assert_eq!(session.get("/manage/boards/mine").await.0, 303, "a demoted token's session no longer manages");
 }

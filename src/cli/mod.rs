@@ -30,7 +30,7 @@ pub enum Command {
     Stream,
     /// Create the database if it does not exist and apply pending migrations
     Migrate,
-    /// Manage API tokens for writes
+    /// Manage API tokens: create (with a role and boards), list, revoke
     #[command(subcommand)]
     Token(TokenCommand),
     /// Create the demo board with one widget of every kind (idempotent)
@@ -57,8 +57,16 @@ pub enum JobsCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print its secret (shown only this once)
-    Create { name: String },
-    /// List tokens with their creation, last use and revocation times
+    Create {
+        name: String,
+        /// What it may do: read, push, editor (manage boards; the default) or admin (also tokens)
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
+        /// Limit it to this board (repeat for more); without, it acts on every board
+        #[arg(long = "board", value_name = "SLUG")]
+        boards: Vec<String>,
+    },
+    /// List tokens with their role, boards, creation, last use and revocation times
     List,
     /// Revoke a token; requests with it are refused from now on
     Revoke { name: String },

@@ -1,44 +1,23 @@
 use super::TokenCommand;
-use crate::http::auth::BOOTSTRAP_TOKEN_NAME;
-use crate::store::audit::CLI_ACTOR;
+use crate::domain::{CLI_ACTOR, NewToken, ValidationErrors};
 use crate::store::{Db, StoreError, changes, tokens};
 
 pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { name } => {
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 100 {
-                anyhow::bail!("a token name must be 1 to 100 characters");
-            }
-            if name == BOOTSTRAP_TOKEN_NAME {
-                // Callers with the bootstrap token go by this name; sharing it would make the
-                // management pages and logs name two credentials alike.
-                anyhow::bail!("{name:?} is reserved for the DASHBOARD_API_TOKEN setting; choose another name");
-            }
-            if name == CLI_ACTOR {
-                // The audit log names changes made on the command line so.
-                anyhow::bail!("{name:?} is reserved for changes made on the command line; choose another name");
-            }
-            let secret =
-                changes::create_token(&mut *db.acquire().await?, CLI_ACTOR, name).await.map_err(|e| match e {
-                    StoreError::Conflict { .. } => anyhow::anyhow!("a token named {name:?} already exists"),
+        TokenCommand::Create { name, role, boards } => {
+            let limited = (!boards.is_empty()).then_some(boards.as_slice());
+            let new = NewToken::from_parts(&name, role.as_deref(), limited).map_err(one_line)?;
+            let secret = changes::create_token(&mut *db.acquire().await?, CLI_ACTOR, &new)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict { .. } => anyhow::anyhow!("a token named {:?} already exists", new.name),
                     other => other.into(),
-                })?;
+                })?
+                .map_err(|unknown| anyhow::anyhow!("no board {}", quoted(&unknown.0)))?;
             println!("{secret}");
-            eprintln!("token {name:?} created; this is the only time its secret is shown");
+            eprintln!("token {:?} ({}) created; this is the only time its secret is shown", new.name, new.role);
         }
-        TokenCommand::List => {
-            let rows = tokens::list(db).await?;
-            println!("{:<24} {:<20} {:<20} STATUS", "NAME", "CREATED", "LAST USED");
-            let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                t.map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string())
-            };
-            for row in rows {
-                let status =
-                    row.revoked_at.map_or("active".into(), |t| format!("revoked {}", t.format("%Y-%m-%d %H:%M")));
-                println!("{:<24} {:<20} {:<20} {status}", row.name, time(Some(row.created_at)), time(row.last_used_at));
-            }
-        }
+        TokenCommand::List => list(db).await?,
         TokenCommand::Revoke { name } => {
             changes::revoke_token(&mut *db.acquire().await?, CLI_ACTOR, &name).await.map_err(|e| match e {
                 StoreError::NotFound => anyhow::anyhow!("no active token named {name:?}"),
@@ -48,4 +27,35 @@ pub async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn list(db: &Db) -> anyhow::Result<()> {
+    let rows = tokens::list(db).await?;
+    println!("{:<24} {:<7} {:<24} {:<17} {:<17} STATUS", "NAME", "ROLE", "BOARDS", "CREATED", "LAST USED");
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+    for row in rows {
+        let boards =
+            row.boards.as_ref().map_or("all".into(), |b| if b.is_empty() { "none left".into() } else { b.join(",") });
+        let status = row.revoked_at.map_or("active".into(), |t| format!("revoked {}", t.format("%Y-%m-%d %H:%M")));
+        println!(
+            "{:<24} {:<7} {:<24} {:<17} {:<17} {status}",
+            row.name,
+            row.role.as_str(),
+            boards,
+            time(Some(row.created_at)),
+            time(row.last_used_at)
+        );
+    }
+    Ok(())
+}
+
+/// The first problem of a refused token, as one line (`role: must be one of …`).
+fn one_line(errors: ValidationErrors) -> anyhow::Error {
+    let (field, message) = errors.iter().next().map_or(("token", "is invalid"), |(f, m)| (f.as_str(), m.as_str()));
+    anyhow::anyhow!("{field}: {message}")
+}
+
+fn quoted(slugs: &[String]) -> String {
+    slugs.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
 }

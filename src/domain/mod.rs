@@ -4,13 +4,17 @@
 mod board;
 mod fields;
 mod numbers;
+mod role;
 mod slug;
 pub mod source;
+mod token;
 mod value;
 mod widget;
 
 pub use board::{BoardPatch, NewBoard};
 pub use fields::{Fields, ValidationErrors};
+pub use role::Role;
 pub use slug::Slug;
+pub use token::{BOOTSTRAP_TOKEN_NAME, CLI_ACTOR, NewToken};
 pub use value::{MAX_VALUE_BYTES, Value};
 pub use widget::{MAX_HEIGHT, NewWidget, WidgetConfig, WidgetKind, WidgetPatch};

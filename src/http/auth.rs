@@ -15,10 +15,10 @@ use super::error::ApiError;
 use super::extract::bearer;
 use super::state::AppState;
 use crate::config::Settings;
+use crate::domain::Role;
 use crate::store::tokens::{self, ActiveToken};
 
-/// The name a caller authenticated with `DASHBOARD_API_TOKEN` goes by.
-pub const BOOTSTRAP_TOKEN_NAME: &str = "DASHBOARD_API_TOKEN";
+pub use crate::domain::BOOTSTRAP_TOKEN_NAME;
 
 /// An authenticated caller, put into the request's extensions by [`authenticate_first`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +37,41 @@ impl Caller {
         }
     }
 
-    // stand-in until token roles land
-    pub fn is_admin(&self) -> bool {
-        true
+    /// `DASHBOARD_API_TOKEN` is the operator's own credential: an admin.
+    pub fn role(&self) -> Role {
+        match self {
+            Self::Token(token) => token.role,
+            Self::Bootstrap => Role::Admin,
+        }
+    }
+
+    /// The boards it is limited to; `None`: every board.
+    fn boards(&self) -> Option<&[String]> {
+        match self {
+            Self::Token(token) => token.boards.as_deref(),
+            Self::Bootstrap => None,
+        }
+    }
+
+    /// Whether this board is one it may act on (whatever its role).
+    pub fn may_see(&self, board: &str) -> bool {
+        self.boards().is_none_or(|boards| boards.iter().any(|b| b == board))
+    }
+
+    /// Refuses (403) a caller whose role is below `needs`, or that is limited to boards and
+    /// acts on another board or (`board` is `None`) on no one board, such as creating one.
+    pub fn require(&self, needs: Role, board: Option<&str>) -> Result<(), ApiError> {
+        let role = self.role();
+        let refusal = if role < needs {
+            format!("a {role} token cannot do this; it needs the {needs} role")
+        } else {
+            match board {
+                Some(board) if !self.may_see(board) => format!("this token may not act on board {board:?}"),
+                None if self.boards().is_some() => "a token limited to boards may act only on those boards".into(),
+                _ => return Ok(()),
+            }
+        };
+        Err(ApiError::Forbidden { message: refusal, role, needs })
     }
 }
 

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use super::limits::RateLimited;
-use crate::domain::ValidationErrors;
+use crate::domain::{Role, ValidationErrors};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +16,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A valid credential without the role or the board this needs.
+    #[error("{message}")]
+    Forbidden { message: String, role: Role, needs: Role },
     #[error("{0}")]
     NotFound(String),
     #[error("this route takes only {allow}")]
@@ -47,6 +50,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
@@ -65,6 +69,7 @@ impl ApiError {
             Self::Validation(errors) => json!(errors),
             Self::Conflict { field, .. } => json!({ *field: "is already taken" }),
             Self::RateLimited(limited) => json!({ "retry_after": limited.retry_after_secs() }),
+            Self::Forbidden { role, needs, .. } => json!({ "role": role, "needs": needs }),
             _ => json!({}),
         }
     }
@@ -120,6 +125,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use crate::domain::Role;
 
 /// Body limit of single-object requests.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -73,12 +74,16 @@ impl FromRequest for ApiToken {
     }
 }
 
-/// Who a read is for. A request with a valid API token is a management view: it sees what the
-/// public does not (a widget's source, the detail of its failures). Without a token it is
-/// public (an unknown or revoked one never gets here: it is refused before the handler).
-pub enum Viewer {
-    Public,
-    Manager,
+/// Who a read is for: the caller of a request with a valid API token, or nobody (the public;
+/// an unknown or revoked token never gets here: it is refused before the handler).
+pub struct Viewer(Option<Caller>);
+
+impl Viewer {
+    /// Whether this is a management view of the board: one who may edit it sees what the public
+    /// does not (a widget's source, the detail of its failures).
+    pub fn manages(&self, board: &str) -> bool {
+        self.0.as_ref().is_some_and(|caller| caller.require(Role::Editor, Some(board)).is_ok())
+    }
 }
 
 impl FromRequest for Viewer {
@@ -86,8 +91,7 @@ impl FromRequest for Viewer {
     type Future = Ready<Result<Self, Infallible>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let signed_in = req.extensions().get::<Caller>().is_some();
-        ready(Ok(if signed_in { Viewer::Manager } else { Viewer::Public }))
+        ready(Ok(Viewer(req.extensions().get::<Caller>().cloned())))
     }
 }
 

@@ -12,8 +12,7 @@ use sqlx::types::Json as SqlJson;
 
 use super::{Db, StoreResult};
 
-/// The actor of changes made with the `dashboard` command line.
-pub const CLI_ACTOR: &str = "cli";
+pub use crate::domain::CLI_ACTOR;
 
 /// The changes the log records. Pushed values are not among them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,11 +8,12 @@
 use serde_json::json;
 use sqlx::{Acquire, PgConnection};
 
+use super::StoreResult;
 use super::audit::{self, Action, Changes};
 use super::boards::{self, BoardRow};
+use super::tokens::{self, UnknownBoards};
 use super::widgets::{self, WidgetRow};
-use super::{StoreResult, tokens};
-use crate::domain::{BoardPatch, NewBoard, NewWidget, WidgetPatch};
+use crate::domain::{BoardPatch, NewBoard, NewToken, NewWidget, WidgetPatch};
 
 pub async fn create_board(conn: &mut PgConnection, actor: &str, new: &NewBoard) -> StoreResult<BoardRow> {
     let mut tx = conn.begin().await?;
@@ -101,13 +102,23 @@ pub async fn delete_widget(conn: &mut PgConnection, actor: &str, board: &str, ke
     Ok(())
 }
 
-/// Returns the new token's secret, which the entry does not hold.
-pub async fn create_token(conn: &mut PgConnection, actor: &str, name: &str) -> StoreResult<String> {
+/// Returns the new token's secret, which the entry does not hold; nothing is stored when a
+/// board it names does not exist.
+pub async fn create_token(
+    conn: &mut PgConnection,
+    actor: &str,
+    new: &NewToken,
+) -> StoreResult<Result<String, UnknownBoards>> {
     let mut tx = conn.begin().await?;
-    let secret = tokens::create(&mut *tx, name).await?;
-    audit::record(&mut tx, actor, Action::TokenCreated, name, json!({})).await?;
+    let secret = match tokens::create(&mut tx, new).await? {
+        Ok(secret) => secret,
+        Err(unknown) => return Ok(Err(unknown)),
+    };
+    let boards: Option<Vec<&str>> = new.boards.as_ref().map(|boards| boards.iter().map(|b| b.as_str()).collect());
+    let details = json!({"role": new.role, "boards": boards});
+    audit::record(&mut tx, actor, Action::TokenCreated, &new.name, details).await?;
     tx.commit().await?;
-    Ok(secret)
+    Ok(Ok(secret))
 }
 
 pub async fn revoke_token(conn: &mut PgConnection, actor: &str, name: &str) -> StoreResult<()> {

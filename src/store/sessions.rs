@@ -1,7 +1,7 @@
 //! Signed-in sessions of the management pages. Only a SHA-256 of each session secret is stored;
 //! a row lasts until it expires, is signed out, or its credential stops being valid.
 
-use super::tokens::{ActiveToken, hash};
+use super::tokens::{self, ActiveToken, hash};
 use super::{Db, StoreResult};
 
 /// What a session was opened with.
@@ -49,11 +49,12 @@ pub async fn create(db: &Db, new: &NewSession<'_>) -> StoreResult<()> {
     Ok(())
 }
 
-/// The live session of this secret. `bootstrap` is the fingerprint of the current
-/// `DASHBOARD_API_TOKEN` (`None` when unset): a session opened with another value is over.
+/// The live session of this secret, with its token as it is now (role and boards included, so
+/// a change applies to the session's next request). `bootstrap` is the fingerprint of the
+/// current `DASHBOARD_API_TOKEN` (`None` when unset): a session opened with another value is over.
 pub async fn find_live(db: &Db, secret: &str, bootstrap: Option<[u8; 32]>) -> StoreResult<Option<LiveSession>> {
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.id, t.id AS token_id, t.name AS token_name, s.csrf_token, s.flash
+        "SELECT s.id, t.id AS token_id, s.csrf_token, s.flash
          FROM sessions s LEFT JOIN api_tokens t ON t.id = s.token_id AND t.revoked_at IS NULL
          WHERE s.secret_hash = $1 AND s.expires_at > now()
            AND (t.id IS NOT NULL OR s.bootstrap_fingerprint = $2)",
@@ -62,19 +63,22 @@ pub async fn find_live(db: &Db, secret: &str, bootstrap: Option<[u8; 32]>) -> St
     .bind(bootstrap.as_ref().map(|f| &f[..]))
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|row| LiveSession {
-        id: row.id,
-        token: row.token_id.zip(row.token_name).map(|(id, name)| ActiveToken { id, name }),
-        csrf_token: row.csrf_token,
-        flash: row.flash,
-    }))
+    let Some(row) = row else { return Ok(None) };
+    let token = match row.token_id {
+        // Revoked since the row above was read: the session is over.
+        Some(id) => match tokens::find_active(db, id).await? {
+            Some(token) => Some(token),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    Ok(Some(LiveSession { id: row.id, token, csrf_token: row.csrf_token, flash: row.flash }))
 }
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: i64,
     token_id: Option<i64>,
-    token_name: Option<String>,
     csrf_token: String,
     flash: Option<String>,
 }

@@ -82,6 +82,30 @@ async fn token_commands() {
     assert_eq!(logged, [entry("token.created"), entry("token.revoked")]);
 }
 
+#[tokio::test]
+async fn tokens_get_a_role_and_may_be_limited_to_boards() {
+    let url = fresh_database().await;
+    assert!(dashboard(&url, &["seed"]).status.success());
+    let created = dashboard(&url, &["token", "create", "pusher", "--role", "push", "--board", "demo"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(dashboard(&url, &["token", "create", "editor-bot"]).status.success());
+    let listed = text(&dashboard(&url, &["token", "list"]).stdout);
+    let line = |name: &str| listed.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_string();
+    let pusher: Vec<String> = line("pusher").split_whitespace().map(String::from).collect();
+    assert_eq!(pusher[1..3], ["push", "demo"], "{listed}");
+    let editor: Vec<String> = line("editor-bot").split_whitespace().map(String::from).collect();
+    assert_eq!(editor[1..3], ["editor", "all"], "the default role, every board: {listed}");
+    assert!(listed.lines().next().unwrap().contains("ROLE") && listed.contains("never"), "{listed}");
+
+    assert_one_line_error(&dashboard(&url, &["token", "create", "x", "--role", "root"]), "role: must be one of");
+    assert_one_line_error(&dashboard(&url, &["token", "create", "x", "--board", "nope"]), "no board \"nope\"");
+    assert_one_line_error(&dashboard(&url, &["token", "create", "x", "--role", "admin", "--board", "demo"]), "admin");
+    assert!(!text(&dashboard(&url, &["token", "list"]).stdout).contains("\nx "), "nothing made by a refused create");
+
+    let help = text(&dashboard(&url, &["token", "create", "--help"]).stdout);
+    assert!(help.contains("--role <ROLE>") && help.contains("--board <SLUG>") && help.contains("editor"), "{help}");
+}
+
 #[test]
 fn bad_configuration_is_one_line_naming_the_variable() {
     let run = |var: &str, value: &str| {

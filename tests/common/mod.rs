@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use dashboard::config::{AppEnv, EnvSource, Settings};
+use dashboard::domain::{NewToken, Role as TokenRole, Slug};
 use dashboard::startup::{Application, Role};
 use dashboard::store::{self, Db, tokens};
 use serde_json::Value as Json;
@@ -57,7 +58,8 @@ impl TestApp {
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         let db = store::connect(database_url).await.expect("test database reachable");
-        let token = tokens::create(&db, &format!("test-{}", rand_suffix())).await.expect("token created");
+        // An admin, so tests of other things are not refused.
+        let token = create_token(&db, &format!("test-{}", rand_suffix()), TokenRole::Admin, None).await;
         Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
@@ -156,6 +158,16 @@ impl TestApp {
     }
 }
 
+/// Stores a token with this role, limited to these boards (`None`: every board); returns its secret.
+pub async fn create_token(db: &Db, name: &str, role: TokenRole, boards: Option<&[&str]>) -> String {
+    let boards = boards.map(|slugs| slugs.iter().map(|s| Slug::parse(s).expect("a slug")).collect());
+    let new = NewToken { name: name.to_string(), role, boards };
+    tokens::create(&mut db.acquire().await.expect("a connection"), &new)
+        .await
+        .expect("token stored")
+        .expect("its boards exist")
+}
+
 /// Numbers at the edges of what may be stored, and a double whose exact decimal (as jsonb gives
 /// it back) serde_json's fast float parser misreads by one unit in the last place: each must
 /// read back exactly as it was pushed.
@@ -180,6 +192,8 @@ pub fn test_env(database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, Stri
         ("SSE_PORT", "0"),
         ("POLL_INTERVAL_MS", "200"),
         ("LOG_LEVEL", "warn"),
+        // Tests send many bad credentials from one address on purpose; the limit's own tests set it.
+        ("AUTH_FAILURE_LIMIT", "100000"),
         // One for all: instances sharing a Redis accept only each other's signed board messages.
         ("SECRET_KEY_BASE", TEST_SECRET_KEY_BASE),
     ]

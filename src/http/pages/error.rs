@@ -23,6 +23,9 @@ pub enum PageError {
     /// A form without the session's CSRF token.
     #[error("This form has expired or did not come from this site. Go back, reload the page and try again.")]
     Forbidden,
+    /// A signed-in manager whose token may not do this.
+    #[error("{0}")]
+    NotAllowed(&'static str),
     /// A management page without a signed-in session: sends the browser to the sign-in form.
     #[error("sign in first")]
     SignInRequired,
@@ -90,7 +93,7 @@ impl ResponseError for PageError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::NotAllowed(_) => StatusCode::FORBIDDEN,
             Self::SignInRequired => StatusCode::SEE_OTHER,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

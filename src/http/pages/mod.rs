@@ -42,7 +42,12 @@ fn path_config() -> web::PathConfig {
 /// Maps a failed board lookup to the page's 404.
 fn board_missing(slug: &str) -> impl FnOnce(StoreError) -> PageError + '_ {
     move |error| match error {
-        StoreError::NotFound => PageError::NotFound(format!("There is no board called “{slug}”.")),
+        StoreError::NotFound => no_board(slug),
         other => other.into(),
     }
+}
+
+/// The 404 of a board that does not exist, or that the visitor may not see (told apart nowhere).
+fn no_board(slug: &str) -> PageError {
+    PageError::NotFound(format!("There is no board called “{slug}”."))
 }

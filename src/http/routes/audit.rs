@@ -1,8 +1,9 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::domain::Role;
 use crate::http::extract::ApiToken;
-use crate::http::{ApiError, ApiResult, AppState};
+use crate::http::{ApiResult, AppState};
 use crate::store::audit;
 
 const DEFAULT_ENTRIES: i64 = 100;
@@ -19,10 +20,7 @@ pub async fn list(
     ApiToken(caller): ApiToken,
     query: web::Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
-    // The role check; becomes `caller.require(Role::Admin, None)?` when token roles land.
-    if !caller.is_admin() {
-        return Err(ApiError::Unauthorized("the audit log is for admin tokens"));
-    }
+    caller.require(Role::Admin, None)?;
     let limit = query.limit.unwrap_or(DEFAULT_ENTRIES).clamp(1, MAX_ENTRIES);
     let entries = audit::newest(&state.db, limit).await?;
     Ok(HttpResponse::Ok().json(json!({ "entries": entries })))

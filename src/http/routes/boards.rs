@@ -3,8 +3,7 @@ use actix_web::{HttpResponse, web};
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::domain::Slug;
-use crate::domain::{BoardPatch, NewBoard};
+use crate::domain::{BoardPatch, NewBoard, Role, Slug};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::{boards, changes};
@@ -30,6 +29,7 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<Slug>) -> ApiResul
 }
 
 pub async fn create(state: web::Data<AppState>, ApiToken(caller): ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
+    caller.require(Role::Editor, None)?;
     let new = NewBoard::parse(&body.0)?;
     let board = changes::create_board(&mut *state.conn().await?, caller.name(), &new).await?;
     state.realtime.board_changed(&board.slug, "created");
@@ -43,6 +43,7 @@ pub async fn update(
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
+    caller.require(Role::Editor, Some(&slug))?;
     let patch = BoardPatch::parse(&body.0)?;
     let board = changes::update_board(&mut *state.conn().await?, caller.name(), &slug, &patch)
         .await
@@ -57,6 +58,7 @@ pub async fn delete(
     path: web::Path<Slug>,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
+    caller.require(Role::Editor, Some(&slug))?;
     changes::delete_board(&mut *state.conn().await?, caller.name(), &slug)
         .await
         .map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;

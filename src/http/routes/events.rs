@@ -3,7 +3,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value as Json, json};
 
 use super::widgets::{WidgetPath, widget_not_found};
-use crate::domain::{Slug, ValidationErrors, Value};
+use crate::domain::{Role, Slug, ValidationErrors, Value};
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
 use crate::http::permit_body::PermitBody;
@@ -23,6 +23,7 @@ pub async fn push(
     path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
+    caller.require(Role::Push, Some(&path.board))?;
     spend_push_budget(&state, &caller, 1)?;
     let lookup = async { path.find(&mut *state.conn().await?).await };
     let widget = state.realtime.widgets().get_or_load(&path.board, &path.widget, lookup).await?;
@@ -50,6 +51,7 @@ pub async fn push_batch(
     body: JsonBody<BATCH_BODY_LIMIT>,
 ) -> ApiResult<HttpResponse> {
     let items = parse_batch(body.0)?;
+    require_every_board(&caller, &items)?;
     spend_push_budget(&state, &caller, items.len())?;
     let mut conn = state.conn().await?;
     let pairs: Vec<(String, String)> = items.iter().map(|i| (i.board.to_string(), i.widget.to_string())).collect();
@@ -81,6 +83,21 @@ fn parse_batch(body: Json) -> Result<Vec<BatchItem>, ApiError> {
         }
     }
     errors.into_result(items).map_err(ApiError::from)
+}
+
+/// A batch is all or nothing, so one item on a board the caller may not push to refuses it all,
+/// naming the first such item. A 403, not a 422: the body is well formed, the caller lacks the
+/// right. Checked before any widget is looked up, so the answer tells nothing about the widgets
+/// of boards the caller may not act on.
+fn require_every_board(caller: &Caller, items: &[BatchItem]) -> ApiResult<()> {
+    items.iter().enumerate().try_for_each(|(i, item)| {
+        caller.require(Role::Push, Some(&item.board)).map_err(|error| match error {
+            ApiError::Forbidden { message, role, needs } => {
+                ApiError::Forbidden { message: format!("events[{i}]: {message}"), role, needs }
+            }
+            other => other,
+        })
+    })
 }
 
 /// One `{"board", "widget", "value"}`; names that break the slug rule cannot name a widget.

@@ -4,6 +4,7 @@ mod debug;
 mod events;
 mod health;
 mod stream;
+mod tokens;
 mod widgets;
 
 use actix_web::web;
@@ -15,6 +16,8 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/boards").post(boards::create))
         .service(web::resource("/dashboard/audit").get(audit::list))
         .service(web::resource("/dashboard/events").post(events::push_batch))
+        .service(web::resource("/dashboard/tokens").get(tokens::list).post(tokens::create))
+        .service(web::resource("/dashboard/tokens/{name}").delete(tokens::revoke))
         .service(
             web::resource("/dashboard/boards/{board}").get(boards::show).patch(boards::update).delete(boards::delete),
         )

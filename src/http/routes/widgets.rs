@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::boards::board_not_found;
-use crate::domain::{NewWidget, Slug, WidgetPatch};
+use crate::domain::{NewWidget, Role, Slug, WidgetPatch};
 use crate::http::extract::{ApiToken, JsonBody, Viewer};
 use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::widgets::{self, WidgetRow};
@@ -32,9 +32,10 @@ pub fn widget_not_found(board: &str, key: &str) -> String {
 pub async fn show(state: web::Data<AppState>, viewer: Viewer, path: web::Path<WidgetPath>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let widget = widgets::find_with_latest(&mut conn, &path.board, &path.widget).await.map_err(|e| path.error(e))?;
-    Ok(match viewer {
-        Viewer::Manager => HttpResponse::Ok().json(widget.managed_json()),
-        Viewer::Public => HttpResponse::Ok().json(widget),
+    Ok(if viewer.manages(&path.board) {
+        HttpResponse::Ok().json(widget.managed_json())
+    } else {
+        HttpResponse::Ok().json(widget)
     })
 }
 
@@ -45,6 +46,7 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
+    caller.require(Role::Editor, Some(&slug))?;
     let new = NewWidget::parse(&body.0)?;
     let mut conn = state.conn().await?;
     let board = boards::find(&mut conn, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
@@ -61,6 +63,7 @@ pub async fn update(
     path: web::Path<WidgetPath>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
+    caller.require(Role::Editor, Some(&path.board))?;
     let mut patch = WidgetPatch::parse(&body.0)?;
     let mut conn = state.conn().await?;
     if let Some(config) = &mut patch.config {
@@ -78,6 +81,7 @@ pub async fn delete(
     ApiToken(caller): ApiToken,
     path: web::Path<WidgetPath>,
 ) -> ApiResult<HttpResponse> {
+    caller.require(Role::Editor, Some(&path.board))?;
     changes::delete_widget(&mut *state.conn().await?, caller.name(), &path.board, &path.widget)
         .await
         .map_err(|e| path.error(e))?;

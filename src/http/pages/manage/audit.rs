@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use super::session::Manager;
 use super::{Frame, render};
+use crate::domain::Role;
 use crate::http::AppState;
 use crate::http::pages::PageError;
 use crate::http::pages::layout::Layout;
@@ -30,8 +31,7 @@ struct Row {
 }
 
 pub async fn show(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
-    // The role check; becomes a check of `Role::Admin` when token roles land.
-    if !manager.caller.is_admin() {
+    if manager.caller.role() != Role::Admin {
         return Err(PageError::NotFound("That page does not exist.".into()));
     }
     let entries = audit::newest(&state.db, SHOWN).await?;

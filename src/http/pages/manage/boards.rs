@@ -8,7 +8,7 @@ use askama::Template;
 use super::forms::{FieldErrors, JsonForm};
 use super::session::{Manager, NoFields, Submitted};
 use super::{Frame, redirect, render};
-use crate::domain::{BoardPatch, NewBoard, Slug};
+use crate::domain::{BoardPatch, NewBoard, Role, Slug};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
@@ -27,6 +27,7 @@ struct IndexPage {
     boards: Vec<BoardSummary>,
     /// Links to the audit log, which only admins may read.
     is_admin: bool,
+    may_create: bool,
 }
 
 #[derive(Template)]
@@ -75,18 +76,23 @@ impl BoardForm {
 }
 
 pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
-    let boards = boards::list(&state.db).await?;
-    let is_admin = manager.caller.is_admin();
-    render(&IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards, is_admin }, StatusCode::OK)
+    let mut boards = boards::list(&state.db).await?;
+    boards.retain(|summary| manager.caller.may_see(&summary.board.slug));
+    let is_admin = manager.caller.role() == Role::Admin;
+    let may_create = manager.may_create_boards();
+    let page = IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards, is_admin, may_create };
+    render(&page, StatusCode::OK)
 }
 
 pub async fn new(manager: Manager) -> Result<HttpResponse, PageError> {
+    manager.require_board_creation()?;
     let form = BoardForm { columns: "4".into(), ..BoardForm::default() };
     form_page(&manager, form, FieldErrors::default(), None, StatusCode::OK)
 }
 
 pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
+    manager.require_board_creation()?;
     let created = match NewBoard::parse(&form.to_json()) {
         Ok(new) => {
             changes::create_board(&mut *state.conn().await?, manager.caller.name(), &new).await.map_err(ApiError::from)
@@ -111,6 +117,7 @@ pub async fn edit(
     manager: Manager,
     path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
+    manager.require_board(&path)?;
     let editing = editing(&state, &path.into_inner()).await?;
     form_page(&manager, BoardForm::of(&editing.board), FieldErrors::default(), Some(editing), StatusCode::OK)
 }
@@ -122,6 +129,7 @@ pub async fn update(
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
     let slug = path.into_inner();
+    manager.require_board(&slug)?;
     let updated = match BoardPatch::parse(&form.to_json()) {
         Ok(patch) => changes::update_board(&mut *state.conn().await?, manager.caller.name(), &slug, &patch)
             .await
@@ -149,6 +157,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let slug = path.into_inner();
     let manager = submitted.manager;
+    manager.require_board(&slug)?;
     changes::delete_board(&mut *state.conn().await?, manager.caller.name(), &slug)
         .await
         .map_err(board_missing(&slug))?;

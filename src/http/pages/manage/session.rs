@@ -17,15 +17,18 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use crate::config::{AppEnv, Settings, random_hex};
+use crate::domain::Role;
 use crate::http::AppState;
 use crate::http::auth::{Caller, bootstrap_fingerprint};
 use crate::http::https::arrived_over_https;
-use crate::http::pages::PageError;
+use crate::http::pages::{PageError, no_board};
 use crate::store::Db;
 use crate::store::sessions::{self, NewSession, Opener};
 
 const SESSION_COOKIE: &str = "dashboard_session";
 const SIGN_IN_COOKIE: &str = "dashboard_sign_in";
+/// The least role that may sign in to the management pages.
+pub const MANAGER_ROLE: Role = Role::Editor;
 /// How long a sign-in lasts.
 const SESSION_HOURS: i32 = 12;
 
@@ -102,6 +105,24 @@ pub struct Manager {
 }
 
 impl Manager {
+    /// A board this manager may act on. Any other is the same 404 as a board that does not exist.
+    pub fn require_board(&self, slug: &str) -> Result<(), PageError> {
+        if self.caller.may_see(slug) { Ok(()) } else { Err(no_board(slug)) }
+    }
+
+    /// A token limited to boards may not create one (it could not act on it).
+    pub fn may_create_boards(&self) -> bool {
+        self.caller.require(Role::Editor, None).is_ok()
+    }
+
+    pub fn require_board_creation(&self) -> Result<(), PageError> {
+        if self.may_create_boards() {
+            Ok(())
+        } else {
+            Err(PageError::NotAllowed("This token is limited to some boards; it cannot create boards."))
+        }
+    }
+
     /// Leaves a message for the next page. It reports a change already made, so failing to
     /// store it is only logged.
     pub async fn flash(&self, message: &str) {
@@ -141,13 +162,12 @@ impl FromRequest for Manager {
             if live.flash.is_some() {
                 sessions::set_flash(&state.db, live.id, None).await?;
             }
-            Ok(Self {
-                caller: live.token.map_or(Caller::Bootstrap, Caller::Token),
-                csrf: live.csrf_token,
-                flash: live.flash,
-                session_id: live.id,
-                db: state.db.clone(),
-            })
+            let caller = live.token.map_or(Caller::Bootstrap, Caller::Token);
+            // The token's role as it is now: one no longer allowed to manage is signed out in effect.
+            if caller.role() < MANAGER_ROLE {
+                return Err(PageError::SignInRequired);
+            }
+            Ok(Self { caller, csrf: live.csrf_token, flash: live.flash, session_id: live.id, db: state.db.clone() })
         })
     }
 }

@@ -4,8 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::session::{self, NoFields, Submitted};
+use super::session::{self, MANAGER_ROLE, NoFields, Submitted};
 use super::{redirect, render};
+use crate::domain::Role;
 use crate::http::auth::authenticate;
 use crate::http::client::client_address;
 use crate::http::pages::PageError;
@@ -47,17 +48,30 @@ pub async fn submit(
     let failures = &state.limits.auth_failures;
     failures.check(address)?;
     session::verify_sign_in_csrf(&req, &form.csrf)?;
-    let error = match authenticate(&state, form.token.trim()).await {
-        Ok(caller) => return session::sign_in(&req, &state, &caller, redirect("/manage")).await,
-        Err(ApiError::Unauthorized(_)) if form.token.trim().is_empty() => "Paste an API token.",
+    let (error, status) = match authenticate(&state, form.token.trim()).await {
+        Ok(caller) if caller.role() >= MANAGER_ROLE => {
+            return session::sign_in(&req, &state, &caller, redirect("/manage")).await;
+        }
+        Ok(caller) => (below_manager(caller.role()), StatusCode::FORBIDDEN),
+        Err(ApiError::Unauthorized(_)) if form.token.trim().is_empty() => {
+            ("Paste an API token.", StatusCode::UNPROCESSABLE_ENTITY)
+        }
         Err(ApiError::Unauthorized(_)) => {
             failures.failed(address)?;
-            "That token is unknown or has been revoked."
+            ("That token is unknown or has been revoked.", StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(other) => return Err(other.into()),
     };
     let page = SignInPage { layout: Layout::new("Sign in"), csrf: form.into_inner().csrf, error: Some(error) };
-    render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+    render(&page, status)
+}
+
+/// Why a valid token below the manager's role cannot sign in.
+fn below_manager(role: Role) -> &'static str {
+    match role {
+        Role::Push => "This token can push values but not manage boards; sign in with an editor token.",
+        _ => "This token can read boards but not manage them; sign in with an editor token.",
+    }
 }
 
 pub async fn sign_out(

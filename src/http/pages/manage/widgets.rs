@@ -234,6 +234,7 @@ pub async fn new(
     manager: Manager,
     path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
+    manager.require_board(&path)?;
     let board = find_board(&state, &path).await?;
     let form = WidgetForm { kind: "number".into(), ..WidgetForm::default() };
     FormPage::new_widget(board, form, FieldErrors::default()).render(&manager, StatusCode::OK)
@@ -245,6 +246,7 @@ pub async fn create(
     path: web::Path<Slug>,
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
+    manager.require_board(&path)?;
     let board = find_board(&state, &path).await?;
     let created = match NewWidget::parse(&form.new_widget_json()) {
         Ok(new) => changes::create_widget(&mut *state.conn().await?, manager.caller.name(), &board, &new)
@@ -271,6 +273,7 @@ pub async fn edit(
     path: web::Path<(Slug, Slug)>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, key) = path.into_inner();
+    manager.require_board(&slug)?;
     let board = find_board(&state, &slug).await?;
     let widget = find_widget(&state, &slug, &key).await?;
     let source = SourceStatus::of(&widget);
@@ -286,6 +289,7 @@ pub async fn update(
 ) -> Result<HttpResponse, PageError> {
     let Submitted { manager, mut form } = submitted;
     let (slug, key) = path.into_inner();
+    manager.require_board(&slug)?;
     let board = find_board(&state, &slug).await?;
     let current = find_widget(&state, &slug, &key).await?;
     let parsed = WidgetPatch::parse(&form.patch_json(&current)).and_then(|mut patch| {
@@ -319,6 +323,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let (slug, key) = path.into_inner();
     let manager = submitted.manager;
+    manager.require_board(&slug)?;
     changes::delete_widget(&mut *state.conn().await?, manager.caller.name(), &slug, &key)
         .await
         .map_err(widget_missing(&slug, &key))?;

@@ -1,0 +1,244 @@
+//! Token roles and board limits on every API route: who gets what status.
+
+use reqwest::Method;
+use serde_json::{Value as Json, json};
+
+use crate::common::{TestApp, create_token};
+use dashboard::domain::Role;
+
+const BOOTSTRAP: &str = "bootstrap-secret-for-the-role-matrix";
+
+/// The credentials of the matrix, in the order of each route's expected statuses.
+const CREDENTIALS: [&str; 12] = [
+    "no token",
+    "unknown token",
+    "revoked token",
+    "read limited to another board",
+    "push limited to another board",
+    "editor limited to another board",
+    "read limited to this board",
+    "push limited to this board",
+    "editor limited to this board",
+    "unlimited editor",
+    "admin",
+    "DASHBOARD_API_TOKEN",
+];
+
+/// The role each credential's 403 names (`None` where no 403 is possible).
+const ROLES: [Option<&str>; 12] = [
+    None,
+    None,
+    None,
+    Some("read"),
+    Some("push"),
+    Some("editor"),
+    Some("read"),
+    Some("push"),
+    Some("editor"),
+    Some("editor"),
+    Some("admin"),
+    Some("admin"),
+];
+
+const READ: [u16; 12] = [200, 401, 401, 200, 200, 200, 200, 200, 200, 200, 200, 200];
+const CREATE_BOARD: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 201, 201, 201];
+const EDIT: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 200, 200, 200, 200];
+const CREATED_BY_EDITOR: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 201, 201, 201, 201];
+const DELETED_BY_EDITOR: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 204, 204, 204, 204];
+const PUSH: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 201, 201, 201, 201, 201];
+const ADMIN_READ: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200];
+const ADMIN_CREATE: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 201, 201];
+const ADMIN_DELETE: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 204, 204];
+
+/// Every API route there is, on board `this` and its widget `n`. `{n}` in a path or body is a
+/// number new on each request, so that creating twice does not conflict.
+fn routes() -> Vec<(Method, &'static str, Option<Json>, [u16; 12])> {
+    let push = json!({"value": 1});
+    let batch = json!({"events": [{"board": "this", "widget": "n", "value": {"value": 2}}]});
+    vec![
+        (Method::GET, "/dashboard", None, READ),
+        (Method::POST, "/dashboard/boards", Some(json!({"title": "New", "slug": "new-{n}"})), CREATE_BOARD),
+        (Method::GET, "/dashboard/boards/this", None, READ),
+        (Method::PATCH, "/dashboard/boards/this", Some(json!({"title": "Renamed"})), EDIT),
+        (Method::DELETE, "/dashboard/boards/this", None, DELETED_BY_EDITOR),
+        (
+            Method::POST,
+            "/dashboard/boards/this/widgets",
+            Some(json!({"key": "k{n}", "title": "K", "kind": "number"})),
+            CREATED_BY_EDITOR,
+        ),
+        (Method::GET, "/dashboard/boards/this/widgets/n", None, READ),
+        (Method::PATCH, "/dashboard/boards/this/widgets/n", Some(json!({"title": "Renamed"})), EDIT),
+        (Method::DELETE, "/dashboard/boards/this/widgets/n", None, DELETED_BY_EDITOR),
+        (Method::GET, "/dashboard/boards/this/widgets/n/events", None, READ),
+        (Method::POST, "/dashboard/boards/this/widgets/n/events", Some(push), PUSH),
+        (Method::POST, "/dashboard/events", Some(batch), PUSH),
+        (Method::GET, "/dashboard/stream?boards=this", None, READ),
+        (Method::GET, "/dashboard/tokens", None, ADMIN_READ),
+        (Method::POST, "/dashboard/tokens", Some(json!({"name": "made-{n}", "role": "read"})), ADMIN_CREATE),
+        (Method::DELETE, "/dashboard/tokens/victim-{n}", None, ADMIN_DELETE),
+    ]
+}
+
+/// The secrets of [`CREDENTIALS`], in order (`None`: no Authorization header).
+async fn credentials(app: &TestApp) -> Vec<Option<String>> {
+    let db = &app.db;
+    let revoked = create_token(db, "revoked", Role::Admin, None).await;
+    dashboard::store::tokens::revoke(db, "revoked").await.unwrap();
+    let mut secrets = vec![None, Some("dash_unknown".to_string()), Some(revoked)];
+    for board in ["other", "this"] {
+        for role in [Role::Read, Role::Push, Role::Editor] {
+            secrets.push(Some(create_token(db, &format!("{role}-{board}"), role, Some(&[board])).await));
+        }
+    }
+    secrets.push(Some(create_token(db, "editor", Role::Editor, None).await));
+    secrets.push(Some(app.token.clone()));
+    secrets.push(Some(BOOTSTRAP.to_string()));
+    secrets
+}
+
+/// Puts back what an earlier request may have deleted: board `this` with widget `n`, in the
+/// lists of the tokens limited to it, and a token `victim-{n}` to revoke.
+async fn restore(app: &TestApp, n: usize) {
+    if app.get("/dashboard/boards/this").await.status() == 404 {
+        app.create_board("this", &[]).await;
+    }
+    if app.get("/dashboard/boards/this/widgets/n").await.status() == 404 {
+        let widget = json!({"key": "n", "title": "N", "kind": "number"});
+        assert_eq!(app.post("/dashboard/boards/this/widgets", widget).await.status(), 201);
+    }
+    sqlx::query(
+        "INSERT INTO token_boards (token_id, board_id)
+         SELECT t.id, b.id FROM api_tokens t, boards b WHERE t.name LIKE '%-this' AND b.slug = 'this'
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    create_token(&app.db, &format!("victim-{n}"), Role::Read, None).await;
+}
+
+/// Rows of every table a write may touch, to see that a refused request changed nothing.
+async fn rows(app: &TestApp) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in ["boards", "widgets", "events"] {
+        counts.push(app.count(table).await);
+    }
+    let state = "SELECT count(*) FILTER (WHERE revoked_at IS NULL) FROM api_tokens WHERE name NOT LIKE 'victim-%'";
+    counts.push(sqlx::query_scalar(state).fetch_one(&app.db).await.unwrap());
+    let titles = "SELECT count(*) FROM boards WHERE title = 'Renamed'";
+    counts.push(sqlx::query_scalar(titles).fetch_one(&app.db).await.unwrap());
+    counts
+}
+
+#[tokio::test]
+async fn every_route_answers_each_credential_as_its_role_and_boards_allow() {
+    let app = TestApp::spawn_with(&[("DASHBOARD_API_TOKEN", BOOTSTRAP)]).await;
+    app.create_board("other", &[("n", "number")]).await;
+    app.create_board("this", &[("n", "number")]).await;
+    let secrets = credentials(&app).await;
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for (method, path, body, expected) in routes() {
+        for (i, secret) in secrets.iter().enumerate() {
+            n += 1;
+            restore(&app, n).await;
+            let before = rows(&app).await;
+            let path = path.replace("{n}", &n.to_string());
+            let mut request = app.client.request(method.clone(), app.url(&path));
+            if let Some(secret) = secret {
+                request = request.bearer_auth(secret);
+            }
+            if let Some(body) = &body {
+                request = request
+                    .json(&serde_json::from_str::<Json>(&body.to_string().replace("{n}", &n.to_string())).unwrap());
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let route = format!("{method} {path} with {}", CREDENTIALS[i]);
+            if status != expected[i] {
+                failures.push(format!("{route}: {status}, expected {}", expected[i]));
+                continue;
+            }
+            if status >= 400 {
+                let error: Json = response.json().await.unwrap();
+                check_refusal(&route, status, &error["error"], ROLES[i], &mut failures);
+                if rows(&app).await != before {
+                    failures.push(format!("{route}: refused, yet something changed"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {n} requests answered wrongly:\n{}", failures.len(), failures.join("\n"));
+}
+
+fn check_refusal(route: &str, status: u16, error: &Json, role: Option<&str>, failures: &mut Vec<String>) {
+    let code = if status == 401 { "unauthorized" } else { "forbidden" };
+    if error["code"] != code {
+        failures.push(format!("{route}: code {}, expected {code}", error["code"]));
+    }
+    if status == 403 && (error["details"]["role"].as_str() != role || !error["details"]["needs"].is_string()) {
+        failures.push(format!("{route}: details {} should name role {role:?} and what it needs", error["details"]));
+    }
+}
+
+#[tokio::test]
+async fn a_batch_with_one_board_the_token_may_not_push_to_is_refused_whole_naming_it() {
+    let app = TestApp::spawn().await;
+    app.create_board("this", &[("n", "number")]).await;
+    app.create_board("other", &[("n", "number")]).await;
+    let pusher = create_token(&app.db, "pusher", Role::Push, Some(&["this"])).await;
+    let item = |board: &str| json!({"board": board, "widget": "n", "value": {"value": 1}});
+    let body = json!({"events": [item("this"), item("other"), item("other")]});
+    let response = app.client.post(app.url("/dashboard/events")).bearer_auth(&pusher).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let error: Json = response.json().await.unwrap();
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("events[1]: ") && message.contains("\"other\""), "{message}");
+    assert_eq!(error["error"]["details"], json!({"role": "push", "needs": "push"}));
+    assert_eq!(app.count("events").await, 0, "nothing of a refused batch is written");
+
+    // Even a widget that does not exist on the other board is refused as the board, not told apart.
+    let body = json!({"events": [{"board": "other", "widget": "nope", "value": {"value": 1}}]});
+    let response = app.client.post(app.url("/dashboard/events")).bearer_auth(&pusher).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn a_token_limited_to_a_deleted_board_loses_it_and_gains_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_board("gone", &[("n", "number")]).await;
+    app.create_board("other", &[("n", "number")]).await;
+    let editor = create_token(&app.db, "limited", Role::Editor, Some(&["gone"])).await;
+    let push = |board: &str| {
+        let url = app.url(&format!("/dashboard/boards/{board}/widgets/n/events"));
+        app.client.post(url).bearer_auth(&editor).json(&json!({"value": 1})).send()
+    };
+    assert_eq!(push("gone").await.unwrap().status(), 201);
+    let deleted = app.client.delete(app.url("/dashboard/boards/gone")).bearer_auth(&editor).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    app.create_board("gone", &[("n", "number")]).await;
+    assert_eq!(push("gone").await.unwrap().status(), 403, "a new board of the same slug is not the deleted one");
+    assert_eq!(push("other").await.unwrap().status(), 403, "a limited token with no board left is not unlimited");
+    let create = json!({"title": "Mine"});
+    let response =
+        app.client.post(app.url("/dashboard/boards")).bearer_auth(&editor).json(&create).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn only_those_who_may_edit_a_board_see_its_widgets_sources() {
+    // JOBS=off: the source is never fetched (tests send nothing beyond loopback).
+    let app = TestApp::spawn_with(&[("JOBS", "off")]).await;
+    app.create_board("this", &[]).await;
+    let source = json!({"url": "http://127.0.0.1:9/v", "interval_s": 60, "pointer": "/v"});
+    let widget = json!({"key": "s", "title": "S", "kind": "number", "config": {"source": source}});
+    let response = app.post("/dashboard/boards/this/widgets", widget).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let reader = create_token(&app.db, "reader", Role::Read, None).await;
+    let url = app.url("/dashboard/boards/this/widgets/s");
+    for (secret, sees_source) in [(&app.token, true), (&reader, false)] {
+        let widget: Json = app.client.get(&url).bearer_auth(secret).send().await.unwrap().json().await.unwrap();
+        assert_eq!(widget["config"].get("source").is_some(), sees_source, "{widget}");
+    }
+}
