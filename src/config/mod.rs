@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::domain::Visibility;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
     Development,
@@ -87,6 +89,8 @@ pub struct Settings {
     pub events_retention_days: u32,
     pub jobs: JobsMode,
     pub demo_feed: bool,
+    /// What a new board is when its creator does not say.
+    pub default_board_visibility: Visibility,
     pub allowed_source_hosts: Vec<String>,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -186,6 +190,13 @@ impl Settings {
             events_retention_days: env.positive_or("EVENTS_RETENTION_DAYS", 30)?,
             jobs: env.parse_or_else("JOBS", "inline or off", parse_jobs_mode, || JobsMode::Inline)?,
             demo_feed: env.bool_or("DEMO_FEED", app_env == AppEnv::Development)?,
+            // Private by default where the app faces the internet: a board is shown to the world
+            // only when someone decided so.
+            default_board_visibility: env.parse_or(
+                "DEFAULT_BOARD_VISIBILITY",
+                "public or private",
+                if production { Visibility::Private } else { Visibility::Public },
+            )?,
             allowed_source_hosts: env.list("ALLOWED_SOURCE_HOSTS"),
             log_level: log_filter(env)?,
             log_format,
@@ -328,6 +339,24 @@ mod tests {
         assert_eq!(s.redis_channel_prefix, "dashboard");
         assert!(s.redis_url.is_none());
         assert!(!s.demo_feed);
+        assert_eq!(s.default_board_visibility, Visibility::Public);
+    }
+
+    #[test]
+    fn boards_are_private_by_default_in_production_only() {
+        let key = "k".repeat(64);
+        let in_env = |app_env: AppEnv, visibility: Option<&str>| {
+            let mut vars = vec![("DATABASE_URL", "postgres://localhost/db"), ("SECRET_KEY_BASE", key.as_str())];
+            vars.extend(visibility.map(|v| ("DEFAULT_BOARD_VISIBILITY", v)));
+            Settings::from_source(app_env, &EnvSource::from_pairs(&vars)).unwrap().default_board_visibility
+        };
+        assert_eq!(in_env(AppEnv::Production, None), Visibility::Private);
+        assert_eq!(in_env(AppEnv::Production, Some("public")), Visibility::Public);
+        assert_eq!(in_env(AppEnv::Development, None), Visibility::Public);
+        let private = settings(&[("DEFAULT_BOARD_VISIBILITY", "private")]).unwrap();
+        assert_eq!(private.default_board_visibility, Visibility::Private);
+        let err = settings(&[("DEFAULT_BOARD_VISIBILITY", "hidden")]).unwrap_err().to_string();
+        assert!(err.contains("DEFAULT_BOARD_VISIBILITY"), "{err}");
     }
 
     #[test]

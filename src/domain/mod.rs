@@ -7,10 +7,12 @@ mod numbers;
 mod slug;
 pub mod source;
 mod value;
+mod visibility;
 mod widget;
 
 pub use board::{BoardPatch, NewBoard};
 pub use fields::{Fields, ValidationErrors};
 pub use slug::Slug;
 pub use value::{MAX_VALUE_BYTES, Value};
+pub use visibility::{Audience, Visibility};
 pub use widget::{MAX_HEIGHT, NewWidget, WidgetConfig, WidgetKind, WidgetPatch};

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::extract::bearer;
 use super::state::AppState;
 use crate::config::Settings;
+use crate::domain::Audience;
 use crate::store::tokens::{self, ActiveToken};
 
 /// The name a caller authenticated with `DASHBOARD_API_TOKEN` goes by.
@@ -34,6 +35,12 @@ impl Caller {
             Self::Token(token) => &token.name,
             Self::Bootstrap => BOOTSTRAP_TOKEN_NAME,
         }
+    }
+
+    /// The boards this caller may see.
+    pub fn audience(&self) -> Audience {
+        // stand-in until token roles land
+        Audience::Everything
     }
 }
 

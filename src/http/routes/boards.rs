@@ -3,8 +3,7 @@ use actix_web::{HttpResponse, web};
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::domain::Slug;
-use crate::domain::{BoardPatch, NewBoard};
+use crate::domain::{Audience, BoardPatch, NewBoard, Slug};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::boards;
@@ -13,26 +12,29 @@ pub fn board_not_found(slug: &str) -> impl FnOnce() -> String + '_ {
     move || format!("no board {slug:?}")
 }
 
-pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let boards = boards::list(&state.db).await?;
+pub async fn list(state: web::Data<AppState>, audience: Audience) -> ApiResult<HttpResponse> {
+    let boards = boards::list(&state.db, &audience).await?;
     Ok(HttpResponse::Ok().json(json!({ "boards": boards })))
 }
 
-pub async fn show(state: web::Data<AppState>, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
+/// The board as `audience` sees it: a private board it may not see is not there (404, as for an
+/// unknown board), and `last_event_id` is the newest of the boards it may see.
+pub async fn show(state: web::Data<AppState>, audience: Audience, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
     let load = async {
-        let snapshot =
-            boards::snapshot(&state.db, &slug).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
+        let snapshot = boards::snapshot(&state.db, &slug, &audience)
+            .await
+            .map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
         serde_json::to_vec(&snapshot).map(Bytes::from).map_err(|e| ApiError::Internal(e.to_string()))
     };
-    let json = state.realtime.snapshots().get_or_load(&slug, "", load).await?;
+    let json = state.realtime.snapshots().get_or_load(&slug, &audience.cache_key(), load).await?;
     Ok(HttpResponse::Ok().content_type(ContentType::json()).body(json))
 }
 
 pub async fn create(state: web::Data<AppState>, _: ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
-    let new = NewBoard::parse(&body.0)?;
+    let new = NewBoard::parse(&body.0, state.settings.default_board_visibility)?;
     let board = boards::create(&state.db, &new).await?;
-    state.realtime.board_changed(&board.slug, "created");
+    state.realtime.board_created(&board.slug, board.visibility);
     Ok(created(format!("/dashboard/boards/{}", board.slug), &board))
 }
 
@@ -46,7 +48,7 @@ pub async fn update(
     let patch = BoardPatch::parse(&body.0)?;
     let board =
         boards::update(&state.db, &slug, &patch).await.map_err(|e| ApiError::from_store(e, board_not_found(&slug)))?;
-    state.realtime.board_updated(&slug, &board.slug);
+    state.realtime.board_updated(&slug, &board.slug, board.visibility);
     Ok(HttpResponse::Ok().json(board))
 }
 

@@ -16,7 +16,7 @@ use crate::store::boards::{self, BoardRow, BoardSummary};
 use crate::store::widgets::{self, WidgetView};
 
 /// The error keys the board form shows next to its fields.
-const FIELDS: &[&str] = &["title", "slug", "description", "columns"];
+const FIELDS: &[&str] = &["title", "slug", "description", "columns", "visibility"];
 
 #[derive(Template)]
 #[template(path = "manage/index.html")]
@@ -49,6 +49,7 @@ pub struct BoardForm {
     slug: String,
     description: String,
     columns: String,
+    visibility: String,
 }
 
 impl BoardForm {
@@ -58,6 +59,7 @@ impl BoardForm {
             slug: board.slug.clone(),
             description: board.description.clone(),
             columns: board.columns.to_string(),
+            visibility: board.visibility.to_string(),
         }
     }
 
@@ -66,30 +68,32 @@ impl BoardForm {
         json.text("title", &self.title)
             .text("slug", &self.slug)
             .text_or_empty("description", &self.description)
-            .number("columns", &self.columns);
+            .number("columns", &self.columns)
+            .text("visibility", &self.visibility);
         json.build()
     }
 }
 
 pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
-    let boards = boards::list(&state.db).await?;
+    let boards = boards::list(&state.db, &manager.caller.audience()).await?;
     render(&IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards }, StatusCode::OK)
 }
 
-pub async fn new(manager: Manager) -> Result<HttpResponse, PageError> {
-    let form = BoardForm { columns: "4".into(), ..BoardForm::default() };
+pub async fn new(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
+    let visibility = state.settings.default_board_visibility.to_string();
+    let form = BoardForm { columns: "4".into(), visibility, ..BoardForm::default() };
     form_page(&manager, form, FieldErrors::default(), None, StatusCode::OK)
 }
 
 pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
-    let created = match NewBoard::parse(&form.to_json()) {
+    let created = match NewBoard::parse(&form.to_json(), state.settings.default_board_visibility) {
         Ok(new) => boards::create(&state.db, &new).await.map_err(ApiError::from),
         Err(errors) => Err(errors.into()),
     };
     match created {
         Ok(board) => {
-            state.realtime.board_changed(&board.slug, "created");
+            state.realtime.board_created(&board.slug, board.visibility);
             manager.flash("Board created. Add its widgets below.").await;
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }
@@ -122,7 +126,7 @@ pub async fn update(
     };
     match updated {
         Ok(board) => {
-            state.realtime.board_updated(&slug, &board.slug);
+            state.realtime.board_updated(&slug, &board.slug, board.visibility);
             manager.flash("Board saved.").await;
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }

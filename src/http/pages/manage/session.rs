@@ -20,7 +20,7 @@ use crate::config::{AppEnv, Settings, random_hex};
 use crate::http::AppState;
 use crate::http::auth::{Caller, bootstrap_fingerprint};
 use crate::http::pages::PageError;
-use crate::store::Db;
+use crate::store::{Db, StoreResult};
 use crate::store::sessions::{self, NewSession, Opener};
 
 const SESSION_COOKIE: &str = "dashboard_session";
@@ -28,10 +28,11 @@ const SIGN_IN_COOKIE: &str = "dashboard_sign_in";
 /// How long a sign-in lasts.
 const SESSION_HOURS: i32 = 12;
 
-/// A cookie of the management pages: HttpOnly, SameSite=Lax, Secure in production.
+/// A cookie of the sign-in: HttpOnly, SameSite=Lax, Secure in production. For the whole site,
+/// since the board pages and their streams show a signed-in manager the private boards too.
 fn cookie(name: &'static str, value: String, settings: &Settings) -> Cookie<'static> {
     Cookie::build(name, value)
-        .path("/manage")
+        .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(settings.app_env == AppEnv::Production)
@@ -112,6 +113,15 @@ impl Manager {
             .map_err(|e| PageError::Internal(e.to_string()))?;
         Ok(response)
     }
+}
+
+/// The caller of the browser's session, if it is signed in. Only for reads: a cookie is sent
+/// with cross-site requests too, so a write must never take it as the credential (a form of the
+/// management pages proves itself with the session's CSRF token besides).
+pub async fn session_caller(state: &AppState, req: &HttpRequest) -> StoreResult<Option<Caller>> {
+    let Some(secret) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
+    let live = sessions::find_live(&state.db, secret.value(), bootstrap_fingerprint(&state.settings)).await?;
+    Ok(live.map(|live| live.token.map_or(Caller::Bootstrap, Caller::Token)))
 }
 
 impl FromRequest for Manager {
