@@ -11,6 +11,7 @@ mod hostile;
 mod operator;
 mod ordering;
 mod outage;
+mod private_boards;
 mod slow_bodies;
 mod tokens;
 mod widgets;
