@@ -203,6 +203,7 @@ impl Realtime {
     }
 
     pub fn board_created(&self, board: &str, visibility: Visibility) {
+        // Nobody has seen a new board yet: no stream to end.
         self.inner.visibility.set(board, visibility);
         self.board_change(board, "created", visibility == Visibility::Private);
     }
@@ -244,7 +245,8 @@ impl Realtime {
     /// A board change announced by another instance: its streams here learn of it as well, and
     /// this process re-reads which boards are private.
     pub(super) fn announce_remote_board_change(&self, board: &str, action: &str, private: bool) {
-        if private && !matches!(action, "renamed" | "deleted") && self.inner.visibility.set(board, Visibility::Private) {
+        let names_the_board = !matches!(action, "renamed" | "deleted");
+        if private && names_the_board && self.inner.visibility.set(board, Visibility::Private) && action != "created" {
             self.hide(board);
         }
         self.announce_board_change(board, action, private);

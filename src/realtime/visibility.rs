@@ -26,7 +26,8 @@ impl BoardVisibility {
         self.read().get(board) == Some(&Visibility::Private)
     }
 
-    /// Records a board's visibility; true when a board known to be public became private.
+    /// Records a board's visibility; true when it is private and was not known to be (see
+    /// [`became_hidden`]). The caller of a board just created ignores it.
     pub fn set(&self, board: &str, visibility: Visibility) -> bool {
         let before = self.write().insert(board.to_string(), visibility);
         became_hidden(before, visibility)
@@ -59,9 +60,11 @@ impl BoardVisibility {
     }
 }
 
-/// A new board that starts private was never seen by anyone who may not see it: nothing to end.
+/// A private board that was not known to be private. One this process did not know at all
+/// counts: it may have been created public elsewhere and streamed from here before this process
+/// heard of it (ending a stream needlessly only makes it reconnect).
 fn became_hidden(before: Option<Visibility>, now: Visibility) -> bool {
-    before == Some(Visibility::Public) && now == Visibility::Private
+    now == Visibility::Private && before != Some(Visibility::Private)
 }
 
 /// Re-reads every board's visibility at start, when woken by a board change, and every [`REFRESH`].
@@ -84,15 +87,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_public_board_made_private_is_hidden() {
+    fn a_board_not_known_to_be_private_is_hidden_when_it_is() {
         let known = BoardVisibility::default();
-        assert!(!known.set("ops", Visibility::Private), "a new private board was never public");
+        assert!(known.set("ops", Visibility::Private), "perhaps public elsewhere until now");
+        assert!(!known.set("ops", Visibility::Private), "known to be private already");
         assert!(!known.set("web", Visibility::Public));
         assert!(known.set("web", Visibility::Private));
         assert!(known.is_private("web") && !known.is_private("unknown"));
         known.set("web", Visibility::Public);
-        let hidden = known.replace_all(vec![("web".into(), Visibility::Private), ("new".into(), Visibility::Private)]);
-        assert_eq!(hidden, ["web"]);
+        let fresh = vec![("web".into(), Visibility::Private), ("ops".into(), Visibility::Private)];
+        assert_eq!(known.replace_all(fresh), ["web"], "ops was known to be private");
+        let mut hidden = known.replace_all(vec![("web".into(), Visibility::Public), ("new".into(), Visibility::Private)]);
+        hidden.sort();
+        assert_eq!(hidden, ["new"], "unknown until now: it may have been public elsewhere");
         known.remove("web");
         assert!(!known.is_private("web"));
     }
