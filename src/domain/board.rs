@@ -108,7 +108,8 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_named() {
-        let e = NewBoard::parse(&json!({"slug": "Bad Slug", "title": "", "columns": 13}), Visibility::Public).unwrap_err();
+        let e =
+            NewBoard::parse(&json!({"slug": "Bad Slug", "title": "", "columns": 13}), Visibility::Public).unwrap_err();
         assert!(e.get("slug").is_some() && e.get("title").is_some() && e.get("columns").is_some(), "{e:?}");
         let e = NewBoard::parse(&json!({"title": "x".repeat(201), "description": 5}), Visibility::Public).unwrap_err();
         assert!(e.get("title").is_some() && e.get("description").is_some());

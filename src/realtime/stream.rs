@@ -161,11 +161,9 @@ impl Replay {
             return Ok(None);
         }
         let scope = ReplayScope { boards: self.boards.as_deref(), audience: &self.audience };
-        let page = events::replay_page(&self.db, self.cursor, self.until, scope, REPLAY_PAGE)
-            .await
-            .inspect_err(
-                |e| tracing::warn!(error = %e, "replay read failed; ending the stream so the client resumes"),
-            )?;
+        let page = events::replay_page(&self.db, self.cursor, self.until, scope, REPLAY_PAGE).await.inspect_err(
+            |e| tracing::warn!(error = %e, "replay read failed; ending the stream so the client resumes"),
+        )?;
         // Past the last row read, decoded or not, so a row that cannot be read is skipped.
         let Some(last_read) = page.last_read else { return Ok(None) };
         self.cursor = last_read;

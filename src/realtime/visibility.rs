@@ -97,7 +97,8 @@ mod tests {
         known.set("web", Visibility::Public);
         let fresh = vec![("web".into(), Visibility::Private), ("ops".into(), Visibility::Private)];
         assert_eq!(known.replace_all(fresh), ["web"], "ops was known to be private");
-        let mut hidden = known.replace_all(vec![("web".into(), Visibility::Public), ("new".into(), Visibility::Private)]);
+        let mut hidden =
+            known.replace_all(vec![("web".into(), Visibility::Public), ("new".into(), Visibility::Private)]);
         hidden.sort();
         assert_eq!(hidden, ["new"], "unknown until now: it may have been public elsewhere");
         known.remove("web");

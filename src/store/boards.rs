@@ -82,26 +82,30 @@ pub async fn find(conn: &mut PgConnection, slug: &str) -> StoreResult<BoardRow> 
 /// exactly as for a board that does not exist.
 pub async fn check_visible(conn: &mut PgConnection, slug: &str, audience: &Audience) -> StoreResult<()> {
     let (every, listed) = audience.sql_filter();
-    let found: Option<i64> =
-        sqlx::query_scalar(concat!("SELECT b.id FROM boards b WHERE b.slug = $1 AND ", visible_board!("b", "$2", "$3")))
-            .bind(slug)
-            .bind(every)
-            .bind(listed)
-            .fetch_optional(conn)
-            .await?;
+    let found: Option<i64> = sqlx::query_scalar(concat!(
+        "SELECT b.id FROM boards b WHERE b.slug = $1 AND ",
+        visible_board!("b", "$2", "$3")
+    ))
+    .bind(slug)
+    .bind(every)
+    .bind(listed)
+    .fetch_optional(conn)
+    .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound)
 }
 
 /// Which of `slugs` name boards `audience` may see.
 pub async fn visible(db: &Db, slugs: &[String], audience: &Audience) -> StoreResult<Vec<String>> {
     let (every, listed) = audience.sql_filter();
-    let found =
-        sqlx::query_scalar(concat!("SELECT b.slug FROM boards b WHERE b.slug = ANY($1) AND ", visible_board!("b", "$2", "$3")))
-            .bind(slugs)
-            .bind(every)
-            .bind(listed)
-            .fetch_all(db)
-            .await?;
+    let found = sqlx::query_scalar(concat!(
+        "SELECT b.slug FROM boards b WHERE b.slug = ANY($1) AND ",
+        visible_board!("b", "$2", "$3")
+    ))
+    .bind(slugs)
+    .bind(every)
+    .bind(listed)
+    .fetch_all(db)
+    .await?;
     Ok(found)
 }
 

@@ -8,7 +8,15 @@
 macro_rules! visible_board {
     ($alias:literal, $every:literal, $listed:literal) => {
         concat!(
-            "(", $alias, ".visibility = 'public' OR ", $every, "::boolean OR ", $alias, ".slug = ANY(", $listed, "::text[]))"
+            "(",
+            $alias,
+            ".visibility = 'public' OR ",
+            $every,
+            "::boolean OR ",
+            $alias,
+            ".slug = ANY(",
+            $listed,
+            "::text[]))"
         )
     };
 }

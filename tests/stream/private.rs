@@ -73,7 +73,8 @@ async fn an_anonymous_stream_gets_nothing_of_a_private_board() {
     assert_no_trace(&seen, &[private, private_later]);
     let seen = frames_until(&mut viewer, public_later).await;
     let kinds: Vec<_> = seen.iter().map(|f| (f.event.clone().unwrap(), f.id)).collect();
-    let expected = [("board".into(), None), ("widget".into(), Some(private_later)), ("widget".into(), Some(public_later))];
+    let expected =
+        [("board".into(), None), ("widget".into(), Some(private_later)), ("widget".into(), Some(public_later))];
     assert_eq!(kinds, expected, "a token sees the private board's change and event");
 
     let named = SseClient::connect(&app.url("/dashboard/stream?boards=vault"), None).await;

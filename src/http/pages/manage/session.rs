@@ -20,8 +20,8 @@ use crate::config::{AppEnv, Settings, random_hex};
 use crate::http::AppState;
 use crate::http::auth::{Caller, bootstrap_fingerprint};
 use crate::http::pages::PageError;
-use crate::store::{Db, StoreResult};
 use crate::store::sessions::{self, NewSession, Opener};
+use crate::store::{Db, StoreResult};
 
 const SESSION_COOKIE: &str = "dashboard_session";
 const SIGN_IN_COOKIE: &str = "dashboard_sign_in";
