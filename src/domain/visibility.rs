@@ -72,10 +72,6 @@ impl Audience {
         }
     }
 
-    pub fn may_see(&self, board: &str, visibility: Visibility) -> bool {
-        visibility == Visibility::Public || self.covers(board)
-    }
-
     /// The parameters of the SQL filter `(b.visibility = 'public' OR $every OR b.slug = ANY($listed))`:
     /// whether every private board is seen, and which ones are.
     pub fn sql_filter(&self) -> (bool, Vec<String>) {
@@ -111,12 +107,12 @@ mod tests {
     }
 
     #[test]
-    fn an_audience_sees_public_boards_and_the_private_ones_it_covers() {
+    fn an_audience_covers_the_private_boards_it_may_see() {
         let some = Audience::Some(vec!["ops".into()]);
-        assert!(Audience::Public.may_see("ops", Visibility::Public));
-        assert!(!Audience::Public.may_see("ops", Visibility::Private));
-        assert!(Audience::Everything.may_see("ops", Visibility::Private));
-        assert!(some.may_see("ops", Visibility::Private) && !some.may_see("web", Visibility::Private));
+        assert!(!Audience::Public.covers("ops") && Audience::Everything.covers("ops"));
+        assert!(some.covers("ops") && !some.covers("web"));
+        assert_eq!(some.sql_filter(), (false, vec!["ops".to_string()]));
+        assert_eq!(Audience::Everything.sql_filter(), (true, vec![]));
         assert_ne!(Audience::Public.cache_key(), some.cache_key());
         assert_ne!(Audience::Everything.cache_key(), some.cache_key());
     }

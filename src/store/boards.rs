@@ -69,7 +69,7 @@ pub async fn list(db: &Db, audience: &Audience) -> StoreResult<Vec<BoardSummary>
     Ok(rows)
 }
 
-/// A board whoever may see it or not: for writes, which are checked by the caller's token.
+/// A board, private or not: for writes and the management pages, whose callers hold a token.
 pub async fn find(conn: &mut PgConnection, slug: &str) -> StoreResult<BoardRow> {
     let row = sqlx::query_as(concat!("SELECT ", board_columns!(), " FROM boards WHERE slug = $1"))
         .bind(slug)
