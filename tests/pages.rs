@@ -437,8 +437,8 @@ async fn session_cookies_are_httponly_lax_and_hold_only_a_secret() {
     let response = app.get("/manage/sign-in").await;
     let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
     assert!(cookie.starts_with("dashboard_sign_in="), "the sign-in form's CSRF cookie: {cookie}");
-    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/manage"] {
-        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.split("; ").any(|a| a == attribute), "{attribute} missing: {cookie}");
     }
     assert!(!cookie.contains("Secure"), "plain HTTP outside production");
 
@@ -447,8 +447,9 @@ async fn session_cookies_are_httponly_lax_and_hold_only_a_secret() {
     let cookies: Vec<&str> =
         response.headers().get_all(header::SET_COOKIE).iter().map(|c| c.to_str().unwrap()).collect();
     let cookie = cookies.iter().find(|c| c.starts_with("dashboard_session=")).expect("a session cookie");
-    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/manage", "Max-Age=43200"] {
-        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    // For the whole site: board pages and their streams show a signed-in manager private boards.
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.split("; ").any(|a| a == attribute), "{attribute} missing: {cookie}");
     }
     // The cookie is the session's secret and nothing else; the server keeps only its hash.
     let secret = &session.cookies["dashboard_session"];
@@ -763,6 +764,44 @@ async fn form_changes_are_audited_with_the_session_token_and_listed_escaped() {
             entry("board.deleted", "x"),
         ]
     );
+}
+
+#[tokio::test]
+async fn a_signed_in_session_sees_private_boards_on_pages_and_in_its_stream() {
+    let app = TestApp::spawn().await;
+    let mut session = ManageSession::sign_in(&app).await;
+    let (_, form) = session.get("/manage/new-board").await;
+    assert!(form.contains("value=\"public\" checked"), "DEFAULT_BOARD_VISIBILITY is preselected");
+    let fields = [("title", "Vault Room"), ("slug", "vault"), ("columns", "2"), ("visibility", "private")];
+    assert_eq!(session.post("/manage/new-board", &fields).await.status(), 303);
+
+    let (status, _, index) = html(&app, "/").await;
+    assert!(status == 200 && !index.contains("Vault Room") && !index.contains("/boards/vault"), "{index}");
+    let (status, _, page) = html(&app, "/boards/vault").await;
+    assert!(status == 404 && page.contains("href=\"/manage/sign-in\"") && !page.contains("Vault Room"), "{page}");
+    let (status, index) = session.get("/").await;
+    assert!(status == 200 && index.contains("Vault Room"), "{index}");
+    let (status, page) = session.get("/boards/vault").await;
+    assert!(status == 200 && page.contains("Vault Room"), "{page}");
+    let (status, json) = session.get("/dashboard/boards/vault").await;
+    assert_eq!(status, 200, "{json}");
+    let (_, edit) = session.get("/manage/boards/vault").await;
+    assert!(edit.contains("value=\"private\" checked"), "{edit}");
+
+    let cookie = session.cookie_header();
+    let request = app.client.get(app.url("/dashboard/stream?boards=vault")).header(header::COOKIE, &cookie);
+    let mut stream = SseClient::open(request).await;
+    assert_eq!(stream.status, 200);
+    stream.next_event(Duration::from_secs(5)).await.expect("hello");
+    assert_eq!(SseClient::connect(&app.url("/dashboard/stream?boards=vault"), None).await.status, 404);
+
+    // The cookie is for reading only: a write that carries it and no token is refused.
+    let write = app.client.post(app.url("/dashboard/boards")).header(header::COOKIE, &cookie);
+    assert_eq!(write.json(&json!({"title": "Forged"})).send().await.unwrap().status(), 401);
+
+    let fields = [("title", "Vault Room"), ("slug", "vault"), ("columns", "2"), ("visibility", "public")];
+    assert_eq!(session.post("/manage/boards/vault", &fields).await.status(), 303);
+    assert_eq!(html(&app, "/boards/vault").await.0, 200);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::JobsCommand;
 use crate::config::Settings;
+use crate::domain::Audience;
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store::{Db, jobs};
@@ -51,7 +52,7 @@ async fn list(db: Db, settings: Settings) -> anyhow::Result<()> {
         "{:<32} {:>6}  {:<14} {:<14} {:>7} {:>8}  LAST ERROR",
         "NAME", "EVERY", "LAST RUN", "NEXT RUN", "RUNS", "FAILURES"
     );
-    for job in jobs::list(&db).await? {
+    for job in jobs::list(&db, &Audience::Everything).await? {
         let next = match &job.running_on {
             Some(runner) => format!("running on {runner}"),
             None if job.next_run_at <= now => "due now".into(),

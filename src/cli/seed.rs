@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use serde_json::{Value as Json, json};
 
-use crate::domain::{NewBoard, NewWidget, Value};
+use crate::domain::{NewBoard, NewWidget, Value, Visibility};
 use crate::store::events::{self, NewEvent};
 use crate::store::{Db, StoreError, boards, widgets};
 
@@ -16,12 +16,16 @@ pub async fn run(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates what is missing of the demo board; returns whether the board itself was new.
+/// Creates what is missing of the demo board; returns whether the board itself was new. The
+/// demo board is public whatever `DEFAULT_BOARD_VISIBILITY` says: it is there to be shown.
 pub async fn seed_demo(db: &Db) -> anyhow::Result<bool> {
-    let new_board = NewBoard::parse(&json!({
-        "slug": DEMO_BOARD, "title": "Demo", "columns": 3,
-        "description": "One widget of every kind. Push to it: see README.md."
-    }))
+    let new_board = NewBoard::parse(
+        &json!({
+            "slug": DEMO_BOARD, "title": "Demo", "columns": 3,
+            "description": "One widget of every kind. Push to it: see README.md."
+        }),
+        Visibility::Public,
+    )
     .map_err(|e| anyhow::anyhow!("demo board is invalid: {e:?}"))?;
     let created = match boards::create(db, &new_board).await {
         Ok(_) => true,

@@ -20,6 +20,7 @@ use tracing_subscriber::EnvFilter;
 /// What a limit that cannot be 0 is told to be.
 const AT_LEAST_ONE: &str = "a whole number of at least 1";
 const DEFAULT_AUTH_FAILURE_LIMIT: NonZeroU32 = NonZeroU32::new(20).unwrap();
+use crate::domain::Visibility;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -95,6 +96,8 @@ pub struct Settings {
     pub events_retention_days: u32,
     pub jobs: JobsMode,
     pub demo_feed: bool,
+    /// What a new board is when its creator does not say.
+    pub default_board_visibility: Visibility,
     pub allowed_source_hosts: Vec<String>,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -219,6 +222,13 @@ impl Settings {
             events_retention_days: env.positive_or("EVENTS_RETENTION_DAYS", 30)?,
             jobs: env.parse_or_else("JOBS", "inline or off", parse_jobs_mode, || JobsMode::Inline)?,
             demo_feed: env.bool_or("DEMO_FEED", app_env == AppEnv::Development)?,
+            // Private by default where the app faces the internet: a board is shown to the world
+            // only when someone decided so.
+            default_board_visibility: env.parse_or(
+                "DEFAULT_BOARD_VISIBILITY",
+                "public or private",
+                if production { Visibility::Private } else { Visibility::Public },
+            )?,
             allowed_source_hosts: env.list("ALLOWED_SOURCE_HOSTS"),
             log_level: log_filter(env)?,
             log_format,
@@ -379,6 +389,23 @@ mod tests {
         let s = settings(&[("AUTH_FAILURE_LIMIT", "3"), ("PUSH_RATE_LIMIT", "50")]).unwrap();
         assert_eq!(s.limits.auth_failures_per_minute.get(), 3);
         assert_eq!(s.limits.pushes_per_second.map(|n| n.get()), Some(50));
+    }
+
+    #[test]
+    fn boards_are_private_by_default_in_production_only() {
+        let key = "k".repeat(64);
+        let in_env = |app_env: AppEnv, visibility: Option<&str>| {
+            let mut vars = vec![("DATABASE_URL", "postgres://localhost/db"), ("SECRET_KEY_BASE", key.as_str())];
+            vars.extend(visibility.map(|v| ("DEFAULT_BOARD_VISIBILITY", v)));
+            Settings::from_source(app_env, &EnvSource::from_pairs(&vars)).unwrap().default_board_visibility
+        };
+        assert_eq!(in_env(AppEnv::Production, None), Visibility::Private);
+        assert_eq!(in_env(AppEnv::Production, Some("public")), Visibility::Public);
+        assert_eq!(in_env(AppEnv::Development, None), Visibility::Public);
+        let private = settings(&[("DEFAULT_BOARD_VISIBILITY", "private")]).unwrap();
+        assert_eq!(private.default_board_visibility, Visibility::Private);
+        let err = settings(&[("DEFAULT_BOARD_VISIBILITY", "hidden")]).unwrap_err().to_string();
+        assert!(err.contains("DEFAULT_BOARD_VISIBILITY"), "{err}");
     }
 
     #[test]

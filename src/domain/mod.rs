@@ -9,6 +9,7 @@ mod slug;
 pub mod source;
 mod token;
 mod value;
+mod visibility;
 mod widget;
 
 pub use board::{BoardPatch, NewBoard};
@@ -17,4 +18,5 @@ pub use role::Role;
 pub use slug::Slug;
 pub use token::{BOOTSTRAP_TOKEN_NAME, CLI_ACTOR, NewToken};
 pub use value::{MAX_VALUE_BYTES, Value};
+pub use visibility::{Audience, Visibility};
 pub use widget::{MAX_HEIGHT, NewWidget, WidgetConfig, WidgetKind, WidgetPatch};

@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::extract::bearer;
 use super::state::AppState;
 use crate::config::Settings;
-use crate::domain::Role;
+use crate::domain::{Audience, Role};
 use crate::store::tokens::{self, ActiveToken};
 
 pub use crate::domain::BOOTSTRAP_TOKEN_NAME;
@@ -72,6 +72,14 @@ impl Caller {
             }
         };
         Err(ApiError::Forbidden { message: refusal, role, needs })
+    }
+
+    /// The boards this caller may see: every board, or public ones and those it is limited to.
+    pub fn audience(&self) -> Audience {
+        match self.boards() {
+            None => Audience::Everything,
+            Some(boards) => Audience::Some(boards.to_vec()),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, extractors and the error type that maps failures to responses.
 
 pub mod access_log;
+pub mod audience;
 pub mod auth;
 pub mod body_deadline;
 pub mod client;

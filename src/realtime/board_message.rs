@@ -22,6 +22,9 @@ pub struct BoardChange {
     pub instance: String,
     pub board: String,
     pub action: String,
+    /// The board is private: only streams that may see it are told.
+    #[serde(default)]
+    pub private: bool,
     /// Unix seconds.
     pub sent_at: i64,
 }
@@ -41,11 +44,12 @@ impl BoardMessages {
     }
 
     /// `<hex MAC> <JSON>`: the MAC covers exactly the JSON's bytes.
-    pub fn seal(&self, instance: &str, board: &str, action: &str) -> String {
+    pub fn seal(&self, instance: &str, board: &str, action: &str, private: bool) -> String {
         let change = BoardChange {
             instance: instance.into(),
             board: board.into(),
             action: action.into(),
+            private,
             sent_at: Utc::now().timestamp(),
         };
         let body = serde_json::to_string(&change).expect("strings serialize");
@@ -82,11 +86,11 @@ mod tests {
     #[test]
     fn a_sealed_message_opens_with_the_same_secret_only() {
         let ours = messages("a shared secret key base of 32+ chars");
-        let sealed = ours.seal("web-1", "ops", "renamed");
+        let sealed = ours.seal("web-1", "ops", "renamed", true);
         let change = ours.open(&sealed).unwrap();
         assert_eq!(
-            (change.instance.as_str(), change.board.as_str(), change.action.as_str()),
-            ("web-1", "ops", "renamed")
+            (change.instance.as_str(), change.board.as_str(), change.action.as_str(), change.private),
+            ("web-1", "ops", "renamed", true)
         );
         assert_eq!(messages("another secret key base of 32+ chars").open(&sealed), Err("wrong signature"));
     }
@@ -94,7 +98,7 @@ mod tests {
     #[test]
     fn forged_altered_and_old_messages_are_refused() {
         let ours = messages("a shared secret key base of 32+ chars");
-        let sealed = ours.seal("web-1", "ops", "updated");
+        let sealed = ours.seal("web-1", "ops", "updated", false);
         assert_eq!(ours.open(&sealed.replace("updated", "renamed")), Err("wrong signature"));
         assert_eq!(ours.open(r#"{"instance":"x","board":"ops","action":"renamed"}"#), Err("not signed"));
         assert_eq!(ours.open("zz {}"), Err("not signed"));

@@ -44,7 +44,7 @@ pub async fn run(realtime: Realtime, db: Db, mut cursor: i64, poll_interval: Dur
             for event in &page.events {
                 let latency = (now - event.created_at).to_std().unwrap_or_default();
                 fanout_latency.record(latency.as_secs_f64());
-                realtime.hub().send(Frame::event(event));
+                realtime.hub().send(Frame::event(event, page.private_boards.contains(&event.board)));
                 realtime.stats().published(event.id);
             }
             if (page.rows_read as i64) < PAGE {

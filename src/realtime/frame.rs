@@ -15,28 +15,43 @@ pub struct Frame {
     pub id: i64,
     /// The board this frame belongs to; `None` goes to every stream.
     pub board: Option<Arc<str>>,
+    /// The board is private: only streams whose audience may see it get this frame.
+    pub private: bool,
     pub bytes: Bytes,
 }
 
 static HEARTBEAT: &[u8] = b": heartbeat\n\n";
 
 impl Frame {
-    pub fn event(event: &EventRow) -> Self {
+    pub fn event(event: &EventRow, private: bool) -> Self {
         let data = serde_json::to_string(event).expect("an event always serializes");
         Self {
             id: event.id,
             board: Some(Arc::from(event.board.as_str())),
+            private,
             bytes: Bytes::from(format!("id: {}\nevent: widget\ndata: {data}\n\n", event.id)),
         }
     }
 
-    pub fn board_change(board: &str, action: &str) -> Self {
+    pub fn board_change(board: &str, action: &str, private: bool) -> Self {
         let data = json!({"board": board, "action": action});
-        Self { id: 0, board: Some(Arc::from(board)), bytes: Bytes::from(format!("event: board\ndata: {data}\n\n")) }
+        let bytes = Bytes::from(format!("event: board\ndata: {data}\n\n"));
+        Self { id: 0, board: Some(Arc::from(board)), private, bytes }
     }
 
     pub fn heartbeat() -> Self {
-        Self { id: 0, board: None, bytes: Bytes::from_static(HEARTBEAT) }
+        Self { id: 0, board: None, private: false, bytes: Bytes::from_static(HEARTBEAT) }
+    }
+
+    /// Sent when a board became private: every stream that may no longer see it ends (its client
+    /// reconnects and is told the board does not exist). Never written to a client.
+    pub fn board_hidden(board: &str) -> Self {
+        Self { id: 0, board: Some(Arc::from(board)), private: true, bytes: Bytes::new() }
+    }
+
+    /// The board of a [`Self::board_hidden`] frame.
+    pub fn hidden_board(&self) -> Option<&str> {
+        self.bytes.is_empty().then_some(self.board.as_deref()).flatten()
     }
 
     pub fn is_heartbeat(&self) -> bool {
@@ -47,11 +62,11 @@ impl Frame {
     /// from the hub they already wait on, instead of each also waiting on the shutdown token,
     /// which cost two locks of one process-wide mutex per frame and client.)
     pub fn end_of_streams() -> Self {
-        Self { id: 0, board: None, bytes: Bytes::new() }
+        Self { id: 0, board: None, private: false, bytes: Bytes::new() }
     }
 
     pub fn is_end_of_streams(&self) -> bool {
-        self.bytes.is_empty()
+        self.bytes.is_empty() && self.board.is_none()
     }
 }
 

@@ -19,6 +19,7 @@ pub mod hub;
 pub mod redis;
 pub mod stats;
 pub mod stream;
+pub mod visibility;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,7 @@ pub use hub::Hub;
 pub use stats::StreamStats;
 
 use crate::config::Settings;
+use crate::domain::Visibility;
 use crate::store::widgets::WidgetRow;
 use crate::store::{Db, events::EventRow};
 
@@ -56,6 +58,9 @@ struct Inner {
     /// Widgets that pushes go to, dropped on a structure change of their board.
     widgets: BoardCache<WidgetRow>,
     stats: StreamStats,
+    visibility: visibility::BoardVisibility,
+    /// Wakes [`visibility::refresh`] to re-read board visibility now.
+    visibility_changed: Notify,
     /// One permit per stream replaying missed events (`SSE_MAX_REPLAYS`).
     replays: Arc<Semaphore>,
     wake: Notify,
@@ -74,6 +79,7 @@ impl Realtime {
     ) -> Result<Self, crate::store::StoreError> {
         let realtime = Self::announce_only(settings, shutdown);
         let cursor = crate::store::events::last_id(&db).await?;
+        tokio::spawn(visibility::refresh(realtime.clone(), db.clone()));
         tokio::spawn(dispatcher::run(realtime.clone(), db, cursor, settings.poll_interval));
         tokio::spawn(hub::heartbeats(realtime.clone(), settings.sse.heartbeat_interval));
         tokio::spawn(hub::end_streams_on_shutdown(realtime.clone()));
@@ -105,6 +111,8 @@ impl Realtime {
                 snapshots: BoardCache::new(),
                 widgets: BoardCache::new(),
                 stats: StreamStats::new(settings.sse.max_connections, settings.sse.max_connections_per_address),
+                visibility: visibility::BoardVisibility::default(),
+                visibility_changed: Notify::new(),
                 replays: Arc::new(Semaphore::new(settings.sse.max_replays)),
                 wake: Notify::new(),
                 redis_connected: AtomicBool::new(false),
@@ -187,27 +195,67 @@ impl Realtime {
 
     /// A board or one of its widgets was created, updated or deleted.
     pub fn board_changed(&self, board: &str, action: &str) {
-        self.announce_board_change(board, action);
-        if let Some(publisher) = &self.inner.publisher {
-            publisher.publish_board_change(board, action);
+        let private = self.inner.visibility.is_private(board);
+        self.board_change(board, action, private);
+        if action == "deleted" {
+            self.inner.visibility.remove(board);
         }
+    }
+
+    pub fn board_created(&self, board: &str, visibility: Visibility) {
+        // Nobody has seen a new board yet: no stream to end.
+        self.inner.visibility.set(board, visibility);
+        self.board_change(board, "created", visibility == Visibility::Private);
     }
 
     /// A board was updated; a renamed board is announced under both slugs, so pages and caches
     /// of the old one learn of it too (as `renamed`: that address no longer names the board).
-    pub fn board_updated(&self, slug_before: &str, slug_after: &str) {
+    /// A board made private first ends the streams that may no longer see it.
+    pub fn board_updated(&self, slug_before: &str, slug_after: &str, visibility: Visibility) {
+        let private = visibility == Visibility::Private;
         if slug_before != slug_after {
-            self.board_changed(slug_before, "renamed");
+            let was_private = self.inner.visibility.is_private(slug_before);
+            self.inner.visibility.remove(slug_before);
+            if private && !was_private {
+                self.hide(slug_before);
+            }
+            self.board_change(slug_before, "renamed", was_private || private);
         }
-        self.board_changed(slug_after, "updated");
+        if self.inner.visibility.set(slug_after, visibility) {
+            self.hide(slug_after);
+        }
+        self.board_change(slug_after, "updated", private);
+    }
+
+    fn board_change(&self, board: &str, action: &str, private: bool) {
+        self.announce_board_change(board, action, private);
+        if let Some(publisher) = &self.inner.publisher {
+            publisher.publish_board_change(board, action, private);
+        }
     }
 
     /// Tells this process's streams and caches about a structure change (from here or from
     /// another instance).
-    fn announce_board_change(&self, board: &str, action: &str) {
+    fn announce_board_change(&self, board: &str, action: &str, private: bool) {
         self.inner.snapshots.invalidate(board);
         self.inner.widgets.invalidate(board);
-        self.inner.hub.send(Frame::board_change(board, action));
+        self.inner.hub.send(Frame::board_change(board, action, private));
+    }
+
+    /// A board change announced by another instance: its streams here learn of it as well, and
+    /// this process re-reads which boards are private.
+    pub(super) fn announce_remote_board_change(&self, board: &str, action: &str, private: bool) {
+        let names_the_board = !matches!(action, "renamed" | "deleted");
+        if private && names_the_board && self.inner.visibility.set(board, Visibility::Private) && action != "created" {
+            self.hide(board);
+        }
+        self.announce_board_change(board, action, private);
+        self.inner.visibility_changed.notify_one();
+    }
+
+    /// Ends the streams that may no longer see `board`.
+    fn hide(&self, board: &str) {
+        self.inner.hub.send(Frame::board_hidden(board));
     }
 }
 

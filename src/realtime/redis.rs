@@ -67,9 +67,9 @@ impl Publisher {
         });
     }
 
-    pub fn publish_board_change(&self, board: &str, action: &str) {
+    pub fn publish_board_change(&self, board: &str, action: &str, private: bool) {
         let Some(pool) = self.pool.clone() else { return };
-        let message = self.board_messages.seal(&self.instance, board, action);
+        let message = self.board_messages.seal(&self.instance, board, action, private);
         tokio::spawn(send(pool, self.boards_channel.clone(), message));
     }
 }
@@ -177,7 +177,7 @@ async fn listen(
 fn forward_board_change(realtime: &Realtime, board_messages: &BoardMessages, payload: &str) {
     match board_messages.open(payload) {
         Ok(change) if change.instance == realtime.instance() => {}
-        Ok(change) => realtime.announce_board_change(&change.board, &change.action),
+        Ok(change) => realtime.announce_remote_board_change(&change.board, &change.action, change.private),
         // Forged, stale, or from an instance with another SECRET_KEY_BASE (a misconfiguration).
         Err(reason) => tracing::debug!(reason, "board message from Redis dropped"),
     }

@@ -17,16 +17,19 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use super::stats::ConnectionSlot;
 use super::{Frame, Realtime, frame};
 use crate::config::SseSettings;
-use crate::store::events::{self, PageBound};
+use crate::domain::Audience;
+use crate::store::events::{self, PageBound, ReplayScope};
 use crate::store::{Db, StoreError, StoreResult};
 
 /// One page of a replay: small enough that a client which stops reading costs little.
 const REPLAY_PAGE: PageBound = PageBound { rows: 100, bytes: 256 * 1024 };
 
-/// A checked stream request: which boards (None = all) and where to resume from.
+/// A checked stream request: which boards (None = all it may see), where to resume from, and
+/// who asks.
 pub struct StreamRequest {
     pub boards: Option<Vec<String>>,
     pub last_event_id: Option<i64>,
+    pub audience: Audience,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,18 +52,23 @@ pub async fn open(
     slot: ConnectionSlot,
 ) -> Result<impl Stream<Item = StoreResult<Bytes>> + use<>, OpenError> {
     let receiver = realtime.hub().subscribe();
-    let newest = events::last_id(db).await?;
+    // Only ids of boards this client may see: another board's would tell that it is busy.
+    let newest = events::last_visible_id(db, &request.audience).await?;
     let heartbeat_s = settings.heartbeat_interval.as_secs();
     let hello = frame::hello(settings.retry_interval.as_millis(), realtime.mode(), newest, heartbeat_s);
     let catch_up = match request.last_event_id {
         None => CatchUp::Nothing,
-        Some(resume_from) => catch_up(realtime, db, settings, request.boards.as_deref(), resume_from, newest).await?,
+        Some(resume_from) => {
+            let scope = ReplayScope { boards: request.boards.as_deref(), audience: &request.audience };
+            catch_up(realtime, db, settings, scope, resume_from, newest).await?
+        }
     };
     // The catch-up covers every event of these boards up to `newest`; live goes on after it.
     let live = Live {
         receiver,
         cursor: newest,
         boards: request.boards.map(|b| b.into_iter().map(Arc::from).collect()),
+        audience: request.audience,
         realtime: realtime.clone(),
         shut_down: realtime.shutdown().is_cancelled(),
         _slot: slot,
@@ -92,7 +100,7 @@ async fn catch_up(
     realtime: &Realtime,
     db: &Db,
     settings: &SseSettings,
-    boards: Option<&[String]>,
+    scope: ReplayScope<'_>,
     resume_from: i64,
     newest: i64,
 ) -> Result<CatchUp, OpenError> {
@@ -101,7 +109,8 @@ async fn catch_up(
         return Ok(CatchUp::Reset(frame::reset(newest, "this event id is unknown")));
     }
     let limit = settings.replay_limit;
-    let backlog = events::backlog(db, resume_from, newest, boards, i64::from(limit) + 1).await?;
+    let (boards, audience) = (scope.boards.map(<[String]>::to_vec), scope.audience.clone());
+    let backlog = events::backlog(db, resume_from, newest, scope, i64::from(limit) + 1).await?;
     if backlog.events > i64::from(limit) {
         return Ok(CatchUp::Reset(frame::reset(newest, &format!("more than {limit} events missed"))));
     }
@@ -114,7 +123,8 @@ async fn catch_up(
     }
     Ok(CatchUp::Replay(Replay {
         db: db.clone(),
-        boards: boards.map(<[String]>::to_vec),
+        boards,
+        audience,
         cursor: resume_from,
         until: newest,
         realtime: realtime.clone(),
@@ -126,6 +136,7 @@ async fn catch_up(
 struct Replay {
     db: Db,
     boards: Option<Vec<String>>,
+    audience: Audience,
     /// The newest event id read so far.
     cursor: i64,
     /// The newest event id of the replay; later ones arrive live.
@@ -149,16 +160,16 @@ impl Replay {
         if self.cursor >= self.until {
             return Ok(None);
         }
-        let page = events::replay_page(&self.db, self.cursor, self.until, self.boards.as_deref(), REPLAY_PAGE)
-            .await
-            .inspect_err(
-                |e| tracing::warn!(error = %e, "replay read failed; ending the stream so the client resumes"),
-            )?;
+        let scope = ReplayScope { boards: self.boards.as_deref(), audience: &self.audience };
+        let page = events::replay_page(&self.db, self.cursor, self.until, scope, REPLAY_PAGE).await.inspect_err(
+            |e| tracing::warn!(error = %e, "replay read failed; ending the stream so the client resumes"),
+        )?;
         // Past the last row read, decoded or not, so a row that cannot be read is skipped.
         let Some(last_read) = page.last_read else { return Ok(None) };
         self.cursor = last_read;
         self.realtime.stats().delivered(page.events.len() as u64, 0);
-        Ok(Some(page.events.iter().map(|e| Frame::event(e).bytes).collect()))
+        // Written to this client only, which may see every board of the page.
+        Ok(Some(page.events.iter().map(|e| Frame::event(e, false).bytes).collect()))
     }
 }
 
@@ -167,6 +178,7 @@ struct Live {
     /// The newest event id this client has; live frames at or below it are skipped.
     cursor: i64,
     boards: Option<Vec<Arc<str>>>,
+    audience: Audience,
     realtime: Realtime,
     /// Shutdown began before this stream subscribed, so the end-of-streams frame will not come.
     shut_down: bool,
@@ -189,7 +201,11 @@ impl Live {
             }
             let frame = match self.receiver.recv().await {
                 Ok(frame) if frame.is_end_of_streams() => return None,
-                Ok(frame) => frame,
+                Ok(frame) => match frame.hidden_board() {
+                    Some(board) if self.loses(board) => return None,
+                    Some(_) => continue,
+                    None => frame,
+                },
                 Err(RecvError::Lagged(_)) => {
                     tracing::info!(cursor = self.cursor, "stream fell a whole buffer behind; closing it so it resumes");
                     return None;
@@ -213,9 +229,20 @@ impl Live {
     }
 
     fn wants(&self, frame: &Frame) -> bool {
-        match (&self.boards, &frame.board) {
-            (Some(boards), Some(board)) => boards.iter().any(|b| b == board),
-            _ => true,
+        match &frame.board {
+            Some(board) => self.follows(board) && (!frame.private || self.audience.covers(board)),
+            None => true,
         }
+    }
+
+    /// Whether this stream is for `board` (by name, or as one of all boards).
+    fn follows(&self, board: &str) -> bool {
+        self.boards.as_ref().is_none_or(|boards| boards.iter().any(|b| &**b == board))
+    }
+
+    /// Whether `board`, now private, was part of this stream, which may not see it: the stream
+    /// ends, and its client reconnects to what it may still see.
+    fn loses(&self, board: &str) -> bool {
+        self.follows(board) && !self.audience.covers(board)
     }
 }

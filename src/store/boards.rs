@@ -7,7 +7,7 @@ use super::events::EventRow;
 use super::rows::log_skipped;
 use super::widgets::{WidgetRow, WidgetView};
 use super::{Db, StoreError, StoreResult};
-use crate::domain::{BoardPatch, NewBoard};
+use crate::domain::{Audience, BoardPatch, NewBoard, Visibility};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct BoardRow {
@@ -17,8 +17,17 @@ pub struct BoardRow {
     pub title: String,
     pub description: String,
     pub columns: i32,
+    #[sqlx(try_from = "String")]
+    pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The columns of a [`BoardRow`].
+macro_rules! board_columns {
+    () => {
+        "id, slug, title, description, columns, visibility, created_at, updated_at"
+    };
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -31,7 +40,7 @@ pub struct BoardSummary {
 }
 
 /// A board as a page renders it: every widget with its latest event, and the newest event id
-/// of the whole database, all read from one snapshot so a stream resumed from
+/// of the boards its reader may see, all read from one snapshot so a stream resumed from
 /// `last_event_id` continues exactly where this left off.
 #[derive(Debug, Clone, Serialize)]
 pub struct BoardSnapshot {
@@ -41,48 +50,92 @@ pub struct BoardSnapshot {
     pub last_event_id: i64,
 }
 
-pub async fn list(db: &Db) -> StoreResult<Vec<BoardSummary>> {
-    let rows = sqlx::query_as(
-        "SELECT id, slug, title, description, columns, created_at, updated_at,
-                (SELECT count(*) FROM widgets w WHERE w.board_id = b.id) AS widget_count,
-                (SELECT e.created_at FROM events e WHERE e.board_id = b.id ORDER BY e.id DESC LIMIT 1) AS last_event_at
-         FROM boards b ORDER BY title, slug",
-    )
+/// The boards `audience` may see.
+pub async fn list(db: &Db, audience: &Audience) -> StoreResult<Vec<BoardSummary>> {
+    let (every, listed) = audience.sql_filter();
+    let rows = sqlx::query_as(concat!(
+        "SELECT ",
+        board_columns!(),
+        ", (SELECT count(*) FROM widgets w WHERE w.board_id = b.id) AS widget_count,
+           (SELECT e.created_at FROM events e WHERE e.board_id = b.id ORDER BY e.id DESC LIMIT 1) AS last_event_at
+         FROM boards b WHERE ",
+        visible_board!("b", "$1", "$2"),
+        " ORDER BY title, slug"
+    ))
+    .bind(every)
+    .bind(listed)
     .fetch_all(db)
     .await?;
     Ok(rows)
 }
 
-/// The head of [`find`] and [`find_locked`], as a macro so `concat!` keeps them `&'static str`.
-macro_rules! select_board {
-    () => {
-        "SELECT id, slug, title, description, columns, created_at, updated_at FROM boards WHERE slug = $1"
-    };
-}
-
+/// A board, private or not: for writes and the management pages, whose callers hold a token.
 pub async fn find(conn: &mut PgConnection, slug: &str) -> StoreResult<BoardRow> {
-    let row = sqlx::query_as(select_board!()).bind(slug).fetch_optional(conn).await?;
+    let row = sqlx::query_as(concat!("SELECT ", board_columns!(), " FROM boards WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?;
     row.ok_or(StoreError::NotFound)
 }
 
 /// The board, locked until the end of the transaction: what an update changes from.
 pub async fn find_locked(conn: &mut PgConnection, slug: &str) -> StoreResult<BoardRow> {
-    let row = sqlx::query_as(concat!(select_board!(), " FOR UPDATE")).bind(slug).fetch_optional(conn).await?;
+    let row = sqlx::query_as(concat!("SELECT ", board_columns!(), " FROM boards WHERE slug = $1 FOR UPDATE"))
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?;
     row.ok_or(StoreError::NotFound)
 }
 
-pub async fn exists(db: &Db, slugs: &[String]) -> StoreResult<Vec<String>> {
-    let found = sqlx::query_scalar("SELECT slug FROM boards WHERE slug = ANY($1)").bind(slugs).fetch_all(db).await?;
+/// Whether `audience` may see the board `slug`: `NotFound` for a private board it may not see,
+/// exactly as for a board that does not exist.
+pub async fn check_visible(conn: &mut PgConnection, slug: &str, audience: &Audience) -> StoreResult<()> {
+    let (every, listed) = audience.sql_filter();
+    let found: Option<i64> = sqlx::query_scalar(concat!(
+        "SELECT b.id FROM boards b WHERE b.slug = $1 AND ",
+        visible_board!("b", "$2", "$3")
+    ))
+    .bind(slug)
+    .bind(every)
+    .bind(listed)
+    .fetch_optional(conn)
+    .await?;
+    found.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+/// Which of `slugs` name boards `audience` may see.
+pub async fn visible(db: &Db, slugs: &[String], audience: &Audience) -> StoreResult<Vec<String>> {
+    let (every, listed) = audience.sql_filter();
+    let found = sqlx::query_scalar(concat!(
+        "SELECT b.slug FROM boards b WHERE b.slug = ANY($1) AND ",
+        visible_board!("b", "$2", "$3")
+    ))
+    .bind(slugs)
+    .bind(every)
+    .bind(listed)
+    .fetch_all(db)
+    .await?;
     Ok(found)
 }
 
+/// Every board's slug and visibility (the stream's view of which boards are private).
+pub async fn visibilities(db: &Db) -> StoreResult<Vec<(String, Visibility)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT slug, visibility FROM boards").fetch_all(db).await?;
+    Ok(rows.into_iter().filter_map(|(slug, raw)| Some((slug, raw.try_into().ok()?))).collect())
+}
+
 /// One statement, hence one snapshot (even outside a transaction): the board, each widget with
-/// its newest event, and the newest event id overall. One round trip keeps page loads cheap.
-pub async fn snapshot(db: &Db, slug: &str) -> StoreResult<BoardSnapshot> {
-    let rows: Vec<SnapshotRow> = sqlx::query_as(
-        "SELECT b.id AS board_pk, b.slug, b.title AS board_title, b.description, b.columns,
+/// its newest event, and the newest event id of the boards `audience` may see (an id of
+/// another board would tell an anonymous reader that private boards are busy). One round trip
+/// keeps page loads cheap. `NotFound` when the board is not there for `audience`.
+pub async fn snapshot(db: &Db, slug: &str, audience: &Audience) -> StoreResult<BoardSnapshot> {
+    let (every, listed) = audience.sql_filter();
+    let rows: Vec<SnapshotRow> = sqlx::query_as(concat!(
+        "SELECT b.id AS board_pk, b.slug, b.title AS board_title, b.description, b.columns, b.visibility,
                 b.created_at AS board_created_at, b.updated_at AS board_updated_at,
-                (SELECT COALESCE(max(id), 0) FROM events) AS last_event_id,
+                (",
+        newest_visible_event!("$2", "$3"),
+        ") AS last_event_id,
                 w.id, w.board_id, b.slug AS board, w.key, w.title, w.kind, w.config, w.position,
                 w.created_at, w.updated_at, source_job.last_error_class AS source_error,
                 source_job.last_error AS source_error_detail,
@@ -92,10 +145,13 @@ pub async fn snapshot(db: &Db, slug: &str) -> StoreResult<BoardSnapshot> {
          LEFT JOIN jobs source_job ON source_job.widget_id = w.id
          LEFT JOIN LATERAL (SELECT id, value, created_at FROM events
                             WHERE widget_id = w.id ORDER BY id DESC LIMIT 1) e ON true
-         WHERE b.slug = $1
-         ORDER BY w.position, w.id",
-    )
+         WHERE b.slug = $1 AND ",
+        visible_board!("b", "$2", "$3"),
+        " ORDER BY w.position, w.id"
+    ))
     .bind(slug)
+    .bind(every)
+    .bind(listed)
     .fetch_all(db)
     .await?;
     let first = rows.first().ok_or(StoreError::NotFound)?;
@@ -119,6 +175,10 @@ impl<'r> sqlx::FromRow<'r, PgRow> for SnapshotRow {
             title: row.try_get("board_title")?,
             description: row.try_get("description")?,
             columns: row.try_get("columns")?,
+            visibility: row
+                .try_get::<String, _>("visibility")?
+                .try_into()
+                .map_err(|e: &str| sqlx::Error::Decode(e.into()))?,
             created_at: row.try_get("board_created_at")?,
             updated_at: row.try_get("board_updated_at")?,
         };
@@ -160,11 +220,15 @@ fn latest_event(row: &PgRow, id: i64, widget: &WidgetRow) -> Result<Option<Event
 
 /// Not audited: a change made for a caller goes through [`super::changes`].
 pub async fn create<'c>(db: impl PgExecutor<'c>, new: &NewBoard) -> StoreResult<BoardRow> {
-    let row = sqlx::query_as("INSERT INTO boards (slug, title, description, columns) VALUES ($1, $2, $3, $4) RETURNING id, slug, title, description, columns, created_at, updated_at")
+    let row = sqlx::query_as(concat!(
+        "INSERT INTO boards (slug, title, description, columns, visibility) VALUES ($1, $2, $3, $4, $5) RETURNING ",
+        board_columns!()
+    ))
     .bind(new.slug.as_str())
     .bind(&new.title)
     .bind(&new.description)
     .bind(new.columns)
+    .bind(new.visibility.as_str())
     .fetch_one(db)
     .await?;
     Ok(row)
@@ -172,16 +236,19 @@ pub async fn create<'c>(db: impl PgExecutor<'c>, new: &NewBoard) -> StoreResult<
 
 /// Not audited: see [`create`].
 pub async fn update<'c>(db: impl PgExecutor<'c>, slug: &str, patch: &BoardPatch) -> StoreResult<BoardRow> {
-    let row = sqlx::query_as(
+    let row = sqlx::query_as(concat!(
         "UPDATE boards SET slug = COALESCE($2, slug), title = COALESCE($3, title),
-                description = COALESCE($4, description), columns = COALESCE($5, columns), updated_at = now()
-         WHERE slug = $1 RETURNING id, slug, title, description, columns, created_at, updated_at",
-    )
+                description = COALESCE($4, description), columns = COALESCE($5, columns),
+                visibility = COALESCE($6, visibility), updated_at = now()
+         WHERE slug = $1 RETURNING ",
+        board_columns!()
+    ))
     .bind(slug)
     .bind(patch.slug.as_ref().map(|s| s.as_str()))
     .bind(&patch.title)
     .bind(&patch.description)
     .bind(patch.columns)
+    .bind(patch.visibility.map(Visibility::as_str))
     .fetch_optional(db)
     .await?;
     row.ok_or(StoreError::NotFound)

@@ -38,7 +38,8 @@ pub async fn update_board(
         .field("slug", &old.slug, &new.slug)
         .field("title", &old.title, &new.title)
         .field("description", &old.description, &new.description)
-        .field("columns", &old.columns, &new.columns);
+        .field("columns", &old.columns, &new.columns)
+        .field("visibility", &old.visibility, &new.visibility);
     if !changes.is_empty() {
         audit::record(&mut tx, actor, Action::BoardUpdated, &new.slug, changes.into_json()).await?;
     }

@@ -15,7 +15,7 @@
 //! The price is that commits of events cannot overlap, which bounds single pushes at roughly
 //! one WAL flush each; batches amortize it (see BENCHMARKS.md).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -27,7 +27,7 @@ use sqlx::{PgConnection, PgExecutor, Row};
 use super::StoreResult;
 use super::rows::decode_each;
 use super::widgets::WidgetRow;
-use crate::domain::Value;
+use crate::domain::{Audience, Value};
 
 /// The advisory lock key serializing event inserts (an arbitrary constant, "DASH" in ASCII).
 pub const EVENT_WRITER_LOCK: i64 = 0x4441_5348;
@@ -102,6 +102,13 @@ pub async fn last_id(db: impl PgExecutor<'_>) -> StoreResult<i64> {
     Ok(sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM events").fetch_one(db).await?)
 }
 
+/// The newest event id of the boards `audience` may see, 0 when there is none.
+pub async fn last_visible_id(db: impl PgExecutor<'_>, audience: &Audience) -> StoreResult<i64> {
+    let (every, listed) = audience.sql_filter();
+    let newest = sqlx::query_scalar(newest_visible_event!("$1", "$2")).bind(every).bind(listed).fetch_one(db).await?;
+    Ok(newest)
+}
+
 /// How much one read of events returns: at most `rows` rows, and rows only while the values
 /// before them add up to less than `bytes`, so the first row always comes and a page goes over
 /// `bytes` by less than one value. Values are measured as `octet_length(value::text)`, like the
@@ -115,11 +122,11 @@ pub struct PageBound {
 /// A query of events cut to a [`PageBound`] (`$1` rows, `$2` bytes; the filter's parameters
 /// start at `$3`). The row limit applies first, so PostgreSQL sizes at most that many values.
 macro_rules! bounded_page {
-    ($filter:literal) => {
+    ($($filter:tt)+) => {
         concat!(
             "WITH page AS (",
             select_events!(),
-            $filter,
+            $($filter)+,
             " ORDER BY e.id LIMIT $1)
              SELECT id, board, widget, kind, value, created_at
              FROM (SELECT page.*, sum(octet_length(value::text)) OVER (ORDER BY id) - octet_length(value::text)
@@ -212,27 +219,39 @@ pub struct EventPage {
     pub rows_read: usize,
     /// The id of the last row read, decoded or not; `None` when there was none.
     pub last_read: Option<i64>,
+    /// The boards of these events that were private when they were read (filled by [`after`],
+    /// whose readers pass events on to streams of every audience).
+    pub private_boards: HashSet<String>,
 }
 
 impl EventPage {
     /// The rows that decode; a reader that pages on goes on after `last_read`, past any that did not.
     fn decode(rows: &[PgRow]) -> StoreResult<Self> {
         let last_read = rows.last().map(|row| row.try_get("id")).transpose()?;
-        Ok(Self { events: decode_each(rows, "events"), rows_read: rows.len(), last_read })
+        let private_boards = rows
+            .iter()
+            .filter(|row| row.try_get("board_private").unwrap_or(false))
+            .filter_map(|row| row.try_get("board").ok())
+            .collect();
+        Ok(Self { events: decode_each(rows, "events"), rows_read: rows.len(), last_read, private_boards })
     }
 }
 
 /// Events after `cursor` in id order, at most `limit` rows; `boards` = None means all boards.
+/// Each board's visibility is read with its events, so a board made private elsewhere a moment
+/// ago is known as such here.
 pub async fn after(
     db: impl PgExecutor<'_>,
     cursor: i64,
     boards: Option<&[String]>,
     limit: i64,
 ) -> StoreResult<EventPage> {
-    let rows = sqlx::query(concat!(
-        select_events!(),
-        " WHERE e.id > $1 AND ($2::text[] IS NULL OR b.slug = ANY($2)) ORDER BY e.id LIMIT $3"
-    ))
+    let rows = sqlx::query(
+        "SELECT e.id, b.slug AS board, w.key AS widget, w.kind, e.value, e.created_at,
+                b.visibility = 'private' AS board_private
+         FROM events e JOIN widgets w ON w.id = e.widget_id JOIN boards b ON b.id = e.board_id
+         WHERE e.id > $1 AND ($2::text[] IS NULL OR b.slug = ANY($2)) ORDER BY e.id LIMIT $3",
+    )
     .bind(cursor)
     .bind(boards)
     .bind(limit)
@@ -249,46 +268,61 @@ pub struct Backlog {
     pub bytes: i64,
 }
 
-/// The backlog of `boards` (None = all) in `(after, until]`, looking at no more than `limit` events.
+/// Which events a resuming stream gets: those of `boards` (None = all) that `audience` may see.
+pub struct ReplayScope<'a> {
+    pub boards: Option<&'a [String]>,
+    pub audience: &'a Audience,
+}
+
+/// The backlog of `scope` in `(after, until]`, looking at no more than `limit` events.
 pub async fn backlog(
     db: impl PgExecutor<'_>,
     after: i64,
     until: i64,
-    boards: Option<&[String]>,
+    scope: ReplayScope<'_>,
     limit: i64,
 ) -> StoreResult<Backlog> {
-    let backlog = sqlx::query_as(
+    let (every, listed) = scope.audience.sql_filter();
+    let backlog = sqlx::query_as(concat!(
         "SELECT count(*) AS events, COALESCE(sum(octet_length(value::text)), 0)::bigint AS bytes
          FROM (SELECT e.value FROM events e JOIN boards b ON b.id = e.board_id
-               WHERE e.id > $1 AND e.id <= $2 AND ($3::text[] IS NULL OR b.slug = ANY($3))
-               ORDER BY e.id LIMIT $4) missed",
-    )
+               WHERE e.id > $1 AND e.id <= $2 AND ($3::text[] IS NULL OR b.slug = ANY($3)) AND ",
+        visible_board!("b", "$5", "$6"),
+        " ORDER BY e.id LIMIT $4) missed"
+    ))
     .bind(after)
     .bind(until)
-    .bind(boards)
+    .bind(scope.boards)
     .bind(limit)
+    .bind(every)
+    .bind(listed)
     .fetch_one(db)
     .await?;
     Ok(backlog)
 }
 
-/// One page of a replay: events of `boards` (None = all) in `(after, until]`, oldest first.
+/// One page of a replay: events of `scope` in `(after, until]`, oldest first.
 pub async fn replay_page(
     db: impl PgExecutor<'_>,
     after: i64,
     until: i64,
-    boards: Option<&[String]>,
+    scope: ReplayScope<'_>,
     bound: PageBound,
 ) -> StoreResult<EventPage> {
-    let rows =
-        sqlx::query(bounded_page!(" WHERE e.id > $3 AND e.id <= $4 AND ($5::text[] IS NULL OR b.slug = ANY($5))"))
-            .bind(bound.rows)
-            .bind(bound.bytes)
-            .bind(after)
-            .bind(until)
-            .bind(boards)
-            .fetch_all(db)
-            .await?;
+    let (every, listed) = scope.audience.sql_filter();
+    let rows = sqlx::query(bounded_page!(
+        " WHERE e.id > $3 AND e.id <= $4 AND ($5::text[] IS NULL OR b.slug = ANY($5)) AND ",
+        visible_board!("b", "$6", "$7")
+    ))
+    .bind(bound.rows)
+    .bind(bound.bytes)
+    .bind(after)
+    .bind(until)
+    .bind(scope.boards)
+    .bind(every)
+    .bind(listed)
+    .fetch_all(db)
+    .await?;
     EventPage::decode(&rows)
 }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 use sqlx::Acquire;
 
 use super::{Db, StoreResult};
+use crate::domain::Audience;
 
 /// A job as `dashboard jobs` and `/dashboard/debug` show it. The public debug JSON shows the
 /// error's class as `last_error`, never its detail (a pull source's failure detail tells a
@@ -264,8 +265,22 @@ macro_rules! select_jobs {
     };
 }
 
-pub async fn list(db: &Db) -> StoreResult<Vec<JobRow>> {
-    Ok(sqlx::query_as(concat!(select_jobs!(), " ORDER BY kind <> 'retention', kind, name")).fetch_all(db).await?)
+/// The jobs `audience` may know of: a pull source's job names its board and widget, so those of
+/// private boards it may not see are left out.
+pub async fn list(db: &Db, audience: &Audience) -> StoreResult<Vec<JobRow>> {
+    let (every, listed) = audience.sql_filter();
+    let jobs = sqlx::query_as(concat!(
+        select_jobs!(),
+        " WHERE widget_id IS NULL OR EXISTS (SELECT 1 FROM widgets w JOIN boards b ON b.id = w.board_id
+                                           WHERE w.id = jobs.widget_id AND ",
+        visible_board!("b", "$1", "$2"),
+        ") ORDER BY kind <> 'retention', kind, name"
+    ))
+    .bind(every)
+    .bind(listed)
+    .fetch_all(db)
+    .await?;
+    Ok(jobs)
 }
 
 pub async fn find(db: &Db, name: &str) -> StoreResult<Option<JobRow>> {

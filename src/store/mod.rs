@@ -2,6 +2,39 @@
 //! plain rows; the HTTP layer turns [`StoreError`] into responses.
 
 pub mod audit;
+/// The SQL condition "board `$alias` is visible to the audience whose [`sql_filter`] is bound
+/// as `$every` and `$listed`", a macro so `concat!` keeps queries `&'static str`.
+///
+/// [`sql_filter`]: crate::domain::Audience::sql_filter
+macro_rules! visible_board {
+    ($alias:literal, $every:literal, $listed:literal) => {
+        concat!(
+            "(",
+            $alias,
+            ".visibility = 'public' OR ",
+            $every,
+            "::boolean OR ",
+            $alias,
+            ".slug = ANY(",
+            $listed,
+            "::text[]))"
+        )
+    };
+}
+
+/// The newest event id of the boards visible to the audience bound as `$every` and `$listed`
+/// (0 when there is none): one index probe per board, not a scan of the events.
+macro_rules! newest_visible_event {
+    ($every:literal, $listed:literal) => {
+        concat!(
+            "SELECT COALESCE(max(newest.id), 0) FROM boards vb
+             CROSS JOIN LATERAL (SELECT max(e.id) AS id FROM events e WHERE e.board_id = vb.id) newest
+             WHERE ",
+            visible_board!("vb", $every, $listed)
+        )
+    };
+}
+
 pub mod boards;
 pub mod changes;
 pub mod database;

@@ -180,3 +180,16 @@ async fn the_audit_log_needs_a_valid_token() {
     }
     assert_eq!(app.send(Method::GET, "/dashboard/audit", None).await.status(), 200);
 }
+
+#[tokio::test]
+async fn making_a_board_private_is_recorded_with_the_old_and_new_visibility() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[]).await;
+    let response = app.send(Method::PATCH, "/dashboard/boards/ops", Some(json!({"visibility": "private"}))).await;
+    assert_eq!(response.status(), 200);
+    let details: Json = sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'board.updated'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(details, json!({"visibility": {"old": "public", "new": "private"}}));
+}

@@ -13,6 +13,7 @@ mod limits;
 mod operator;
 mod ordering;
 mod outage;
+mod private_boards;
 mod roles;
 mod slow_bodies;
 mod tokens;

@@ -31,11 +31,16 @@ pub struct SseClient {
 
 impl SseClient {
     pub async fn connect(url: &str, last_event_id: Option<i64>) -> Self {
-        let mut request = reqwest::Client::new().get(url).header("Accept", "text/event-stream");
+        let mut request = reqwest::Client::new().get(url);
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
-        let response = request.send().await.expect("stream request sent");
+        Self::open(request).await
+    }
+
+    /// Opens the stream `request` asks for (with a token or a cookie, say).
+    pub async fn open(request: reqwest::RequestBuilder) -> Self {
+        let response = request.header("Accept", "text/event-stream").send().await.expect("stream request sent");
         Self {
             status: response.status().as_u16(),
             headers: response.headers().clone(),

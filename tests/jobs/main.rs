@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dashboard::domain::{NewBoard, NewWidget};
+use dashboard::domain::{NewBoard, NewWidget, Visibility};
 use dashboard::jobs::{JobContext, Runner};
 use dashboard::realtime::Realtime;
 use dashboard::store::jobs::JobRow;
@@ -88,7 +88,8 @@ impl TestRunner {
 
 /// Creates a board with widgets given as `(key, kind, config)`, straight in the database.
 pub async fn create_board(db: &Db, slug: &str, widgets: &[(&str, &str, Json)]) {
-    let board = boards::create(db, &NewBoard::parse(&json!({"slug": slug, "title": slug})).unwrap()).await.unwrap();
+    let new_board = NewBoard::parse(&json!({"slug": slug, "title": slug}), Visibility::Public).unwrap();
+    let board = boards::create(db, &new_board).await.unwrap();
     let mut conn = db.acquire().await.unwrap();
     for (key, kind, config) in widgets {
         let new = NewWidget::parse(&json!({"key": key, "title": key, "kind": kind, "config": config})).unwrap();

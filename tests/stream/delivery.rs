@@ -112,7 +112,7 @@ async fn board_messages_from_redis_count_only_when_signed_by_an_instance() {
     let mut redis = redis::Client::open(redis_url).unwrap().get_multiplexed_async_connection().await.unwrap();
     let forged = json!({"instance": "intruder", "board": "ops", "action": "renamed"}).to_string();
     let other_key = BoardMessages::new(&Secret::new("not the secret key base the instances share"))
-        .seal("intruder", "ops", "renamed");
+        .seal("intruder", "ops", "renamed", false);
     for message in [forged, other_key] {
         let _: () = redis::AsyncCommands::publish(&mut redis, format!("{prefix}:boards"), message).await.unwrap();
     }

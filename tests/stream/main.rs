@@ -7,6 +7,7 @@ mod delivery;
 mod faults;
 mod limits;
 mod memory;
+mod private;
 mod resume;
 mod wire;
 

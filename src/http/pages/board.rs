@@ -12,6 +12,7 @@ use super::{PageError, board_missing};
 use crate::config::{Settings, SseServerType};
 use crate::domain::Slug;
 use crate::http::AppState;
+use crate::http::audience::audience_of;
 use crate::store::boards::{self, BoardRow};
 
 #[derive(Template, WebTemplate)]
@@ -55,7 +56,9 @@ impl StreamConfig {
 
 pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Slug>) -> Result<BoardPage, PageError> {
     let slug = path.into_inner();
-    let snapshot = boards::snapshot(&state.db, &slug).await.map_err(board_missing(&slug))?;
+    // A private board the visitor may not see gets the very page of a board that does not exist.
+    let audience = audience_of(&state, &req).await?;
+    let snapshot = boards::snapshot(&state.db, &slug, &audience).await.map_err(board_missing(&slug))?;
     let now = Utc::now();
     let mut conn = state.conn().await?;
     let cards = cards::of_board(&mut conn, &snapshot, now).await?;

@@ -1,4 +1,4 @@
-//! `GET /`: every board, with its widget count and when it last changed.
+//! `GET /`: every board the visitor may see, with its widget count and when it last changed.
 
 use actix_web::{HttpRequest, web};
 use askama::Template;
@@ -9,6 +9,7 @@ use super::PageError;
 use super::format;
 use super::layout::Layout;
 use crate::http::AppState;
+use crate::http::audience::audience_of;
 use crate::store::boards;
 
 #[derive(Template, WebTemplate)]
@@ -29,7 +30,8 @@ struct BoardLink {
 
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<IndexPage, PageError> {
     let now = Utc::now();
-    let boards = boards::list(&state.db)
+    let audience = audience_of(&state, &req).await?;
+    let boards = boards::list(&state.db, &audience)
         .await?
         .into_iter()
         .map(|summary| BoardLink {

@@ -14,6 +14,7 @@ mod security;
 use actix_web::web;
 
 pub use error::{PageError, answers_in_json, method_not_allowed, not_found};
+pub use manage::session_caller;
 pub use security::headers as security_headers;
 
 use crate::config::Settings;

@@ -3,7 +3,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value as Json, json};
 
 use super::widgets::{WidgetPath, widget_not_found};
-use crate::domain::{Role, Slug, ValidationErrors, Value};
+use crate::domain::{Audience, Role, Slug, ValidationErrors, Value};
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
 use crate::http::permit_body::PermitBody;
@@ -146,6 +146,7 @@ struct HistoryPage<'a> {
 
 pub async fn history(
     state: web::Data<AppState>,
+    audience: Audience,
     path: web::Path<WidgetPath>,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -155,6 +156,7 @@ pub async fn history(
         .try_acquire_owned()
         .map_err(|_| ApiError::Unavailable("too many history reads at once (HISTORY_MAX_READS); retry shortly"))?;
     let mut conn = state.conn().await?;
+    path.check_visible(&mut conn, &audience).await?;
     let widget = path.find(&mut conn).await?;
     let rows = query.limit.unwrap_or(DEFAULT_HISTORY).clamp(1, MAX_HISTORY);
     let bound = PageBound { rows, bytes: state.settings.history.max_bytes };

@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::boards::board_not_found;
-use crate::domain::{NewWidget, Role, Slug, WidgetPatch};
+use crate::domain::{Audience, NewWidget, Role, Slug, WidgetPatch};
 use crate::http::extract::{ApiToken, JsonBody, Viewer};
 use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::widgets::{self, WidgetRow};
@@ -23,14 +23,25 @@ impl WidgetPath {
     pub async fn find(&self, conn: &mut sqlx::PgConnection) -> ApiResult<WidgetRow> {
         widgets::find(conn, &self.board, &self.widget).await.map_err(|e| self.error(e))
     }
+
+    /// 404 when `audience` may not see the board, with the body of a widget that does not exist.
+    pub async fn check_visible(&self, conn: &mut sqlx::PgConnection, audience: &Audience) -> ApiResult<()> {
+        boards::check_visible(conn, &self.board, audience).await.map_err(|e| self.error(e))
+    }
 }
 
 pub fn widget_not_found(board: &str, key: &str) -> String {
     format!("no widget {key:?} on board {board:?}")
 }
 
-pub async fn show(state: web::Data<AppState>, viewer: Viewer, path: web::Path<WidgetPath>) -> ApiResult<HttpResponse> {
+pub async fn show(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    audience: Audience,
+    path: web::Path<WidgetPath>,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
+    path.check_visible(&mut conn, &audience).await?;
     let widget = widgets::find_with_latest(&mut conn, &path.board, &path.widget).await.map_err(|e| path.error(e))?;
     Ok(if viewer.manages(&path.board) {
         HttpResponse::Ok().json(widget.managed_json())

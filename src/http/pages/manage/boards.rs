@@ -17,7 +17,7 @@ use crate::store::changes;
 use crate::store::widgets::{self, WidgetView};
 
 /// The error keys the board form shows next to its fields.
-const FIELDS: &[&str] = &["title", "slug", "description", "columns"];
+const FIELDS: &[&str] = &["title", "slug", "description", "columns", "visibility"];
 
 #[derive(Template)]
 #[template(path = "manage/index.html")]
@@ -53,6 +53,7 @@ pub struct BoardForm {
     slug: String,
     description: String,
     columns: String,
+    visibility: String,
 }
 
 impl BoardForm {
@@ -62,6 +63,7 @@ impl BoardForm {
             slug: board.slug.clone(),
             description: board.description.clone(),
             columns: board.columns.to_string(),
+            visibility: board.visibility.to_string(),
         }
     }
 
@@ -70,13 +72,15 @@ impl BoardForm {
         json.text("title", &self.title)
             .text("slug", &self.slug)
             .text_or_empty("description", &self.description)
-            .number("columns", &self.columns);
+            .number("columns", &self.columns)
+            .text("visibility", &self.visibility);
         json.build()
     }
 }
 
 pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
-    let mut boards = boards::list(&state.db).await?;
+    // Only the boards it may manage: a limited editor sees public boards elsewhere, not here.
+    let mut boards = boards::list(&state.db, &manager.caller.audience()).await?;
     boards.retain(|summary| manager.caller.may_see(&summary.board.slug));
     let is_admin = manager.caller.role() == Role::Admin;
     let may_create = manager.may_create_boards();
@@ -84,16 +88,17 @@ pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpR
     render(&page, StatusCode::OK)
 }
 
-pub async fn new(manager: Manager) -> Result<HttpResponse, PageError> {
+pub async fn new(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
     manager.require_board_creation()?;
-    let form = BoardForm { columns: "4".into(), ..BoardForm::default() };
+    let visibility = state.settings.default_board_visibility.to_string();
+    let form = BoardForm { columns: "4".into(), visibility, ..BoardForm::default() };
     form_page(&manager, form, FieldErrors::default(), None, StatusCode::OK)
 }
 
 pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
     manager.require_board_creation()?;
-    let created = match NewBoard::parse(&form.to_json()) {
+    let created = match NewBoard::parse(&form.to_json(), state.settings.default_board_visibility) {
         Ok(new) => {
             changes::create_board(&mut *state.conn().await?, manager.caller.name(), &new).await.map_err(ApiError::from)
         }
@@ -101,7 +106,7 @@ pub async fn create(state: web::Data<AppState>, submitted: Submitted<BoardForm>)
     };
     match created {
         Ok(board) => {
-            state.realtime.board_changed(&board.slug, "created");
+            state.realtime.board_created(&board.slug, board.visibility);
             manager.flash("Board created. Add its widgets below.").await;
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }
@@ -138,7 +143,7 @@ pub async fn update(
     };
     match updated {
         Ok(board) => {
-            state.realtime.board_updated(&slug, &board.slug);
+            state.realtime.board_updated(&slug, &board.slug, board.visibility);
             manager.flash("Board saved.").await;
             Ok(redirect(&format!("/manage/boards/{}", board.slug)))
         }

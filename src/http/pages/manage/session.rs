@@ -22,8 +22,8 @@ use crate::http::AppState;
 use crate::http::auth::{Caller, bootstrap_fingerprint};
 use crate::http::https::arrived_over_https;
 use crate::http::pages::{PageError, no_board};
-use crate::store::Db;
 use crate::store::sessions::{self, NewSession, Opener};
+use crate::store::{Db, StoreResult};
 
 const SESSION_COOKIE: &str = "dashboard_session";
 const SIGN_IN_COOKIE: &str = "dashboard_sign_in";
@@ -32,11 +32,12 @@ pub const MANAGER_ROLE: Role = Role::Editor;
 /// How long a sign-in lasts.
 const SESSION_HOURS: i32 = 12;
 
-/// A cookie of the management pages: HttpOnly, SameSite=Lax, and Secure in production or when
-/// the request came over HTTPS (behind a trusted proxy, as its `X-Forwarded-Proto` says).
+/// A cookie of the sign-in: HttpOnly, SameSite=Lax, and Secure in production or when the request
+/// came over HTTPS (behind a trusted proxy, as its `X-Forwarded-Proto` says). For the whole
+/// site, since the board pages and their streams show a signed-in manager the private boards too.
 fn cookie(name: &'static str, value: String, req: &HttpRequest, settings: &Settings) -> Cookie<'static> {
     Cookie::build(name, value)
-        .path("/manage")
+        .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(settings.app_env == AppEnv::Production || arrived_over_https(req))
@@ -145,6 +146,15 @@ impl Manager {
             .map_err(|e| PageError::Internal(e.to_string()))?;
         Ok(response)
     }
+}
+
+/// The caller of the browser's session, if it is signed in. Only for reads: a cookie is sent
+/// with cross-site requests too, so a write must never take it as the credential (a form of the
+/// management pages proves itself with the session's CSRF token besides).
+pub async fn session_caller(state: &AppState, req: &HttpRequest) -> StoreResult<Option<Caller>> {
+    let Some(secret) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
+    let live = sessions::find_live(&state.db, secret.value(), bootstrap_fingerprint(&state.settings)).await?;
+    Ok(live.map(|live| live.token.map_or(Caller::Bootstrap, Caller::Token)))
 }
 
 impl FromRequest for Manager {
