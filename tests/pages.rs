@@ -816,7 +816,7 @@ async fn source_headers_are_set_through_the_form_and_shown_by_name_only() {
     let headers = [("source_headers", "Authorization: Bearer s3cret\n X-Team: ops")];
     let response = session.post("/manage/boards/ops/new-widget", &[&widget[..], &source, &headers].concat()).await;
     assert_eq!(response.status(), 303);
-    assert_eq!(stored_headers(&app).await, json!({"authorization": "Bearer s3cret", "x-team": "ops"}));
+    assert_eq!(app.stored_source_headers("kpi").await, json!({"authorization": "Bearer s3cret", "x-team": "ops"}));
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     let body = loop {
@@ -838,17 +838,10 @@ async fn source_headers_are_set_through_the_form_and_shown_by_name_only() {
     let edit = [("key", "kpi"), ("title", "KPI"), ("source_interval_s", "30")];
     let kept = [&edit[..], &source[..1], &source[2..]].concat();
     assert_eq!(session.post("/manage/boards/ops/widgets/kpi", &kept).await.status(), 303);
-    assert_eq!(stored_headers(&app).await, json!({"authorization": "Bearer s3cret", "x-team": "ops"}));
+    assert_eq!(app.stored_source_headers("kpi").await, json!({"authorization": "Bearer s3cret", "x-team": "ops"}));
     let cleared = [&kept[..], &[("source_clear_headers", "on")]].concat();
     assert_eq!(session.post("/manage/boards/ops/widgets/kpi", &cleared).await.status(), 303);
-    assert_eq!(stored_headers(&app).await, json!({}));
-}
-
-async fn stored_headers(app: &TestApp) -> Json {
-    sqlx::query_scalar("SELECT config -> 'source' -> 'headers' FROM widgets WHERE key = 'kpi'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    assert_eq!(app.stored_source_headers("kpi").await, json!({}));
 }
 
 #[tokio::test]

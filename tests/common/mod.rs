@@ -6,6 +6,7 @@
 pub mod heavy;
 pub mod private_redis;
 pub mod raw_http;
+pub mod served;
 pub mod sse;
 pub mod tcp_proxy;
 
@@ -143,6 +144,15 @@ impl TestApp {
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
+    }
+
+    /// The request headers stored with a widget's pull source (write-only: the API never shows them).
+    pub async fn stored_source_headers(&self, widget: &str) -> Json {
+        sqlx::query_scalar("SELECT config -> 'source' -> 'headers' FROM widgets WHERE key = $1")
+            .bind(widget)
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
     }
 
     /// Counts rows of a table, to check that a refused request changed nothing.

@@ -153,7 +153,7 @@ async fn source_headers_are_sent_but_never_shown() {
     edited["source"]["interval_s"] = json!(6);
     let patched = app.send(reqwest::Method::PATCH, path, Some(json!({"config": edited}))).await;
     assert_eq!(patched.status(), 200);
-    assert_eq!(stored_headers(&app).await, json!({"authorization": KEY}));
+    assert_eq!(app.stored_source_headers("kpi").await, json!({"authorization": KEY}));
     // … but not to another host, …
     edited["source"]["url"] = json!(format!("http://localhost:{}/keyed", server.port));
     let moved = app.send(reqwest::Method::PATCH, path, Some(json!({"config": edited.clone()}))).await;
@@ -163,16 +163,9 @@ async fn source_headers_are_sent_but_never_shown() {
     // … and `{}` drops them.
     edited["source"]["headers"] = json!({});
     assert_eq!(app.send(reqwest::Method::PATCH, path, Some(json!({"config": edited}))).await.status(), 200);
-    assert_eq!(stored_headers(&app).await, json!({}));
+    assert_eq!(app.stored_source_headers("kpi").await, json!({}));
     app.stop().await;
     server.stop().await;
-}
-
-async fn stored_headers(app: &TestApp) -> Json {
-    sqlx::query_scalar("SELECT config -> 'source' -> 'headers' FROM widgets WHERE key = 'kpi'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

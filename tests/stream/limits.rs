@@ -1,15 +1,15 @@
 //! Connection limits, freed slots, slow readers and shutdown.
 
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::WAIT;
+use crate::common::served::Server;
 use crate::common::sse::{SseClient, assert_ids};
-use crate::common::{TestApp, fresh_database, test_env};
+use crate::common::{TestApp, fresh_database};
 
 async fn open_connections(app: &TestApp) -> u64 {
     let debug: Json = app.get("/dashboard/debug").await.json().await.unwrap();
@@ -102,24 +102,8 @@ async fn a_stalled_reader_is_cut_off_without_holding_up_the_others() {
 #[tokio::test]
 async fn sigterm_ends_open_streams_and_exits_promptly() {
     let database_url = fresh_database().await;
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut env = test_env(&database_url, &[("SSE_MAX_CONNECTIONS", "1000")]);
-    env.retain(|(k, _)| k != "PORT");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
-        .arg("serve")
-        .env("APP_ENV", "test")
-        .envs(env)
-        .env("PORT", port.to_string())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/dashboard/stream");
-    for _ in 0..100 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut server = Server::start(&database_url, &[("SSE_MAX_CONNECTIONS", "1000")]).await;
+    let url = server.url("/dashboard/stream");
     let mut streams = Vec::new();
     for _ in 0..300 {
         let mut stream = SseClient::connect(&url, None).await;
@@ -127,8 +111,13 @@ async fn sigterm_ends_open_streams_and_exits_promptly() {
         streams.push(stream);
     }
     let started = Instant::now();
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let took = started.elapsed();
     assert!(status.success(), "clean exit, got {status}");
     assert!(took < Duration::from_secs(10), "took {took:?} to stop with 300 open streams");

@@ -1,16 +1,14 @@
 //! The server's memory under clients that resume and read history in bulk, measured on the
 //! real binary as a separate process (`/proc/<pid>/status`).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::Value as Json;
 
 use crate::WAIT;
+use crate::common::fresh_database;
 use crate::common::heavy::stalled_get;
-use crate::common::{fresh_database, test_env};
+use crate::common::served::Server;
 
 /// What the load below may add to the server's resident memory. Replays and history responses
 /// built whole took about 16 MB per stalled resume and per history read, well over 300 MB here.
@@ -18,63 +16,6 @@ const MAX_GROWTH_KB: u64 = 100 * 1024;
 const EVENTS: i64 = 1000;
 const RESUMES: usize = 20;
 const HISTORY_READS: usize = 40;
-
-/// `dashboard serve` as its own process; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(database_url: &str, extra: &[(&str, &str)]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut env = test_env(database_url, extra);
-        env.retain(|(k, _)| k != "PORT");
-        let child = Command::new(env!("CARGO_BIN_EXE_dashboard"))
-            .arg("serve")
-            .env("APP_ENV", "test")
-            .envs(env)
-            .env("PORT", port.to_string())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Self { child, base: format!("http://127.0.0.1:{port}") };
-        for _ in 0..100 {
-            if reqwest::get(server.url("/health")).await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not come up");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn port(&self) -> u16 {
-        self.base.rsplit(':').next().unwrap().parse().unwrap()
-    }
-
-    /// A `/proc/<pid>/status` figure in kB: `VmRSS` now, `VmHWM` the peak so far.
-    fn memory_kb(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("no {field}"));
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-
-    async fn events_delivered(&self) -> u64 {
-        let debug: Json = reqwest::get(self.url("/dashboard/debug")).await.unwrap().json().await.unwrap();
-        debug["stream"]["events_delivered"].as_u64().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One text widget with `EVENTS` values of about 16 KiB, written before the server starts so
 /// none of them passes through its live buffer.
