@@ -1011,11 +1011,17 @@ async fn a_token_form_with_a_bad_name_or_unknown_board_is_422_and_stores_nothing
     let me: String = sqlx::query_scalar("SELECT name FROM api_tokens").fetch_one(&app.db).await.unwrap();
     let mut session = ManageSession::sign_in(&app).await;
     let refusals = [
-        (vec![("name", "cli"), ("role", "push")], "id=\"e-name\">&#34;cli&#34; is reserved for changes made on the command line"),
+        (
+            vec![("name", "cli"), ("role", "push")],
+            "id=\"e-name\">&#34;cli&#34; is reserved for changes made on the command line",
+        ),
         (vec![("name", ""), ("role", "push")], "id=\"e-name\">must be 1 to 100 characters<"),
         (vec![("name", me.as_str()), ("role", "read")], "id=\"e-name\">a token with this name already exists<"),
         (vec![("name", "bot"), ("role", "push"), ("boards", "ops, nope")], "id=\"e-boards\">no board &#34;nope&#34;<"),
-        (vec![("name", "bot"), ("role", "admin"), ("boards", "ops")], "id=\"e-boards\">an admin token acts on every board"),
+        (
+            vec![("name", "bot"), ("role", "admin"), ("boards", "ops")],
+            "id=\"e-boards\">an admin token acts on every board",
+        ),
         (vec![("name", "bot"), ("role", "root")], "id=\"e-role\">must be one of read, push, editor, admin<"),
     ];
     for (fields, message) in refusals {
@@ -1028,7 +1034,10 @@ async fn a_token_form_with_a_bad_name_or_unknown_board_is_422_and_stores_nothing
     let body = session.post("/manage/tokens", &[("name", "bot"), ("boards", "ops, nope")]).await.text().await.unwrap();
     assert!(body.contains("value=\"ops, nope\""), "what was typed is kept");
     assert_eq!(app.count("api_tokens").await, 1);
-    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'token.%'").fetch_one(&app.db).await.unwrap();
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'token.%'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(logged, 0);
 }
 
@@ -1041,6 +1050,7 @@ async fn a_created_token_shows_its_secret_once_and_acts_with_its_role_and_boards
     let mut session = ManageSession::sign_in(&app).await;
     let response = session.post("/manage/tokens", &[("name", "sensor"), ("role", "push"), ("boards", "ops")]).await;
     assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store", "no copy of the secret is kept");
     let page = response.text().await.unwrap();
     let secret = secret_on(&page);
     assert!(secret.starts_with("dash_") && page.contains("shown only this once"), "{page}");
@@ -1084,10 +1094,11 @@ async fn a_token_revoked_on_the_page_is_refused_and_revoking_ones_own_signs_out(
     assert_eq!(session.get("/manage").await.0, 303, "signed out");
     let response = app.client.get(app.url("/dashboard/boards")).bearer_auth(&mine).send().await.unwrap();
     assert_eq!(response.status(), 401);
-    let revoked: Vec<String> =
-        sqlx::query_scalar("SELECT target FROM audit_log WHERE action = 'token.revoked' AND actor = 'mine' ORDER BY id")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
+    let revoked: Vec<String> = sqlx::query_scalar(
+        "SELECT target FROM audit_log WHERE action = 'token.revoked' AND actor = 'mine' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
     assert_eq!(revoked, ["sensor", "mine"]);
 }

@@ -14,9 +14,9 @@ use crate::domain::{DEFAULT_ROLE, NewToken, Role, ValidationErrors};
 use crate::http::pages::PageError;
 use crate::http::pages::layout::Layout;
 use crate::http::{ApiError, AppState};
+use crate::store::StoreError;
 use crate::store::changes;
 use crate::store::tokens::{self, TokenRow};
-use crate::store::StoreError;
 
 /// The error keys the token form shows next to its fields.
 const FIELDS: &[&str] = &["name", "role", "boards"];
