@@ -506,6 +506,41 @@ async fn sign_in_and_create_a_board_and_a_widget_through_the_forms() {
 }
 
 #[tokio::test]
+async fn an_admin_creates_a_push_token_on_the_token_page_and_a_script_pushes_with_it() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("n", "number")]).await;
+    with_browser(1280, 900, async |browser| {
+        browser.goto(&app.url("/manage/sign-in")).await;
+        browser.fill("#f-token", &app.token).await;
+        browser.submit("form").await;
+        browser.click("a[href=\"/manage/tokens\"]").await;
+        browser.wait_for("the token page", "location.pathname === '/manage/tokens'", WAIT).await;
+
+        browser.fill("#f-name", "sensor").await;
+        browser.client.find(Locator::Css("#f-role")).await.unwrap().select_by_value("push").await.unwrap();
+        browser.fill("#f-boards", "ops").await;
+        browser.submit("form.form").await;
+        let secret = browser.text("#new-secret").await;
+        assert!(secret.starts_with("dash_"), "the secret is on the page: {secret}");
+        browser.screenshot("token-created").await;
+        // Revoking is behind a disclosure that says what it does; the token in use signs out.
+        browser.click("tr:has(.muted) details.confirm summary").await;
+        assert!(browser.text("tr:has(.muted) details.confirm p").await.contains("signs you out"));
+        browser.screenshot("token-revoke-confirm").await;
+
+        open_live(browser, &app.url("/boards/ops")).await;
+        let url = app.url("/dashboard/boards/ops/widgets/n/events");
+        let pushed = app.client.post(url).bearer_auth(&secret).json(&json!({"value": 4321})).send().await.unwrap();
+        assert_eq!(pushed.status(), 201);
+        let value = card("n", ".big .value");
+        let shown = format!("document.querySelector('{value}').textContent === '4,321'");
+        browser.wait_for("the pushed value", &shown, WAIT).await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn with_auto_refresh_off_the_page_waits_and_then_resumes_from_its_snapshot() {
     let _one = ONE_BROWSER.lock().await;
     // No Redis: the server streams in its polling fallback, which the indicator must say.

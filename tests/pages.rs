@@ -959,3 +959,139 @@ async fn only_an_editor_signs_in_and_a_limited_one_manages_only_its_boards() {
     sqlx::query("UPDATE api_tokens SET role = 'push' WHERE name = 'limited'").execute(&app.db).await.unwrap();
     assert_eq!(session.get("/manage/boards/mine").await.0, 303, "a demoted token's session no longer manages");
 }
+
+/// The secret the token page shows once after creating a token.
+fn secret_on(page: &str) -> String {
+    let start = page.find("id=\"new-secret\">").expect("the new secret on the page") + "id=\"new-secret\">".len();
+    page[start..start + page[start..].find('<').unwrap()].to_string()
+}
+
+async fn push_with(app: &TestApp, secret: &str, board: &str) -> StatusCode {
+    let url = app.url(&format!("/dashboard/boards/{board}/widgets/n/events"));
+    app.client.post(url).bearer_auth(secret).json(&json!({"value": 1})).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn the_token_page_is_for_admins_only_and_linked_from_their_index() {
+    let app = TestApp::spawn().await;
+    let me: String = sqlx::query_scalar("SELECT name FROM api_tokens").fetch_one(&app.db).await.unwrap();
+    create_token(&app.db, "<b>sensor</b>", TokenRole::Push, None).await;
+    let mut admin = ManageSession::sign_in(&app).await;
+    let (_, index) = admin.get("/manage").await;
+    assert!(index.contains("href=\"/manage/tokens\""), "linked from an admin's index");
+    let (status, page) = admin.get("/manage/tokens").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("<td>{me} <span class=\"muted\">(you)</span></td>")), "{page}");
+    assert!(page.contains("&#60;b&#62;sensor&#60;/b&#62;") && !page.contains("<b>sensor"), "escaped: {page}");
+    assert!(page.contains("<td>push</td>") && page.contains("<td>all</td>") && page.contains("<td>never</td>"));
+    assert!(page.contains("revoking it signs you out"), "the confirm text of the token in use");
+
+    let editor = create_token(&app.db, "editor", TokenRole::Editor, None).await;
+    let mut editor = ManageSession::sign_in_with(&app, &editor).await;
+    let (_, index) = editor.get("/manage").await;
+    assert!(!index.contains("/manage/tokens"), "{index}");
+    assert_eq!(editor.get("/manage/tokens").await.0, 404);
+    assert_eq!(editor.post("/manage/tokens", &[("name", "sneaky"), ("role", "admin")]).await.status(), 404);
+    assert_eq!(editor.post("/manage/tokens/revoke", &[("name", me.as_str())]).await.status(), 404);
+    assert_eq!(app.count("api_tokens").await, 3, "nothing created");
+    assert_eq!(app.send(reqwest::Method::GET, "/dashboard/tokens", None).await.status(), 200, "nothing revoked");
+}
+
+#[tokio::test]
+async fn a_token_form_with_a_bad_name_or_unknown_board_is_422_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[]).await;
+    let me: String = sqlx::query_scalar("SELECT name FROM api_tokens").fetch_one(&app.db).await.unwrap();
+    let mut session = ManageSession::sign_in(&app).await;
+    let refusals = [
+        (
+            vec![("name", "cli"), ("role", "push")],
+            "id=\"e-name\">&#34;cli&#34; is reserved for changes made on the command line",
+        ),
+        (vec![("name", ""), ("role", "push")], "id=\"e-name\">must be 1 to 100 characters<"),
+        (vec![("name", me.as_str()), ("role", "read")], "id=\"e-name\">a token with this name already exists<"),
+        (vec![("name", "bot"), ("role", "push"), ("boards", "ops, nope")], "id=\"e-boards\">no board &#34;nope&#34;<"),
+        (
+            vec![("name", "bot"), ("role", "admin"), ("boards", "ops")],
+            "id=\"e-boards\">an admin token acts on every board",
+        ),
+        (vec![("name", "bot"), ("role", "root")], "id=\"e-role\">must be one of read, push, editor, admin<"),
+    ];
+    for (fields, message) in refusals {
+        let response = session.post("/manage/tokens", &fields).await;
+        assert_eq!(response.status(), 422, "{fields:?}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains(message), "{message}: {body}");
+        assert!(!body.contains("id=\"new-secret\""), "{fields:?}");
+    }
+    let body = session.post("/manage/tokens", &[("name", "bot"), ("boards", "ops, nope")]).await.text().await.unwrap();
+    assert!(body.contains("value=\"ops, nope\""), "what was typed is kept");
+    assert_eq!(app.count("api_tokens").await, 1);
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'token.%'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(logged, 0);
+}
+
+#[tokio::test]
+async fn a_created_token_shows_its_secret_once_and_acts_with_its_role_and_boards() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("n", "number")]).await;
+    app.create_board("web", &[("n", "number")]).await;
+    let me: String = sqlx::query_scalar("SELECT name FROM api_tokens").fetch_one(&app.db).await.unwrap();
+    let mut session = ManageSession::sign_in(&app).await;
+    let response = session.post("/manage/tokens", &[("name", "sensor"), ("role", "push"), ("boards", "ops")]).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store", "no copy of the secret is kept");
+    let page = response.text().await.unwrap();
+    let secret = secret_on(&page);
+    assert!(secret.starts_with("dash_") && page.contains("shown only this once"), "{page}");
+    assert!(page.contains("id=\"f-name\" name=\"name\" type=\"text\" value=\"\""), "the form is blank again");
+
+    assert_eq!(push_with(&app, &secret, "ops").await, 201);
+    assert_eq!(push_with(&app, &secret, "web").await, 403, "limited to ops");
+    let (status, list) = session.get("/manage/tokens").await;
+    assert_eq!(status, 200);
+    assert!(!list.contains(&secret) && !list.contains("id=\"new-secret\""), "shown once only");
+    assert!(list.contains("<td>sensor</td>") && list.contains("<td>ops</td>"), "{list}");
+    let logged: (String, String, String) =
+        sqlx::query_as("SELECT actor, action, target FROM audit_log WHERE action LIKE 'token.%'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(logged, (me, "token.created".into(), "sensor".into()));
+}
+
+#[tokio::test]
+async fn a_token_revoked_on_the_page_is_refused_and_revoking_ones_own_signs_out() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("n", "number")]).await;
+    let sensor = create_token(&app.db, "sensor", TokenRole::Push, None).await;
+    let mine = create_token(&app.db, "mine", TokenRole::Admin, None).await;
+    let mut session = ManageSession::sign_in_with(&app, &mine).await;
+    assert_eq!(push_with(&app, &sensor, "ops").await, 201);
+
+    let response = session.post("/manage/tokens/revoke", &[("name", "sensor")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[header::LOCATION], "/manage/tokens");
+    assert_eq!(push_with(&app, &sensor, "ops").await, 401);
+    let (_, page) = session.get("/manage/tokens").await;
+    assert!(page.contains("Token “sensor” revoked") && page.contains("<td>revoked 20"), "{page}");
+    assert_eq!(session.post("/manage/tokens/revoke", &[("name", "sensor")]).await.status(), 404, "already revoked");
+
+    let response = session.post("/manage/tokens/revoke", &[("name", "mine")]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[header::LOCATION], "/manage/sign-in");
+    assert!(!session.cookies.contains_key("dashboard_session"), "the cookie is cleared");
+    assert_eq!(session.get("/manage").await.0, 303, "signed out");
+    let response = app.client.get(app.url("/dashboard/boards")).bearer_auth(&mine).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let revoked: Vec<String> = sqlx::query_scalar(
+        "SELECT target FROM audit_log WHERE action = 'token.revoked' AND actor = 'mine' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(revoked, ["sensor", "mine"]);
+}

@@ -16,7 +16,7 @@ pub use board::{BoardPatch, NewBoard};
 pub use fields::{Fields, ValidationErrors};
 pub use role::Role;
 pub use slug::Slug;
-pub use token::{BOOTSTRAP_TOKEN_NAME, CLI_ACTOR, NewToken};
+pub use token::{BOOTSTRAP_TOKEN_NAME, CLI_ACTOR, DEFAULT_ROLE, NewToken};
 pub use value::{MAX_VALUE_BYTES, Value};
 pub use visibility::{Audience, Visibility};
 pub use widget::{MAX_HEIGHT, NewWidget, WidgetConfig, WidgetKind, WidgetPatch};

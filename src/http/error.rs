@@ -9,6 +9,7 @@ use serde_json::json;
 use super::limits::RateLimited;
 use crate::domain::{Role, ValidationErrors};
 use crate::store::StoreError;
+use crate::store::tokens::UnknownBoards;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -95,6 +96,14 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidData(e) => Self::BadRequest(format!("the database refused a value: {e}")),
             StoreError::Other(e) => Self::Internal(e.to_string()),
         }
+    }
+}
+
+/// A new token naming boards that do not exist: an error of its `boards` field.
+impl From<UnknownBoards> for ApiError {
+    fn from(UnknownBoards(slugs): UnknownBoards) -> Self {
+        let names: Vec<String> = slugs.iter().map(|s| format!("{s:?}")).collect();
+        ValidationErrors::single("boards", format!("no board {}", names.join(", "))).into()
     }
 }
 

@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::domain::{NewToken, Role, ValidationErrors};
+use crate::domain::{NewToken, Role};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::store::changes;
-use crate::store::tokens::{self, UnknownBoards};
+use crate::store::tokens;
 
 /// Every token with its role, boards and times; never a secret or its hash.
 pub async fn list(state: web::Data<AppState>, ApiToken(caller): ApiToken) -> ApiResult<HttpResponse> {
@@ -21,7 +21,7 @@ pub async fn create(state: web::Data<AppState>, ApiToken(caller): ApiToken, body
     caller.require(Role::Admin, None)?;
     let new = NewToken::parse(&body.0)?;
     let mut conn = state.conn().await?;
-    let secret = changes::create_token(&mut conn, caller.name(), &new).await?.map_err(unknown_boards)?;
+    let secret = changes::create_token(&mut conn, caller.name(), &new).await?.map_err(ApiError::from)?;
     let boards = new.boards.as_ref().map(|boards| boards.iter().map(|b| b.as_str()).collect::<Vec<_>>());
     Ok(HttpResponse::Created().json(json!({"name": new.name, "role": new.role, "boards": boards, "secret": secret})))
 }
@@ -37,9 +37,4 @@ pub async fn revoke(
         .await
         .map_err(|e| ApiError::from_store(e, || format!("no active token {name:?}")))?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-pub fn unknown_boards(UnknownBoards(slugs): UnknownBoards) -> ApiError {
-    let names: Vec<String> = slugs.iter().map(|s| format!("{s:?}")).collect();
-    ValidationErrors::single("boards", format!("no board {}", names.join(", "))).into()
 }

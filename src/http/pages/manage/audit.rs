@@ -7,7 +7,6 @@ use serde_json::Value as Json;
 
 use super::session::Manager;
 use super::{Frame, render};
-use crate::domain::Role;
 use crate::http::AppState;
 use crate::http::pages::PageError;
 use crate::http::pages::layout::Layout;
@@ -31,9 +30,7 @@ struct Row {
 }
 
 pub async fn show(state: web::Data<AppState>, manager: Manager) -> Result<HttpResponse, PageError> {
-    if manager.caller.role() != Role::Admin {
-        return Err(PageError::NotFound("That page does not exist.".into()));
-    }
+    manager.require_admin()?;
     let entries = audit::newest(&state.db, SHOWN).await?;
     let entries = entries
         .into_iter()

@@ -7,6 +7,7 @@ mod boards;
 mod forms;
 mod session;
 mod sign_in;
+mod tokens;
 mod widgets;
 
 use actix_web::http::StatusCode;
@@ -25,6 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
             .app_data(super::path_config())
             .service(web::resource("").get(boards::index))
             .service(web::resource("/audit").get(audit::show))
+            .service(web::resource("/tokens").get(tokens::show).post(tokens::create))
+            .service(web::resource("/tokens/revoke").post(tokens::revoke))
             .service(web::resource("/sign-in").get(sign_in::form).post(sign_in::submit))
             .service(web::resource("/sign-out").post(sign_in::sign_out))
             .service(web::resource("/new-board").get(boards::new).post(boards::create))

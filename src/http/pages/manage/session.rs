@@ -111,6 +111,21 @@ impl Manager {
         if self.caller.may_see(slug) { Ok(()) } else { Err(no_board(slug)) }
     }
 
+    /// The pages for admins only (tokens, the audit log) do not exist for anyone else.
+    pub fn require_admin(&self) -> Result<(), PageError> {
+        if self.caller.role() == Role::Admin {
+            Ok(())
+        } else {
+            Err(PageError::NotFound("That page does not exist.".into()))
+        }
+    }
+
+    /// Whether this session was opened with the stored token of this name (revoking it ends the
+    /// session).
+    pub fn signed_in_with(&self, token: &str) -> bool {
+        matches!(&self.caller, Caller::Token(mine) if mine.name == token)
+    }
+
     /// A token limited to boards may not create one (it could not act on it).
     pub fn may_create_boards(&self) -> bool {
         self.caller.require(Role::Editor, None).is_ok()
