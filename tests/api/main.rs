@@ -8,6 +8,7 @@ mod auth_first;
 mod boards;
 mod cli;
 mod events;
+mod harness;
 mod hostile;
 mod limits;
 mod operator;
