@@ -16,6 +16,7 @@ mod ordering;
 mod outage;
 mod private_boards;
 mod roles;
+mod scripts;
 mod slow_bodies;
 mod tokens;
 mod widgets;
