@@ -370,7 +370,7 @@ async fn the_indicator_follows_the_server_down_and_back_up() {
         browser.mark_document().await;
 
         let (db, database_url, port) = (app.db.clone(), app.database_url.clone(), app.port);
-        app.stop().await;
+        let _database = app.stop_keeping_database().await;
         browser
             .wait_for(
                 "the indicator leaves live",

@@ -2,8 +2,8 @@
 #
 # Uses DATABASE_URL / REDIS_URL (from the environment or .env.$APP_ENV) when they answer.
 # Otherwise, when the server binaries are installed, starts private instances under tmp/ and
-# exports URLs pointing at them. When something cannot be had, stops with the command that
-# installs it.
+# exports URLs pointing at them. A missing server is installed when running as root with apt-get
+# (Debian, Ubuntu); otherwise the script stops with the command that installs it.
 
 env_value() { # NAME FILE: the variable from the environment, else from the env file
   local name=$1 file=$2
@@ -13,18 +13,40 @@ env_value() { # NAME FILE: the variable from the environment, else from the env 
 
 die() { echo "error: $*" >&2; exit 1; }
 
-ensure_postgres() {
-  local url=$1
-  if pg_isready -q -d "$url" 2>/dev/null; then export DATABASE_URL=$url; return; fi
+install_packages() { # WHY PACKAGE...: installs them as root with apt-get, else stops saying how
+  local why=$1; shift
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    die "$why: sudo apt-get update && sudo apt-get install -y $*"
+  fi
+  echo "$why; installing $*" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null ||
+    die "could not install $*"
+}
+
+postgres_bindir() { # the newest installed server's binaries, if any
   local bindir
   bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
-    command -v pg_isready >/dev/null || die "PostgreSQL is not installed: sudo apt-get update && sudo apt-get install -y postgresql"
-    die "PostgreSQL at $url does not answer and no server binaries are installed: sudo apt-get install -y postgresql"
+  [ -n "$bindir" ] && [ -x "$bindir/initdb" ] && echo "$bindir"
+}
+
+postgres_accepts() { # URL: the server answers and lets us in, not just answers (a freshly
+  # installed Debian cluster answers on 5432 but wants a password). Asks its `postgres` database,
+  # as the URL's may not exist before `dashboard migrate`.
+  local server=${1%%\?*}
+  PGCONNECT_TIMEOUT=3 psql "${server%/*}/postgres" -w -XAtqc 'SELECT 1' >/dev/null 2>&1
+}
+
+ensure_postgres() {
+  local url=$1
+  if postgres_accepts "$url"; then export DATABASE_URL=$url; return; fi
+  local bindir
+  if ! bindir=$(postgres_bindir); then
+    install_packages "the PostgreSQL server is not installed" postgresql
+    bindir=$(postgres_bindir) || die "PostgreSQL was installed but no server binaries are in /usr/lib/postgresql"
   fi
   local dir=$PWD/tmp/postgres port=54329
   if ! pg_isready -q -h 127.0.0.1 -p $port 2>/dev/null; then
-    echo "PostgreSQL at $url does not answer; starting a private cluster in tmp/postgres on port $port" >&2
+    echo "PostgreSQL at $url does not answer or let us in; starting a private cluster in tmp/postgres on port $port" >&2
     local run_as=()
     [ "$(id -u)" = 0 ] && run_as=(runuser -u postgres --) && mkdir -p tmp && chown postgres "$PWD/tmp" 2>/dev/null
     if [ ! -f "$dir/PG_VERSION" ]; then
@@ -40,7 +62,7 @@ ensure_postgres() {
 ensure_redis() {
   local url=$1
   if [ -n "$url" ] && redis-cli -u "$url" ping >/dev/null 2>&1; then export REDIS_URL=$url; return; fi
-  command -v redis-server >/dev/null || die "Redis is not installed: sudo apt-get update && sudo apt-get install -y redis-server"
+  command -v redis-server >/dev/null || install_packages "Redis is not installed" redis-server
   local port=63799
   if ! redis-cli -p $port ping >/dev/null 2>&1; then
     echo "Redis at ${url:-<unset>} does not answer; starting a private one on port $port" >&2

@@ -88,10 +88,10 @@ async fn run_app(command: Command) -> anyhow::Result<()> {
         Command::Serve => serve::run(settings, crate::startup::Role::Web).await,
         Command::Stream => serve::run(settings, crate::startup::Role::StreamOnly).await,
         Command::Migrate => migrate(&settings).await,
-        Command::Token(command) => token::run(&connect(&settings).await?, command).await,
-        Command::Seed => seed::run(&connect(&settings).await?).await,
-        Command::Worker => jobs::worker(connect(&settings).await?, settings).await,
-        Command::Jobs { command } => jobs::run(connect(&settings).await?, settings, command).await,
+        Command::Token(command) => token::run(&connect_migrated(&settings).await?, command).await,
+        Command::Seed => seed::run(&connect_migrated(&settings).await?).await,
+        Command::Worker => jobs::worker(connect_and_migrate(&settings).await?, settings).await,
+        Command::Jobs { command } => jobs::run(connect_migrated(&settings).await?, settings, command).await,
         // Never reached (run takes it first), but correct if it were.
         Command::Loadtest(args) => crate::loadtest::run(*args).await,
     }
@@ -102,16 +102,30 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     if store::create_database_if_missing(url).await.map_err(|e| unreachable_database(settings, e))? {
         println!("created database {}", crate::config::redact_url(url));
     }
-    store::migrate(&connect(settings).await?).await?;
+    connect_and_migrate(settings).await?;
     println!("migrations applied");
     Ok(())
 }
 
-/// Connects and applies pending migrations, so every command works on a fresh database.
-async fn connect(settings: &Settings) -> anyhow::Result<store::Db> {
-    let db = store::connect(settings.database_url.expose()).await.map_err(|e| unreachable_database(settings, e))?;
+/// For the commands that run the app: a new version's first start brings its schema along.
+async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<store::Db> {
+    let db = connect(settings).await?;
     store::migrate(&db).await?;
     Ok(db)
+}
+
+/// For the tools (tokens, seed, jobs): changing the schema is left to `migrate` and the app, so
+/// a quick look at an old or wrong database leaves it as it was.
+async fn connect_migrated(settings: &Settings) -> anyhow::Result<store::Db> {
+    let db = connect(settings).await?;
+    if !store::is_migrated(&db).await? {
+        anyhow::bail!("database not migrated; run dashboard migrate");
+    }
+    Ok(db)
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<store::Db> {
+    store::connect(settings.database_url.expose()).await.map_err(|e| unreachable_database(settings, e))
 }
 
 fn unreachable_database(settings: &Settings, error: sqlx::Error) -> anyhow::Error {

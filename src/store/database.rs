@@ -1,6 +1,8 @@
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
@@ -43,8 +45,27 @@ pub fn connect_lazy(url: &str) -> Result<Db, sqlx::Error> {
     Ok(pool_options().connect_lazy_with(options(url)?))
 }
 
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
 pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("./migrations").run(db).await
+    MIGRATOR.run(db).await
+}
+
+/// Whether every migration this binary embeds has been applied. It only reads: commands that
+/// should not change the schema ask this instead of migrating.
+pub async fn is_migrated(db: &Db) -> Result<bool, sqlx::Error> {
+    let table = MIGRATOR.table_name.as_ref();
+    let has_table: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(table).fetch_one(db).await?;
+    if !has_table {
+        return Ok(false);
+    }
+    let applied: HashSet<i64> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT version FROM {table} WHERE success")))
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .collect();
+    Ok(MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).all(|m| applied.contains(&m.version)))
 }
 
 /// Creates the database named in `url` when it does not exist, connecting to `postgres` to do so.

@@ -46,7 +46,7 @@ pub mod sessions;
 pub mod tokens;
 pub mod widgets;
 
-pub use database::{Db, connect, connect_failure, connect_lazy, create_database_if_missing, migrate};
+pub use database::{Db, connect, connect_failure, connect_lazy, create_database_if_missing, is_migrated, migrate};
 
 /// What the HTTP layer needs to know about a failed query.
 #[derive(Debug, thiserror::Error)]

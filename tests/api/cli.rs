@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{fresh_database, rand_suffix, with_database};
+use crate::common::{TestDatabase, fresh_database, rand_suffix, with_database};
 
 fn dashboard(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dashboard"))
@@ -26,9 +26,15 @@ fn assert_one_line_error(output: &Output, mentions: &str) {
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
 }
 
+/// A database of the test's own that does not exist yet.
+fn database_to_make() -> TestDatabase {
+    let base = crate::common::base_env().remove("DATABASE_URL").unwrap();
+    TestDatabase::owning(with_database(&base, &format!("dashboard_test_new_{}", rand_suffix())))
+}
+
 #[tokio::test]
 async fn migrate_creates_a_missing_database_and_seed_is_idempotent() {
-    let url = with_database(&fresh_database().await, &format!("dashboard_test_new_{}", rand_suffix()));
+    let url = database_to_make();
     let output = dashboard(&url, &["migrate"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("created database"));
@@ -45,6 +51,34 @@ async fn migrate_creates_a_missing_database_and_seed_is_idempotent() {
     assert!(again.status.success());
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&db).await.unwrap();
     assert_eq!(events, after, "a second seed adds no history");
+}
+
+/// Only `migrate` and the app change the schema; the tools say what to do and leave it alone.
+#[tokio::test]
+async fn tools_refuse_an_unmigrated_database_and_leave_it_as_it_was() {
+    let url = database_to_make();
+    assert!(dashboard::store::create_database_if_missing(&url).await.unwrap());
+    for command in [&["token", "list"][..], &["jobs"], &["seed"], &["token", "create", "bot"]] {
+        let output = dashboard(&url, command);
+        assert_one_line_error(&output, "database not migrated; run dashboard migrate");
+        assert_eq!(output.status.code(), Some(1), "{command:?}");
+    }
+    let db = dashboard::store::connect(&url).await.unwrap();
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetch_one(&db).await.unwrap();
+    assert_eq!(tables, 0, "nothing created");
+
+    assert!(dashboard(&url, &["migrate"]).status.success());
+    let listed = dashboard(&url, &["token", "list"]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+
+    // One migration short, as after an upgrade of the binary.
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_one_line_error(&dashboard(&url, &["jobs"]), "database not migrated");
+    db.close().await;
 }
 
 #[test]
@@ -208,7 +242,8 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
     std::fs::create_dir_all(&dir).unwrap();
     let pidfile = dir.join("dashboard.pid");
     let port = free_port();
-    let server = serve_with_json_logs(&fresh_database().await, port, &[("PIDFILE", pidfile.to_str().unwrap())]).await;
+    let database = fresh_database().await;
+    let server = serve_with_json_logs(&database, port, &[("PIDFILE", pidfile.to_str().unwrap())]).await;
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let sign_in = no_redirects.get(format!("http://127.0.0.1:{port}/manage")).send().await.unwrap();
     assert_eq!(sign_in.status(), 303);

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
+pub mod database;
 pub mod heavy;
 pub mod private_redis;
 pub mod raw_http;
@@ -17,6 +18,7 @@ use dashboard::config::{AppEnv, EnvSource, Settings};
 use dashboard::domain::{NewToken, Role as TokenRole, Slug};
 use dashboard::startup::{Application, Role};
 use dashboard::store::{self, Db, tokens};
+pub use database::TestDatabase;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, Executor, PgConnection};
@@ -37,6 +39,8 @@ pub struct TestApp {
     pub env: Vec<(String, String)>,
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The database this app was spawned with, dropped after the app (`None`: another's).
+    database: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -46,8 +50,10 @@ impl TestApp {
 
     /// Spawns `dashboard serve` in-process; `extra` environment variables override the defaults.
     pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
-        let database_url = fresh_database().await;
-        Self::spawn_on(&database_url, Role::Web, extra).await
+        let database = fresh_database().await;
+        let mut app = Self::spawn_on(&database, Role::Web, extra).await;
+        app.database = Some(database);
+        app
     }
 
     /// Spawns another app on an existing database (e.g. a second instance).
@@ -71,6 +77,7 @@ impl TestApp {
             env,
             shutdown,
             server,
+            database: None,
         }
     }
 
@@ -142,8 +149,16 @@ impl TestApp {
 
     /// Stops the server as SIGTERM would and waits for it.
     pub async fn stop(self) {
+        self.stop_keeping_database().await;
+    }
+
+    /// Stops the server as [`Self::stop`] does, but hands over its database, for an app
+    /// started again on it.
+    pub async fn stop_keeping_database(mut self) -> Option<TestDatabase> {
         self.shutdown.cancel();
-        let _ = self.server.await;
+        let database = self.database.take();
+        let _ = (&mut self.server).await;
+        database
     }
 
     /// The request headers stored with a widget's pull source (write-only: the API never shows them).
@@ -239,8 +254,8 @@ pub fn base_env() -> HashMap<String, String> {
     env
 }
 
-/// A new, migrated, empty database of its own for one test; returns its URL.
-pub async fn fresh_database() -> String {
+/// A new, migrated, empty database of its own for one test.
+pub async fn fresh_database() -> TestDatabase {
     let base = base_env().remove("DATABASE_URL").expect("DATABASE_URL in .env.test or the environment");
     let template = format!("dashboard_test_tpl_{}", migrations_hash());
     let name = format!("dashboard_test_{}", rand_suffix());
@@ -261,7 +276,7 @@ pub async fn fresh_database() -> String {
     let create = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
     admin.execute(sqlx::AssertSqlSafe(create)).await.expect("test database cloned");
     sqlx::query("SELECT pg_advisory_unlock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await.unwrap();
-    with_database(&base, &name)
+    TestDatabase::owning(with_database(&base, &name))
 }
 
 pub fn with_database(url: &str, name: &str) -> String {

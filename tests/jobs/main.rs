@@ -27,8 +27,8 @@ use tokio_util::sync::CancellationToken;
 /// Generous: a test fails on a job that never runs, never on a slow one.
 pub const WAIT: Duration = Duration::from_secs(40);
 
-/// A new database of its own: its URL and a pool.
-pub async fn fresh_db() -> (String, Db) {
+/// A new database of its own (its URL) and a pool.
+pub async fn fresh_db() -> (common::TestDatabase, Db) {
     let url = common::fresh_database().await;
     let db = store::connect(&url).await.unwrap();
     (url, db)

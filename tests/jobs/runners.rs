@@ -3,13 +3,14 @@ use std::time::Duration;
 
 use dashboard::store::Db;
 
+use crate::common::TestDatabase;
 use crate::source_server::SourceServer;
 use crate::{TestRunner, create_board, fresh_db, job, job_after_runs, source, values_of, wait_for};
 
 const ALLOW_LOCAL: (&str, &str) = ("ALLOWED_SOURCE_HOSTS", "127.0.0.1");
 
 /// A source server, and a database of its own with a widget `ops/KEY` fed from `path` every minute.
-async fn one_source(key: &str, path: &str, pointer: &str) -> (SourceServer, String, Db) {
+async fn one_source(key: &str, path: &str, pointer: &str) -> (SourceServer, TestDatabase, Db) {
     let server = SourceServer::start().await;
     let (url, db) = fresh_db().await;
     create_board(&db, "ops", &[(key, "number", source(&server.url(path), 60, pointer))]).await;
