@@ -16,7 +16,7 @@ use askama::Template;
 
 use super::PageError;
 use crate::config::Settings;
-pub use session::{Manager, session_caller};
+pub use session::{Manager, cookie, session_caller};
 
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(
