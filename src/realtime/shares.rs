@@ -82,9 +82,10 @@ pub async fn recheck(realtime: Realtime, db: Db) {
             continue;
         }
         match shares::still_working(&db, &open).await {
-            Ok(working) => {
-                open.iter().filter(|id| !working.contains(id)).for_each(|id| realtime.hub().send(Frame::share_ended(*id)))
-            }
+            Ok(working) => open
+                .iter()
+                .filter(|id| !working.contains(id))
+                .for_each(|id| realtime.hub().send(Frame::share_ended(*id))),
             Err(error) => tracing::warn!(%error, "cannot check the share links of open streams; checking again soon"),
         }
     }

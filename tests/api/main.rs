@@ -15,6 +15,7 @@ mod ordering;
 mod outage;
 mod private_boards;
 mod roles;
+mod shares;
 mod slow_bodies;
 mod tokens;
 mod widgets;

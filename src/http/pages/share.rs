@@ -33,14 +33,16 @@ pub async fn admit(
     if !looks_like_a_secret(&secret) {
         return Err(PageError::NotFound(NOT_WORKING.into()));
     }
-    let share = shares::find_working(&state.db, &secret).await?.ok_or_else(|| PageError::NotFound(NOT_WORKING.into()))?;
+    let share =
+        shares::find_working(&state.db, &secret).await?.ok_or_else(|| PageError::NotFound(NOT_WORKING.into()))?;
     let mut admission = cookie(format!("{COOKIE_PREFIX}{}", share.id), secret, &req, &state.settings);
     let lasts = share.expires_at.map_or(Duration::days(KEPT_DAYS), |at| {
         Duration::seconds((at - Utc::now()).num_seconds().clamp(1, KEPT_DAYS * 86_400))
     });
     admission.set_max_age(lasts);
     let query = req.query_string();
-    let to = if query.is_empty() { format!("/boards/{}", share.board) } else { format!("/boards/{}?{query}", share.board) };
+    let to =
+        if query.is_empty() { format!("/boards/{}", share.board) } else { format!("/boards/{}?{query}", share.board) };
     let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish();
     response.add_cookie(&admission).map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(response)

@@ -34,10 +34,16 @@ pub async fn create(
 }
 
 /// The board's links, revoked and expired ones included; never a secret.
-pub async fn list(state: web::Data<AppState>, ApiToken(caller): ApiToken, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    ApiToken(caller): ApiToken,
+    path: web::Path<Slug>,
+) -> ApiResult<HttpResponse> {
     let board = path.into_inner();
     caller.require(Role::Editor, Some(&board))?;
-    boards::find(&mut *state.conn().await?, &board).await.map_err(|e| ApiError::from_store(e, board_not_found(&board)))?;
+    boards::find(&mut *state.conn().await?, &board)
+        .await
+        .map_err(|e| ApiError::from_store(e, board_not_found(&board)))?;
     let shares = shares::list(&state.db, Some(&board)).await?;
     Ok(HttpResponse::Ok().json(json!({ "shares": shares })))
 }
@@ -55,8 +61,8 @@ pub async fn revoke(
     path: web::Path<SharePath>,
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Editor, Some(&path.board))?;
-    changes::revoke_share(&mut *state.conn().await?, caller.name(), Some(&path.board), path.id)
-        .await
-        .map_err(|e| ApiError::from_store(e, || format!("no active share link {} on board {:?}", path.id, path.board)))?;
+    changes::revoke_share(&mut *state.conn().await?, caller.name(), Some(&path.board), path.id).await.map_err(|e| {
+        ApiError::from_store(e, || format!("no active share link {} on board {:?}", path.id, path.board))
+    })?;
     Ok(HttpResponse::NoContent().finish())
 }
