@@ -966,3 +966,40 @@ async fn only_an_editor_signs_in_and_a_limited_one_manages_only_its_boards() {
     sqlx::query("UPDATE api_tokens SET role = 'push' WHERE name = 'limited'").execute(&app.db).await.unwrap();
     assert_eq!(session.get("/manage/boards/mine").await.0, 303, "a demoted token's session no longer manages");
 }
+
+#[tokio::test]
+async fn share_links_are_made_listed_and_revoked_on_the_board_page() {
+    let app = TestApp::spawn().await;
+    let board = json!({"slug": "vault", "title": "Vault", "visibility": "private"});
+    assert_eq!(app.post("/dashboard/boards", board).await.status(), 201);
+    let mut session = ManageSession::sign_in(&app).await;
+
+    let refused = session.post_raw("/manage/boards/vault/shares", &[("name", "tv")]).await;
+    assert_eq!(refused.status(), 403, "without the CSRF token");
+    let refused = session.post("/manage/boards/vault/shares", &[("name", "tv"), ("expires", "7w")]).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("is not a duration"));
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM shares").fetch_one(&app.db).await.unwrap(), 0);
+
+    let made = session.post("/manage/boards/vault/shares", &[("name", "lobby <tv>"), ("expires", "7d")]).await;
+    assert_eq!(made.status(), 200);
+    let body = made.text().await.unwrap();
+    assert!(body.contains("lobby &#60;tv&#62;") || body.contains("lobby &lt;tv&gt;"), "escaped");
+    let start = body.find("/s/").expect("the link's address is shown") + 3;
+    let secret = &body[start..start + 64];
+    let visitor = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let admitted = visitor.get(app.url(&format!("/s/{secret}"))).send().await.unwrap();
+    assert_eq!(admitted.status(), 303, "the address shown works");
+
+    let (status, page) = session.get("/manage/boards/vault").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("active") && !page.contains(secret), "listed, its address shown only once");
+    let id: i64 = sqlx::query_scalar("SELECT id FROM shares").fetch_one(&app.db).await.unwrap();
+    let revoke = format!("/manage/boards/vault/shares/{id}/revoke");
+    assert_eq!(session.post_raw(&revoke, &[]).await.status(), 403, "without the CSRF token");
+    let revoked = session.post(&revoke, &[]).await;
+    assert_eq!(revoked.status(), 303);
+    let (_, page) = session.get("/manage/boards/vault").await;
+    assert!(page.contains("revoked: it admits nobody") && page.contains(">revoked<"), "{page}");
+    assert_eq!(visitor.get(app.url(&format!("/s/{secret}"))).send().await.unwrap().status(), 404);
+}
