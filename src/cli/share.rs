@@ -2,7 +2,7 @@ use chrono::Utc;
 
 use super::ShareCommand;
 use crate::domain::{CLI_ACTOR, NewShare, Slug, parse_lifetime};
-use crate::store::{Db, StoreError, changes, shares};
+use crate::store::{Db, StoreError, boards, changes, shares};
 
 pub async fn run(db: &Db, command: ShareCommand) -> anyhow::Result<()> {
     match command {
@@ -43,6 +43,9 @@ fn no_such(error: StoreError, message: String) -> anyhow::Error {
 }
 
 async fn list(db: &Db, board: Option<&str>) -> anyhow::Result<()> {
+    if let Some(slug) = board {
+        boards::find(&mut *db.acquire().await?, slug).await.map_err(|e| no_such(e, format!("no board {slug:?}")))?;
+    }
     let rows = shares::list(db, board).await?;
     println!("{:<6} {:<20} {:<24} {:<17} {:<17} STATE", "ID", "BOARD", "NAME", "CREATED", "EXPIRES");
     let time = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();

@@ -145,6 +145,7 @@ async fn share_commands() {
 
     one_line_error(&dashboard(url, &["share", "revoke", &id.to_string()]), "no active share link");
     one_line_error(&dashboard(url, &["share", "create", "nope", "tv"]), "no board \"nope\"");
+    one_line_error(&dashboard(url, &["share", "list", "nope"]), "no board \"nope\"");
     one_line_error(&dashboard(url, &["share", "create", "ops", "tv", "--expires", "7w"]), "--expires");
     one_line_error(&dashboard(url, &["share", "create", "ops", " "]), "name");
     let logged: Vec<(String, String)> =

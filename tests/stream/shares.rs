@@ -100,6 +100,22 @@ async fn a_share_link_shows_its_private_board_and_nothing_of_another() {
 }
 
 #[tokio::test]
+async fn opening_a_link_clears_the_cookies_of_links_that_no_longer_work() {
+    let app = TestApp::spawn().await;
+    let (id, link) = two_private_boards_and_a_link(&app).await;
+    let stale = format!("dashboard_share_999={}", "ab".repeat(32));
+    let forged_same_name = format!("dashboard_share_{id}=zz");
+    let response =
+        browser().get(app.url(&link)).header(COOKIE, format!("{stale}; {forged_same_name}")).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let set: Vec<&str> = response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
+    assert_eq!(set.len(), 2, "{set:?}");
+    assert!(set.iter().any(|c| c.starts_with("dashboard_share_999=;") && c.contains("Max-Age=0")), "{set:?}");
+    let admitted = format!("dashboard_share_{id}={}", link.strip_prefix("/s/").unwrap());
+    assert!(set.iter().any(|c| c.starts_with(&admitted) && !c.contains("Max-Age=0")), "{set:?}");
+}
+
+#[tokio::test]
 async fn an_unknown_or_malformed_link_is_the_404_page() {
     let app = TestApp::spawn().await;
     for path in [format!("/s/{}", "ab".repeat(32)), "/s/short".into(), "/s/%00%ff".into()] {

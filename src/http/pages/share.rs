@@ -6,6 +6,7 @@
 //! One cookie per link (`dashboard_share_<id>`), so links to several boards work side by side
 //! and opening a link again only refreshes its own cookie.
 
+use actix_web::cookie::Cookie;
 use actix_web::cookie::time::Duration;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,8 +14,9 @@ use chrono::Utc;
 
 use super::PageError;
 use super::manage::cookie;
+use crate::config::Settings;
 use crate::http::AppState;
-use crate::store::shares;
+use crate::store::shares::{self, ShareRow};
 
 const COOKIE_PREFIX: &str = "dashboard_share_";
 /// At most this many share cookies are looked at per request, so a flood of cookies costs nothing.
@@ -35,17 +37,51 @@ pub async fn admit(
     }
     let share =
         shares::find_working(&state.db, &secret).await?.ok_or_else(|| PageError::NotFound(NOT_WORKING.into()))?;
-    let mut admission = cookie(format!("{COOKIE_PREFIX}{}", share.id), secret, &req, &state.settings);
+    let admission = admission(&share, secret, &req, &state.settings);
+    let query = req.query_string();
+    let to =
+        if query.is_empty() { format!("/boards/{}", share.board) } else { format!("/boards/{}?{query}", share.board) };
+    let mut response = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish();
+    response.add_cookie(&admission).map_err(|e| PageError::Internal(e.to_string()))?;
+    for stale in stale_cookies(&state, &req).await?.into_iter().filter(|name| name != admission.name()) {
+        response
+            .add_removal_cookie(&cookie(stale, String::new(), &req, &state.settings))
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// The cookie that admits this browser, kept until the link expires.
+fn admission(share: &ShareRow, secret: String, req: &HttpRequest, settings: &Settings) -> Cookie<'static> {
+    let mut admission = cookie(format!("{COOKIE_PREFIX}{}", share.id), secret, req, settings);
     let lasts = share.expires_at.map_or(Duration::days(KEPT_DAYS), |at| {
         Duration::seconds((at - Utc::now()).num_seconds().clamp(1, KEPT_DAYS * 86_400))
     });
     admission.set_max_age(lasts);
-    let query = req.query_string();
-    let to =
-        if query.is_empty() { format!("/boards/{}", share.board) } else { format!("/boards/{}?{query}", share.board) };
-    let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish();
-    response.add_cookie(&admission).map_err(|e| PageError::Internal(e.to_string()))?;
-    Ok(response)
+    admission
+}
+
+/// The share cookies of this browser whose links no longer work (or that are forged): cleared
+/// when it opens a link,
+/// so that dead ones do not crowd out the [`MAX_PRESENTED`] that are looked at.
+async fn stale_cookies(state: &AppState, req: &HttpRequest) -> Result<Vec<String>, PageError> {
+    let Ok(cookies) = req.cookies() else { return Ok(Vec::new()) };
+    let presented: Vec<(String, String)> = cookies
+        .iter()
+        .filter(|c| c.name().starts_with(COOKIE_PREFIX))
+        .map(|c| (c.name().to_string(), c.value().to_string()))
+        .collect();
+    if presented.is_empty() {
+        return Ok(Vec::new());
+    }
+    let secrets: Vec<&str> =
+        presented.iter().map(|(_, secret)| secret.as_str()).filter(|s| looks_like_a_secret(s)).collect();
+    let working = shares::admissions(&state.db, &secrets).await?;
+    let works = |name: &str| working.iter().any(|a| name == format!("{COOKIE_PREFIX}{}", a.id));
+    Ok(presented.into_iter().map(|(name, _)| name).filter(|name| !works(name)).collect())
 }
 
 /// The share secrets this browser presents (unchecked; a forged one simply admits nothing).
