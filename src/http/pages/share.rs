@@ -65,15 +65,9 @@ fn admission(share: &ShareRow, secret: String, req: &HttpRequest, settings: &Set
 }
 
 /// The share cookies of this browser whose links no longer work (or that are forged): cleared
-/// when it opens a link,
-/// so that dead ones do not crowd out the [`MAX_PRESENTED`] that are looked at.
+/// when it opens a link, so that dead ones do not crowd out the [`MAX_PRESENTED`] looked at.
 async fn stale_cookies(state: &AppState, req: &HttpRequest) -> Result<Vec<String>, PageError> {
-    let Ok(cookies) = req.cookies() else { return Ok(Vec::new()) };
-    let presented: Vec<(String, String)> = cookies
-        .iter()
-        .filter(|c| c.name().starts_with(COOKIE_PREFIX))
-        .map(|c| (c.name().to_string(), c.value().to_string()))
-        .collect();
+    let presented = share_cookies(req);
     if presented.is_empty() {
         return Ok(Vec::new());
     }
@@ -86,12 +80,21 @@ async fn stale_cookies(state: &AppState, req: &HttpRequest) -> Result<Vec<String
 
 /// The share secrets this browser presents (unchecked; a forged one simply admits nothing).
 pub fn presented_secrets(req: &HttpRequest) -> Vec<String> {
+    share_cookies(req)
+        .into_iter()
+        .map(|(_, secret)| secret)
+        .filter(|secret| looks_like_a_secret(secret))
+        .take(MAX_PRESENTED)
+        .collect()
+}
+
+/// Every share cookie of the request, as (name, value).
+fn share_cookies(req: &HttpRequest) -> Vec<(String, String)> {
     let Ok(cookies) = req.cookies() else { return Vec::new() };
     cookies
         .iter()
-        .filter(|c| c.name().starts_with(COOKIE_PREFIX) && looks_like_a_secret(c.value()))
-        .take(MAX_PRESENTED)
-        .map(|c| c.value().to_string())
+        .filter(|c| c.name().starts_with(COOKIE_PREFIX))
+        .map(|c| (c.name().to_string(), c.value().to_string()))
         .collect()
 }
 
