@@ -486,8 +486,19 @@ async fn cookies_are_secure_when_the_trusted_proxy_says_https() {
     assert!(set_cookie(&response, "dashboard_session").contains("Secure"), "the removal matches the cookie");
 
     let plain = behind_proxy(&[("x-forwarded-proto", "http")]);
-    let response = app.client.get(app.url("/manage/sign-in")).headers(plain).send().await.unwrap();
+    let response = app.client.get(app.url("/manage/sign-in")).headers(plain.clone()).send().await.unwrap();
     assert!(!set_cookie(&response, "dashboard_sign_in").contains("Secure"));
+
+    // A share link's cookie follows the same rule.
+    app.create_board("ops", &[]).await;
+    let share: Json = app.post("/dashboard/boards/ops/shares", json!({"name": "tv"})).await.json().await.unwrap();
+    let cookie = format!("dashboard_share_{}", share["id"]);
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (forwarded, secure) in [(behind_proxy(&[("x-forwarded-proto", "https")]), true), (plain, false)] {
+        let link = app.url(share["url"].as_str().unwrap());
+        let response = no_redirects.get(link).headers(forwarded).send().await.unwrap();
+        assert_eq!(set_cookie(&response, &cookie).contains("Secure"), secure);
+    }
 }
 
 #[tokio::test]
