@@ -601,3 +601,29 @@ async fn numbers_round_the_same_on_the_server_and_in_the_browser() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_share_link_shows_a_private_board_live_on_a_wall_screen() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    let board = json!({"slug": "ops", "title": "Ops", "visibility": "private"});
+    assert_eq!(app.post("/dashboard/boards", board).await.status(), 201);
+    let widget = json!({"key": "n", "title": "Queue", "kind": "number"});
+    assert_eq!(app.post("/dashboard/boards/ops/widgets", widget).await.status(), 201);
+    let share: Json = app.post("/dashboard/boards/ops/shares", json!({"name": "tv"})).await.json().await.unwrap();
+    let link = share["url"].as_str().unwrap();
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url(&format!("{link}?kiosk=1"))).await;
+        assert_eq!(browser.path().await, "/boards/ops");
+        assert_eq!(browser.eval("return document.documentElement.classList.contains('kiosk')").await, json!(true));
+        browser.mark_document().await;
+        app.push("ops", "n", json!({"value": 4321})).await;
+        let value = card("n", ".big .value");
+        browser
+            .wait_for("the pushed value", &format!("document.querySelector('{value}').textContent === '4,321'"), LIVE)
+            .await;
+        browser.assert_not_reloaded().await;
+        browser.screenshot("shared-private-board-kiosk").await;
+    })
+    .await;
+}

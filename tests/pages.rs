@@ -486,8 +486,19 @@ async fn cookies_are_secure_when_the_trusted_proxy_says_https() {
     assert!(set_cookie(&response, "dashboard_session").contains("Secure"), "the removal matches the cookie");
 
     let plain = behind_proxy(&[("x-forwarded-proto", "http")]);
-    let response = app.client.get(app.url("/manage/sign-in")).headers(plain).send().await.unwrap();
+    let response = app.client.get(app.url("/manage/sign-in")).headers(plain.clone()).send().await.unwrap();
     assert!(!set_cookie(&response, "dashboard_sign_in").contains("Secure"));
+
+    // A share link's cookie follows the same rule.
+    app.create_board("ops", &[]).await;
+    let share: Json = app.post("/dashboard/boards/ops/shares", json!({"name": "tv"})).await.json().await.unwrap();
+    let cookie = format!("dashboard_share_{}", share["id"]);
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (forwarded, secure) in [(behind_proxy(&[("x-forwarded-proto", "https")]), true), (plain, false)] {
+        let link = app.url(share["url"].as_str().unwrap());
+        let response = no_redirects.get(link).headers(forwarded).send().await.unwrap();
+        assert_eq!(set_cookie(&response, &cookie).contains("Secure"), secure);
+    }
 }
 
 #[tokio::test]
@@ -1094,4 +1105,41 @@ async fn a_token_revoked_on_the_page_is_refused_and_revoking_ones_own_signs_out(
     .await
     .unwrap();
     assert_eq!(revoked, ["sensor", "mine"]);
+}
+
+#[tokio::test]
+async fn share_links_are_made_listed_and_revoked_on_the_board_page() {
+    let app = TestApp::spawn().await;
+    let board = json!({"slug": "vault", "title": "Vault", "visibility": "private"});
+    assert_eq!(app.post("/dashboard/boards", board).await.status(), 201);
+    let mut session = ManageSession::sign_in(&app).await;
+
+    let refused = session.post_raw("/manage/boards/vault/shares", &[("name", "tv")]).await;
+    assert_eq!(refused.status(), 403, "without the CSRF token");
+    let refused = session.post("/manage/boards/vault/shares", &[("name", "tv"), ("expires", "7w")]).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("is not a duration"));
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM shares").fetch_one(&app.db).await.unwrap(), 0);
+
+    let made = session.post("/manage/boards/vault/shares", &[("name", "lobby <tv>"), ("expires", "7d")]).await;
+    assert_eq!(made.status(), 200);
+    let body = made.text().await.unwrap();
+    assert!(body.contains("lobby &#60;tv&#62;") || body.contains("lobby &lt;tv&gt;"), "escaped");
+    let start = body.find("/s/").expect("the link's address is shown") + 3;
+    let secret = &body[start..start + 64];
+    let visitor = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let admitted = visitor.get(app.url(&format!("/s/{secret}"))).send().await.unwrap();
+    assert_eq!(admitted.status(), 303, "the address shown works");
+
+    let (status, page) = session.get("/manage/boards/vault").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("active") && !page.contains(secret), "listed, its address shown only once");
+    let id: i64 = sqlx::query_scalar("SELECT id FROM shares").fetch_one(&app.db).await.unwrap();
+    let revoke = format!("/manage/boards/vault/shares/{id}/revoke");
+    assert_eq!(session.post_raw(&revoke, &[]).await.status(), 403, "without the CSRF token");
+    let revoked = session.post(&revoke, &[]).await;
+    assert_eq!(revoked.status(), 303);
+    let (_, page) = session.get("/manage/boards/vault").await;
+    assert!(page.contains("revoked: it admits nobody") && page.contains(">revoked<"), "{page}");
+    assert_eq!(visitor.get(app.url(&format!("/s/{secret}"))).send().await.unwrap().status(), 404);
 }

@@ -3,6 +3,7 @@
 mod jobs;
 pub mod seed;
 mod serve;
+mod share;
 mod token;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,9 @@ pub enum Command {
     /// Manage API tokens: create (with a role and boards), list, revoke
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage share links of boards: create, list, revoke
+    #[command(subcommand)]
+    Share(ShareCommand),
     /// Create the demo board with one widget of every kind (idempotent)
     Seed,
     /// Run only the background jobs (retention, pull sources, demo feed), no web server
@@ -72,6 +76,22 @@ pub enum TokenCommand {
     Revoke { name: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ShareCommand {
+    /// Make a read-only link to a board and print its address (shown only this once)
+    Create {
+        board: String,
+        name: String,
+        /// How long it works: 30m, 12h, 7d; without, until revoked
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List share links (of one board, or of all) with their creation, expiry and state
+    List { board: Option<String> },
+    /// Revoke a share link by its id; it admits nobody from now on
+    Revoke { id: i64 },
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         // The tester talks to a server over HTTP only: it needs none of the app's settings.
@@ -89,6 +109,7 @@ async fn run_app(command: Command) -> anyhow::Result<()> {
         Command::Stream => serve::run(settings, crate::startup::Role::StreamOnly).await,
         Command::Migrate => migrate(&settings).await,
         Command::Token(command) => token::run(&connect_migrated(&settings).await?, command).await,
+        Command::Share(command) => share::run(&connect_migrated(&settings).await?, command).await,
         Command::Seed => seed::run(&connect_migrated(&settings).await?).await,
         Command::Worker => jobs::worker(connect_and_migrate(&settings).await?, settings).await,
         Command::Jobs { command } => jobs::run(connect_migrated(&settings).await?, settings, command).await,

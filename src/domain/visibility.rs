@@ -82,6 +82,19 @@ impl Audience {
         }
     }
 
+    /// This audience and these boards too (a share link's), each listed once.
+    pub fn and(self, more: Vec<String>) -> Self {
+        let mut boards = match self {
+            Self::Everything => return Self::Everything,
+            Self::Public => Vec::new(),
+            Self::Some(boards) => boards,
+        };
+        boards.extend(more);
+        boards.sort_unstable();
+        boards.dedup();
+        if boards.is_empty() { Self::Public } else { Self::Some(boards) }
+    }
+
     /// Tells audiences apart in caches of what they were shown.
     pub fn cache_key(&self) -> String {
         match self {
@@ -115,5 +128,15 @@ mod tests {
         assert_eq!(Audience::Everything.sql_filter(), (true, vec![]));
         assert_ne!(Audience::Public.cache_key(), some.cache_key());
         assert_ne!(Audience::Everything.cache_key(), some.cache_key());
+    }
+
+    #[test]
+    fn a_share_adds_its_board_to_an_audience() {
+        let web = || vec!["web".to_string()];
+        assert_eq!(Audience::Public.and(vec![]), Audience::Public);
+        assert_eq!(Audience::Public.and(web()), Audience::Some(web()));
+        let both = Audience::Some(vec!["web".into(), "ops".into()]).and(web());
+        assert_eq!(both, Audience::Some(vec!["ops".into(), "web".into()]));
+        assert_eq!(Audience::Everything.and(web()), Audience::Everything);
     }
 }

@@ -18,6 +18,8 @@ pub struct Frame {
     /// The board is private: only streams whose audience may see it get this frame.
     pub private: bool,
     pub bytes: Bytes,
+    /// A share link that stopped working (see [`Self::share_ended`]).
+    ended_share: Option<i64>,
 }
 
 static HEARTBEAT: &[u8] = b": heartbeat\n\n";
@@ -30,23 +32,24 @@ impl Frame {
             board: Some(Arc::from(event.board.as_str())),
             private,
             bytes: Bytes::from(format!("id: {}\nevent: widget\ndata: {data}\n\n", event.id)),
+            ended_share: None,
         }
     }
 
     pub fn board_change(board: &str, action: &str, private: bool) -> Self {
         let data = json!({"board": board, "action": action});
         let bytes = Bytes::from(format!("event: board\ndata: {data}\n\n"));
-        Self { id: 0, board: Some(Arc::from(board)), private, bytes }
+        Self { id: 0, board: Some(Arc::from(board)), private, bytes, ended_share: None }
     }
 
     pub fn heartbeat() -> Self {
-        Self { id: 0, board: None, private: false, bytes: Bytes::from_static(HEARTBEAT) }
+        Self { id: 0, board: None, private: false, bytes: Bytes::from_static(HEARTBEAT), ended_share: None }
     }
 
     /// Sent when a board became private: every stream that may no longer see it ends (its client
     /// reconnects and is told the board does not exist). Never written to a client.
     pub fn board_hidden(board: &str) -> Self {
-        Self { id: 0, board: Some(Arc::from(board)), private: true, bytes: Bytes::new() }
+        Self { id: 0, board: Some(Arc::from(board)), private: true, bytes: Bytes::new(), ended_share: None }
     }
 
     /// The board of a [`Self::board_hidden`] frame.
@@ -62,11 +65,22 @@ impl Frame {
     /// from the hub they already wait on, instead of each also waiting on the shutdown token,
     /// which cost two locks of one process-wide mutex per frame and client.)
     pub fn end_of_streams() -> Self {
-        Self { id: 0, board: None, private: false, bytes: Bytes::new() }
+        Self { id: 0, board: None, private: false, bytes: Bytes::new(), ended_share: None }
     }
 
     pub fn is_end_of_streams(&self) -> bool {
-        self.bytes.is_empty() && self.board.is_none()
+        self.bytes.is_empty() && self.board.is_none() && self.ended_share.is_none()
+    }
+
+    /// Sent when a share link was revoked, expired or lost its board: the streams it admitted
+    /// end (their clients reconnect with what they may still see). Never written to a client.
+    pub fn share_ended(share: i64) -> Self {
+        Self { id: 0, board: None, private: true, bytes: Bytes::new(), ended_share: Some(share) }
+    }
+
+    /// The link of a [`Self::share_ended`] frame.
+    pub fn ended_share(&self) -> Option<i64> {
+        self.ended_share
     }
 }
 

@@ -17,6 +17,7 @@ pub mod dispatcher;
 pub mod frame;
 pub mod hub;
 pub mod redis;
+pub mod shares;
 pub mod stats;
 pub mod stream;
 pub mod visibility;
@@ -59,6 +60,8 @@ struct Inner {
     widgets: BoardCache<WidgetRow>,
     stats: StreamStats,
     visibility: visibility::BoardVisibility,
+    /// The share links that admitted this process's open streams.
+    open_shares: shares::OpenShares,
     /// Wakes [`visibility::refresh`] to re-read board visibility now.
     visibility_changed: Notify,
     /// One permit per stream replaying missed events (`SSE_MAX_REPLAYS`).
@@ -80,6 +83,7 @@ impl Realtime {
         let realtime = Self::announce_only(settings, shutdown);
         let cursor = crate::store::events::last_id(&db).await?;
         tokio::spawn(visibility::refresh(realtime.clone(), db.clone()));
+        tokio::spawn(shares::recheck(realtime.clone(), db.clone()));
         tokio::spawn(dispatcher::run(realtime.clone(), db, cursor, settings.poll_interval));
         tokio::spawn(hub::heartbeats(realtime.clone(), settings.sse.heartbeat_interval));
         tokio::spawn(hub::end_streams_on_shutdown(realtime.clone()));
@@ -112,6 +116,7 @@ impl Realtime {
                 widgets: BoardCache::new(),
                 stats: StreamStats::new(settings.sse.max_connections, settings.sse.max_connections_per_address),
                 visibility: visibility::BoardVisibility::default(),
+                open_shares: shares::OpenShares::default(),
                 visibility_changed: Notify::new(),
                 replays: Arc::new(Semaphore::new(settings.sse.max_replays)),
                 wake: Notify::new(),

@@ -14,6 +14,7 @@ use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::shares::ShareHold;
 use super::stats::ConnectionSlot;
 use super::{Frame, Realtime, frame};
 use crate::config::SseSettings;
@@ -25,11 +26,12 @@ use crate::store::{Db, StoreError, StoreResult};
 const REPLAY_PAGE: PageBound = PageBound { rows: 100, bytes: 256 * 1024 };
 
 /// A checked stream request: which boards (None = all it may see), where to resume from, and
-/// who asks.
+/// who asks (and the share links that let them).
 pub struct StreamRequest {
     pub boards: Option<Vec<String>>,
     pub last_event_id: Option<i64>,
     pub audience: Audience,
+    pub shares: Vec<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,7 @@ pub async fn open(
         cursor: newest,
         boards: request.boards.map(|b| b.into_iter().map(Arc::from).collect()),
         audience: request.audience,
+        shares: ShareHold::new(realtime, request.shares),
         realtime: realtime.clone(),
         shut_down: realtime.shutdown().is_cancelled(),
         _slot: slot,
@@ -179,6 +182,8 @@ struct Live {
     cursor: i64,
     boards: Option<Vec<Arc<str>>>,
     audience: Audience,
+    /// The share links that admitted this stream: it ends when one stops working.
+    shares: ShareHold,
     realtime: Realtime,
     /// Shutdown began before this stream subscribed, so the end-of-streams frame will not come.
     shut_down: bool,
@@ -201,6 +206,12 @@ impl Live {
             }
             let frame = match self.receiver.recv().await {
                 Ok(frame) if frame.is_end_of_streams() => return None,
+                Ok(frame) if let Some(share) = frame.ended_share() => {
+                    if self.shares.admitted_by(share) {
+                        return None;
+                    }
+                    continue;
+                }
                 Ok(frame) => match frame.hidden_board() {
                     Some(board) if self.loses(board) => return None,
                     Some(_) => continue,

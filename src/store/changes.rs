@@ -11,9 +11,10 @@ use sqlx::{Acquire, PgConnection};
 use super::StoreResult;
 use super::audit::{self, Action, Changes};
 use super::boards::{self, BoardRow};
+use super::shares::{self, ShareRow};
 use super::tokens::{self, UnknownBoards};
 use super::widgets::{self, WidgetRow};
-use crate::domain::{BoardPatch, NewBoard, NewToken, NewWidget, WidgetPatch};
+use crate::domain::{BoardPatch, NewBoard, NewShare, NewToken, NewWidget, WidgetPatch};
 
 pub async fn create_board(conn: &mut PgConnection, actor: &str, new: &NewBoard) -> StoreResult<BoardRow> {
     let mut tx = conn.begin().await?;
@@ -128,6 +129,31 @@ pub async fn revoke_token(conn: &mut PgConnection, actor: &str, name: &str) -> S
     audit::record(&mut tx, actor, Action::TokenRevoked, name, json!({})).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Returns the new link with its secret, which the entry does not hold. `NotFound`: no such board.
+pub async fn create_share(
+    conn: &mut PgConnection,
+    actor: &str,
+    board: &str,
+    new: &NewShare,
+) -> StoreResult<(ShareRow, String)> {
+    let mut tx = conn.begin().await?;
+    let (share, secret) = shares::create(&mut tx, board, new).await?;
+    let details = json!({"id": share.id, "name": share.name, "expires_at": share.expires_at});
+    audit::record(&mut tx, actor, Action::ShareCreated, &share.board, details).await?;
+    tx.commit().await?;
+    Ok((share, secret))
+}
+
+/// Revokes link `id` of `board` (`None`: whichever board it is on).
+pub async fn revoke_share(conn: &mut PgConnection, actor: &str, board: Option<&str>, id: i64) -> StoreResult<ShareRow> {
+    let mut tx = conn.begin().await?;
+    let share = shares::revoke(&mut tx, board, id).await?;
+    audit::record(&mut tx, actor, Action::ShareRevoked, &share.board, json!({"id": share.id, "name": share.name}))
+        .await?;
+    tx.commit().await?;
+    Ok(share)
 }
 
 fn widget_target(board: &str, key: &str) -> String {

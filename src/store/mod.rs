@@ -43,6 +43,7 @@ pub mod events;
 pub mod jobs;
 mod rows;
 pub mod sessions;
+pub mod shares;
 pub mod tokens;
 pub mod widgets;
 

@@ -249,6 +249,9 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
     assert_eq!(sign_in.status(), 303);
     let missing = reqwest::get(format!("http://127.0.0.1:{port}/dashboard/boards/nope")).await.unwrap();
     assert_eq!(missing.status(), 404);
+    let share_secret = "5ec2e7".repeat(10) + "5ec2";
+    let share = reqwest::get(format!("http://127.0.0.1:{port}/s/{share_secret}?kiosk=1")).await.unwrap();
+    assert_eq!(share.status(), 404);
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     assert_eq!(pid.trim(), server.id().to_string());
     let lines = stop_and_read_logs(server).await;
@@ -261,6 +264,8 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
     assert_eq!(not_found.len(), 1, "{not_found:#?}");
     assert!(not_found[0].to_string().contains("404"), "{}", not_found[0]);
     assert!(lines.iter().all(|line| line["level"] != "ERROR"), "{lines:#?}");
+    let logged = serde_json::to_string(&lines).unwrap();
+    assert!(logged.contains("/s/{secret}") && !logged.contains(&share_secret), "a share link's secret is not logged");
     assert!(!pidfile.exists(), "the pidfile is removed on exit");
 }
 

@@ -17,6 +17,7 @@ mod outage;
 mod private_boards;
 mod roles;
 mod scripts;
+mod shares;
 mod slow_bodies;
 mod tokens;
 mod widgets;

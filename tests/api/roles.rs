@@ -74,6 +74,9 @@ fn routes() -> Vec<(Method, &'static str, Option<Json>, [u16; 12])> {
         (Method::POST, "/dashboard/boards/this/widgets/n/events", Some(push), PUSH),
         (Method::POST, "/dashboard/events", Some(batch), PUSH),
         (Method::GET, "/dashboard/stream?boards=this", None, READ),
+        (Method::POST, "/dashboard/boards/this/shares", Some(json!({"name": "tv"})), CREATED_BY_EDITOR),
+        (Method::GET, "/dashboard/boards/this/shares", None, EDIT),
+        (Method::DELETE, "/dashboard/boards/this/shares/{n}", None, DELETED_BY_EDITOR),
         (Method::GET, "/dashboard/tokens", None, ADMIN_READ),
         (Method::POST, "/dashboard/tokens", Some(json!({"name": "made-{n}", "role": "read"})), ADMIN_CREATE),
         (Method::DELETE, "/dashboard/tokens/victim-{n}", None, ADMIN_DELETE),
@@ -98,7 +101,7 @@ async fn credentials(app: &TestApp) -> Vec<Option<String>> {
 }
 
 /// Puts back what an earlier request may have deleted: board `this` with widget `n`, in the
-/// lists of the tokens limited to it, and a token `victim-{n}` to revoke.
+/// lists of the tokens limited to it, a token `victim-{n}` and a share link of id `{n}` to revoke.
 async fn restore(app: &TestApp, n: usize) {
     if app.get("/dashboard/boards/this").await.status() == 404 {
         app.create_board("this", &[]).await;
@@ -116,6 +119,14 @@ async fn restore(app: &TestApp, n: usize) {
     .await
     .unwrap();
     create_token(&app.db, &format!("victim-{n}"), Role::Read, None).await;
+    sqlx::query(
+        "INSERT INTO shares (id, board_id, name, secret_hash) OVERRIDING SYSTEM VALUE
+         SELECT $1, id, 'victim', sha256($1::text::bytea) FROM boards WHERE slug = 'this'",
+    )
+    .bind(n as i64)
+    .execute(&app.db)
+    .await
+    .unwrap();
 }
 
 /// Rows of every table a write may touch, to see that a refused request changed nothing.
@@ -126,6 +137,8 @@ async fn rows(app: &TestApp) -> Vec<i64> {
     }
     let state = "SELECT count(*) FILTER (WHERE revoked_at IS NULL) FROM api_tokens WHERE name NOT LIKE 'victim-%'";
     counts.push(sqlx::query_scalar(state).fetch_one(&app.db).await.unwrap());
+    let shares = "SELECT count(*) FROM shares WHERE revoked_at IS NULL";
+    counts.push(sqlx::query_scalar(shares).fetch_one(&app.db).await.unwrap());
     let titles = "SELECT count(*) FROM boards WHERE title = 'Renamed'";
     counts.push(sqlx::query_scalar(titles).fetch_one(&app.db).await.unwrap());
     counts

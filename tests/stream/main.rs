@@ -9,6 +9,7 @@ mod limits;
 mod memory;
 mod private;
 mod resume;
+mod shares;
 mod wire;
 
 use std::time::Duration;

@@ -10,12 +10,14 @@ mod index;
 mod layout;
 mod manage;
 mod security;
+mod share;
 
 use actix_web::web;
 
 pub use error::{PageError, answers_in_json, method_not_allowed, not_found};
 pub use manage::session_caller;
 pub use security::headers as security_headers;
+pub use share::presented_secrets as presented_share_secrets;
 
 use crate::config::Settings;
 use crate::store::StoreError;
@@ -29,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
                 .wrap(security::embeddable(settings))
                 .get(board::show),
         )
+        .service(web::resource("/s/{secret}").get(share::admit))
         .service(web::resource("/static/{path:.*}").get(assets::serve).head(assets::serve));
     manage::configure(cfg, settings);
 }

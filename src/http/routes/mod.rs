@@ -3,6 +3,7 @@ mod boards;
 mod debug;
 mod events;
 mod health;
+mod shares;
 mod stream;
 mod tokens;
 mod widgets;
@@ -21,6 +22,8 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/dashboard/boards/{board}").get(boards::show).patch(boards::update).delete(boards::delete),
         )
+        .service(web::resource("/dashboard/boards/{board}/shares").get(shares::list).post(shares::create))
+        .service(web::resource("/dashboard/boards/{board}/shares/{id}").delete(shares::revoke))
         .service(web::resource("/dashboard/boards/{board}/widgets").post(widgets::create))
         .service(
             web::resource("/dashboard/boards/{board}/widgets/{widget}")

@@ -4,7 +4,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::boards::board_not_found;
-use crate::domain::{Audience, Slug};
+use crate::domain::Slug;
+use crate::http::audience::Admitted;
 use crate::http::client::client_address;
 use crate::http::limits::RateLimited;
 use crate::http::{ApiError, ApiResult, AppState};
@@ -25,10 +26,10 @@ pub struct StreamQuery {
 pub async fn stream(
     state: web::Data<AppState>,
     req: HttpRequest,
-    audience: Audience,
+    admitted: Admitted,
     query: web::Query<StreamQuery>,
 ) -> ApiResult<HttpResponse> {
-    let request = parse_request(&req, &query, audience)?;
+    let request = parse_request(&req, &query, admitted)?;
     if let Some(wanted) = &request.boards {
         let found = boards::visible(&state.db, wanted, &request.audience).await?;
         if let Some(missing) = wanted.iter().find(|b| !found.contains(b)) {
@@ -64,7 +65,7 @@ pub async fn stream(
     Ok(response.streaming(body))
 }
 
-fn parse_request(req: &HttpRequest, query: &StreamQuery, audience: Audience) -> ApiResult<StreamRequest> {
+fn parse_request(req: &HttpRequest, query: &StreamQuery, admitted: Admitted) -> ApiResult<StreamRequest> {
     let boards = match query.boards.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         None => None,
         Some(list) => Some(board_list(list)?),
@@ -84,7 +85,7 @@ fn parse_request(req: &HttpRequest, query: &StreamQuery, audience: Audience) -> 
                 .ok_or_else(|| ApiError::BadRequest(format!("Last-Event-ID must be an event id, not {raw:?}")))?,
         ),
     };
-    Ok(StreamRequest { boards, last_event_id, audience })
+    Ok(StreamRequest { boards, last_event_id, audience: admitted.audience, shares: admitted.shares })
 }
 
 /// `a,b,a` → `[a, b]`: each board once, since every frame is checked against the list.

@@ -1,5 +1,5 @@
 //! Board forms: the list at `/manage`, `/manage/new-board`, `/manage/boards/{board}` (edit,
-//! with the board's widgets) and its delete.
+//! with the board's widgets and share links) and its delete.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -14,6 +14,7 @@ use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
 use crate::store::boards::{self, BoardRow, BoardSummary};
 use crate::store::changes;
+use crate::store::shares::{self, ShareRow};
 use crate::store::widgets::{self, WidgetView};
 
 /// The error keys the board form shows next to its fields.
@@ -41,9 +42,19 @@ struct BoardFormPage {
     editing: Option<Editing>,
 }
 
-struct Editing {
+pub(super) struct Editing {
     board: BoardRow,
     widgets: Vec<WidgetView>,
+    shares: Vec<ShareRow>,
+    /// A share link just made: its address, shown this once.
+    pub new_link: Option<NewLink>,
+    /// Why the share link form was refused.
+    pub share_error: Option<String>,
+}
+
+pub(super) struct NewLink {
+    pub name: String,
+    pub url: String,
 }
 
 #[derive(Default, serde::Deserialize)]
@@ -124,7 +135,7 @@ pub async fn edit(
 ) -> Result<HttpResponse, PageError> {
     manager.require_board(&path)?;
     let editing = editing(&state, &path.into_inner()).await?;
-    form_page(&manager, BoardForm::of(&editing.board), FieldErrors::default(), Some(editing), StatusCode::OK)
+    edit_page(&manager, editing, StatusCode::OK)
 }
 
 pub async fn update(
@@ -171,11 +182,17 @@ pub async fn delete(
     Ok(redirect("/manage"))
 }
 
-async fn editing(state: &AppState, slug: &str) -> Result<Editing, PageError> {
+pub(super) async fn editing(state: &AppState, slug: &str) -> Result<Editing, PageError> {
     let mut conn = state.conn().await?;
     let board = boards::find(&mut conn, slug).await.map_err(board_missing(slug))?;
     let widgets = widgets::list_with_latest(&mut conn, &board).await?;
-    Ok(Editing { board, widgets })
+    let shares = shares::list(&state.db, Some(slug)).await?;
+    Ok(Editing { board, widgets, shares, new_link: None, share_error: None })
+}
+
+/// The board's page as it is, with what the share link form left on it.
+pub(super) fn edit_page(manager: &Manager, editing: Editing, status: StatusCode) -> Result<HttpResponse, PageError> {
+    form_page(manager, BoardForm::of(&editing.board), FieldErrors::default(), Some(editing), status)
 }
 
 fn form_page(

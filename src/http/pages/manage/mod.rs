@@ -6,6 +6,7 @@ mod audit;
 mod boards;
 mod forms;
 mod session;
+mod shares;
 mod sign_in;
 mod tokens;
 mod widgets;
@@ -17,7 +18,7 @@ use askama::Template;
 
 use super::PageError;
 use crate::config::Settings;
-pub use session::{Manager, session_caller};
+pub use session::{Manager, cookie, session_caller};
 
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
     cfg.service(
@@ -33,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
             .service(web::resource("/new-board").get(boards::new).post(boards::create))
             .service(web::resource("/boards/{board}").get(boards::edit).post(boards::update))
             .service(web::resource("/boards/{board}/delete").post(boards::delete))
+            .service(web::resource("/boards/{board}/shares").post(shares::create))
+            .service(web::resource("/boards/{board}/shares/{id}/revoke").post(shares::revoke))
             .service(web::resource("/boards/{board}/new-widget").get(widgets::new).post(widgets::create))
             .service(web::resource("/boards/{board}/widgets/{widget}").get(widgets::edit).post(widgets::update))
             .service(web::resource("/boards/{board}/widgets/{widget}/delete").post(widgets::delete)),

@@ -8,6 +8,7 @@
 //! of its own and must come back equal in the form (a cross-site post does not carry a
 //! SameSite=Lax cookie).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -32,10 +33,16 @@ pub const MANAGER_ROLE: Role = Role::Editor;
 /// How long a sign-in lasts.
 const SESSION_HOURS: i32 = 12;
 
-/// A cookie of the sign-in: HttpOnly, SameSite=Lax, and Secure in production or when the request
-/// came over HTTPS (behind a trusted proxy, as its `X-Forwarded-Proto` says). For the whole
-/// site, since the board pages and their streams show a signed-in manager the private boards too.
-fn cookie(name: &'static str, value: String, req: &HttpRequest, settings: &Settings) -> Cookie<'static> {
+/// A cookie of the sign-in (or of a share link): HttpOnly, SameSite=Lax, and Secure in production
+/// or when the request came over HTTPS (behind a trusted proxy, as its `X-Forwarded-Proto`
+/// says). For the whole site, since the board pages and their streams show a signed-in manager
+/// the private boards too.
+pub fn cookie(
+    name: impl Into<Cow<'static, str>>,
+    value: String,
+    req: &HttpRequest,
+    settings: &Settings,
+) -> Cookie<'static> {
     Cookie::build(name, value)
         .path("/")
         .http_only(true)
