@@ -83,18 +83,33 @@ fn check_list(object: &Map<String, Json>, errors: &mut ValidationErrors) {
         None => return errors.add("items", "is required"),
     };
     for (i, item) in items.iter().enumerate() {
-        let label_ok = item.get("label").and_then(Json::as_str).is_some_and(|l| check_text(l, MAX_LABEL).is_ok());
-        let value_ok = match item.get("value") {
-            Some(Json::String(s)) => check_text(s, MAX_LABEL).is_ok(),
-            Some(Json::Number(_)) => true,
-            _ => false,
+        let Some(item) = item.as_object() else {
+            errors.add(format!("items[{i}]"), "must be an object with \"label\" and \"value\"");
+            continue;
         };
-        if !label_ok || !value_ok {
-            errors.add(
-                format!("items[{i}]"),
-                format!("needs a \"label\" string (≤ {MAX_LABEL} chars) and a \"value\" string or number"),
-            );
+        if let Err(message) = list_label(item.get("label")) {
+            errors.add(format!("items[{i}].label"), message);
         }
+        if let Err(message) = list_value(item.get("value")) {
+            errors.add(format!("items[{i}].value"), message);
+        }
+    }
+}
+
+fn list_label(label: Option<&Json>) -> Result<(), String> {
+    match label {
+        Some(Json::String(label)) => check_text(label, MAX_LABEL),
+        Some(_) => Err("must be a string".into()),
+        None => Err("is required".into()),
+    }
+}
+
+fn list_value(value: Option<&Json>) -> Result<(), String> {
+    match value {
+        Some(Json::String(value)) => check_text(value, MAX_LABEL),
+        Some(Json::Number(_)) => Ok(()),
+        Some(_) => Err("must be a string or a number".into()),
+        None => Err("is required".into()),
     }
 }
 
@@ -138,7 +153,10 @@ mod tests {
         assert!(parse(WidgetKind::List, items(100)).is_ok());
         assert!(parse(WidgetKind::List, items(101)).unwrap_err().get("items").is_some());
         let e = parse(WidgetKind::List, json!({"items": [{"label": "a", "value": true}]})).unwrap_err();
-        assert!(e.get("items[0]").is_some());
+        assert!(e.get("items[0].value").is_some() && e.get("items[0].label").is_none(), "{e:?}");
+        let e = parse(WidgetKind::List, json!({"items": [{"label": 7, "value": "x".repeat(201)}, 3]})).unwrap_err();
+        assert!(e.get("items[0].label").is_some() && e.get("items[0].value").is_some(), "{e:?}");
+        assert!(e.get("items[1]").is_some(), "{e:?}");
     }
 
     #[test]
