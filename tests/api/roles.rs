@@ -41,6 +41,8 @@ const ROLES: [Option<&str>; 12] = [
 ];
 
 const READ: [u16; 12] = [200, 401, 401, 200, 200, 200, 200, 200, 200, 200, 200, 200];
+/// Reads of a private board: to whoever may not see it, it does not exist.
+const READ_PRIVATE: [u16; 12] = [404, 401, 401, 404, 404, 404, 200, 200, 200, 200, 200, 200];
 const CREATE_BOARD: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 201, 201, 201];
 const EDIT: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 200, 200, 200, 200];
 const CREATED_BY_EDITOR: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 201, 201, 201, 201];
@@ -50,15 +52,16 @@ const ADMIN_READ: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403,
 const ADMIN_CREATE: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 201, 201];
 const ADMIN_DELETE: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 204, 204];
 
-/// Every API route there is, on board `this` and its widget `n`. `{n}` in a path or body is a
-/// number new on each request, so that creating twice does not conflict.
-fn routes() -> Vec<(Method, &'static str, Option<Json>, [u16; 12])> {
+/// Every API route there is, on board `this` and its widget `n`; `read_this` is what reads of
+/// that board answer. `{n}` in a path or body is a number new on each request, so that creating
+/// twice does not conflict.
+fn routes(read_this: [u16; 12]) -> Vec<(Method, &'static str, Option<Json>, [u16; 12])> {
     let push = json!({"value": 1});
     let batch = json!({"events": [{"board": "this", "widget": "n", "value": {"value": 2}}]});
     vec![
         (Method::GET, "/dashboard", None, READ),
         (Method::POST, "/dashboard/boards", Some(json!({"title": "New", "slug": "new-{n}"})), CREATE_BOARD),
-        (Method::GET, "/dashboard/boards/this", None, READ),
+        (Method::GET, "/dashboard/boards/this", None, read_this),
         (Method::PATCH, "/dashboard/boards/this", Some(json!({"title": "Renamed"})), EDIT),
         (Method::DELETE, "/dashboard/boards/this", None, DELETED_BY_EDITOR),
         (
@@ -67,13 +70,13 @@ fn routes() -> Vec<(Method, &'static str, Option<Json>, [u16; 12])> {
             Some(json!({"key": "k{n}", "title": "K", "kind": "number"})),
             CREATED_BY_EDITOR,
         ),
-        (Method::GET, "/dashboard/boards/this/widgets/n", None, READ),
+        (Method::GET, "/dashboard/boards/this/widgets/n", None, read_this),
         (Method::PATCH, "/dashboard/boards/this/widgets/n", Some(json!({"title": "Renamed"})), EDIT),
         (Method::DELETE, "/dashboard/boards/this/widgets/n", None, DELETED_BY_EDITOR),
-        (Method::GET, "/dashboard/boards/this/widgets/n/events", None, READ),
+        (Method::GET, "/dashboard/boards/this/widgets/n/events", None, read_this),
         (Method::POST, "/dashboard/boards/this/widgets/n/events", Some(push), PUSH),
         (Method::POST, "/dashboard/events", Some(batch), PUSH),
-        (Method::GET, "/dashboard/stream?boards=this", None, READ),
+        (Method::GET, "/dashboard/stream?boards=this", None, read_this),
         (Method::POST, "/dashboard/boards/this/shares", Some(json!({"name": "tv"})), CREATED_BY_EDITOR),
         (Method::GET, "/dashboard/boards/this/shares", None, EDIT),
         (Method::DELETE, "/dashboard/boards/this/shares/{n}", None, DELETED_BY_EDITOR),
@@ -100,13 +103,15 @@ async fn credentials(app: &TestApp) -> Vec<Option<String>> {
     secrets
 }
 
-/// Puts back what an earlier request may have deleted: board `this` with widget `n`, in the
-/// lists of the tokens limited to it, a token `victim-{n}` and a share link of id `{n}` to revoke.
-async fn restore(app: &TestApp, n: usize) {
-    if app.get("/dashboard/boards/this").await.status() == 404 {
-        app.create_board("this", &[]).await;
+/// Puts back what an earlier request may have deleted: board `this` (of this visibility) with
+/// widget `n`, in the lists of the tokens limited to it, a token `victim-{n}` and a share link of
+/// id `{n}` to revoke.
+async fn restore(app: &TestApp, n: usize, visibility: &str) {
+    if app.send(Method::GET, "/dashboard/boards/this", None).await.status() == 404 {
+        let board = json!({"slug": "this", "title": "this", "visibility": visibility});
+        assert_eq!(app.post("/dashboard/boards", board).await.status(), 201);
     }
-    if app.get("/dashboard/boards/this/widgets/n").await.status() == 404 {
+    if app.send(Method::GET, "/dashboard/boards/this/widgets/n", None).await.status() == 404 {
         let widget = json!({"key": "n", "title": "N", "kind": "number"});
         assert_eq!(app.post("/dashboard/boards/this/widgets", widget).await.status(), 201);
     }
@@ -146,16 +151,26 @@ async fn rows(app: &TestApp) -> Vec<i64> {
 
 #[tokio::test]
 async fn every_route_answers_each_credential_as_its_role_and_boards_allow() {
+    answers_each_credential("public", READ).await;
+}
+
+#[tokio::test]
+async fn on_a_private_board_whoever_may_not_see_it_finds_nothing_there() {
+    answers_each_credential("private", READ_PRIVATE).await;
+}
+
+/// The matrix: every route × every credential, on board `this` of this visibility.
+async fn answers_each_credential(visibility: &str, read_this: [u16; 12]) {
     let app = TestApp::spawn_with(&[("DASHBOARD_API_TOKEN", BOOTSTRAP)]).await;
     app.create_board("other", &[("n", "number")]).await;
-    app.create_board("this", &[("n", "number")]).await;
+    restore(&app, 0, visibility).await;
     let secrets = credentials(&app).await;
     let mut n = 0;
     let mut failures = Vec::new();
-    for (method, path, body, expected) in routes() {
+    for (method, path, body, expected) in routes(read_this) {
         for (i, secret) in secrets.iter().enumerate() {
             n += 1;
-            restore(&app, n).await;
+            restore(&app, n, visibility).await;
             let before = rows(&app).await;
             let path = path.replace("{n}", &n.to_string());
             let mut request = app.client.request(method.clone(), app.url(&path));
@@ -168,7 +183,7 @@ async fn every_route_answers_each_credential_as_its_role_and_boards_allow() {
             }
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
-            let route = format!("{method} {path} with {}", CREDENTIALS[i]);
+            let route = format!("{method} {path} on a {visibility} board with {}", CREDENTIALS[i]);
             if status != expected[i] {
                 failures.push(format!("{route}: {status}, expected {}", expected[i]));
                 continue;
@@ -186,7 +201,11 @@ async fn every_route_answers_each_credential_as_its_role_and_boards_allow() {
 }
 
 fn check_refusal(route: &str, status: u16, error: &Json, role: Option<&str>, failures: &mut Vec<String>) {
-    let code = if status == 401 { "unauthorized" } else { "forbidden" };
+    let code = match status {
+        401 => "unauthorized",
+        404 => "not_found",
+        _ => "forbidden",
+    };
     if error["code"] != code {
         failures.push(format!("{route}: code {}, expected {code}", error["code"]));
     }
