@@ -9,7 +9,7 @@ use dashboard::domain::Role;
 const BOOTSTRAP: &str = "bootstrap-secret-for-the-role-matrix";
 
 /// The credentials of the matrix, in the order of each route's expected statuses.
-const CREDENTIALS: [&str; 12] = [
+const CREDENTIALS: [&str; 14] = [
     "no token",
     "unknown token",
     "revoked token",
@@ -22,10 +22,16 @@ const CREDENTIALS: [&str; 12] = [
     "unlimited editor",
     "admin",
     "DASHBOARD_API_TOKEN",
+    "share link of this board",
+    "expired share link of this board",
 ];
+
+/// The two share links of the matrix (secrets shaped like real ones, ids out of the way of the
+/// links the share routes revoke), and whether each has expired.
+const SHARES: [(i64, &str, bool); 2] = [(1_000_001, "5a", false), (1_000_002, "e0", true)];
 
 /// The role each credential's 403 names (`None` where no 403 is possible).
-const ROLES: [Option<&str>; 12] = [
+const ROLES: [Option<&str>; 14] = [
     None,
     None,
     None,
@@ -38,24 +44,26 @@ const ROLES: [Option<&str>; 12] = [
     Some("editor"),
     Some("admin"),
     Some("admin"),
+    None,
+    None,
 ];
 
-const READ: [u16; 12] = [200, 401, 401, 200, 200, 200, 200, 200, 200, 200, 200, 200];
+const READ: [u16; 14] = [200, 401, 401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200];
 /// Reads of a private board: to whoever may not see it, it does not exist.
-const READ_PRIVATE: [u16; 12] = [404, 401, 401, 404, 404, 404, 200, 200, 200, 200, 200, 200];
-const CREATE_BOARD: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 201, 201, 201];
-const EDIT: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 200, 200, 200, 200];
-const CREATED_BY_EDITOR: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 201, 201, 201, 201];
-const DELETED_BY_EDITOR: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 204, 204, 204, 204];
-const PUSH: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 201, 201, 201, 201, 201];
-const ADMIN_READ: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200];
-const ADMIN_CREATE: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 201, 201];
-const ADMIN_DELETE: [u16; 12] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 204, 204];
+const READ_PRIVATE: [u16; 14] = [404, 401, 401, 404, 404, 404, 200, 200, 200, 200, 200, 200, 200, 404];
+const CREATE_BOARD: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 201, 201, 201, 401, 401];
+const EDIT: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 200, 200, 200, 200, 401, 401];
+const CREATED_BY_EDITOR: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 201, 201, 201, 201, 401, 401];
+const DELETED_BY_EDITOR: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 204, 204, 204, 204, 401, 401];
+const PUSH: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 201, 201, 201, 201, 201, 401, 401];
+const ADMIN_READ: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 401, 401];
+const ADMIN_CREATE: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 201, 201, 401, 401];
+const ADMIN_DELETE: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 204, 204, 401, 401];
 
 /// Every API route there is, on board `this` and its widget `n`; `read_this` is what reads of
 /// that board answer. `{n}` in a path or body is a number new on each request, so that creating
 /// twice does not conflict.
-fn routes(read_this: [u16; 12]) -> Vec<(Method, &'static str, Option<Json>, [u16; 12])> {
+fn routes(read_this: [u16; 14]) -> Vec<(Method, &'static str, Option<Json>, [u16; 14])> {
     let push = json!({"value": 1});
     let batch = json!({"events": [{"board": "this", "widget": "n", "value": {"value": 2}}]});
     vec![
@@ -86,21 +94,32 @@ fn routes(read_this: [u16; 12]) -> Vec<(Method, &'static str, Option<Json>, [u16
     ]
 }
 
-/// The secrets of [`CREDENTIALS`], in order (`None`: no Authorization header).
-async fn credentials(app: &TestApp) -> Vec<Option<String>> {
+/// How each of [`CREDENTIALS`] is sent: a Bearer token, a share link's cookie, or nothing.
+enum Credential {
+    None,
+    Bearer(String),
+    Cookie(String),
+}
+
+async fn credentials(app: &TestApp) -> Vec<Credential> {
     let db = &app.db;
     let revoked = create_token(db, "revoked", Role::Admin, None).await;
     dashboard::store::tokens::revoke(db, "revoked").await.unwrap();
-    let mut secrets = vec![None, Some("dash_unknown".to_string()), Some(revoked)];
+    let mut tokens = vec!["dash_unknown".to_string(), revoked];
     for board in ["other", "this"] {
         for role in [Role::Read, Role::Push, Role::Editor] {
-            secrets.push(Some(create_token(db, &format!("{role}-{board}"), role, Some(&[board])).await));
+            tokens.push(create_token(db, &format!("{role}-{board}"), role, Some(&[board])).await);
         }
     }
-    secrets.push(Some(create_token(db, "editor", Role::Editor, None).await));
-    secrets.push(Some(app.token.clone()));
-    secrets.push(Some(BOOTSTRAP.to_string()));
-    secrets
+    tokens.push(create_token(db, "editor", Role::Editor, None).await);
+    tokens.extend([app.token.clone(), BOOTSTRAP.to_string()]);
+    let shares =
+        SHARES.map(|(id, secret, _)| Credential::Cookie(format!("dashboard_share_{id}={}", share_secret(secret))));
+    std::iter::once(Credential::None).chain(tokens.into_iter().map(Credential::Bearer)).chain(shares).collect()
+}
+
+fn share_secret(stem: &str) -> String {
+    stem.repeat(32)
 }
 
 /// Puts back what an earlier request may have deleted: board `this` (of this visibility) with
@@ -124,6 +143,20 @@ async fn restore(app: &TestApp, n: usize, visibility: &str) {
     .await
     .unwrap();
     create_token(&app.db, &format!("victim-{n}"), Role::Read, None).await;
+    for (id, stem, expired) in SHARES {
+        sqlx::query(
+            "INSERT INTO shares (id, board_id, name, secret_hash, expires_at) OVERRIDING SYSTEM VALUE
+             SELECT $1, id, 'matrix', sha256(convert_to($2, 'UTF8')),
+                    CASE WHEN $3 THEN now() - interval '1 hour' END
+             FROM boards WHERE slug = 'this' ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(share_secret(stem))
+        .bind(expired)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
     sqlx::query(
         "INSERT INTO shares (id, board_id, name, secret_hash) OVERRIDING SYSTEM VALUE
          SELECT $1, id, 'victim', sha256($1::text::bytea) FROM boards WHERE slug = 'this'",
@@ -160,7 +193,7 @@ async fn on_a_private_board_whoever_may_not_see_it_finds_nothing_there() {
 }
 
 /// The matrix: every route × every credential, on board `this` of this visibility.
-async fn answers_each_credential(visibility: &str, read_this: [u16; 12]) {
+async fn answers_each_credential(visibility: &str, read_this: [u16; 14]) {
     let app = TestApp::spawn_with(&[("DASHBOARD_API_TOKEN", BOOTSTRAP)]).await;
     app.create_board("other", &[("n", "number")]).await;
     restore(&app, 0, visibility).await;
@@ -174,9 +207,11 @@ async fn answers_each_credential(visibility: &str, read_this: [u16; 12]) {
             let before = rows(&app).await;
             let path = path.replace("{n}", &n.to_string());
             let mut request = app.client.request(method.clone(), app.url(&path));
-            if let Some(secret) = secret {
-                request = request.bearer_auth(secret);
-            }
+            request = match secret {
+                Credential::None => request,
+                Credential::Bearer(token) => request.bearer_auth(token),
+                Credential::Cookie(cookie) => request.header(reqwest::header::COOKIE, cookie),
+            };
             if let Some(body) = &body {
                 request = request
                     .json(&serde_json::from_str::<Json>(&body.to_string().replace("{n}", &n.to_string())).unwrap());
