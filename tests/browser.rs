@@ -627,3 +627,55 @@ async fn a_share_link_shows_a_private_board_live_on_a_wall_screen() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_private_board_on_a_separate_stream_reconnects_after_its_ticket_expired() {
+    let _one = ONE_BROWSER.lock().await;
+    let database = common::fresh_database().await;
+    let web_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let origin = format!("http://127.0.0.1:{web_port}");
+    let stream_env = [("SSE_SERVER_TYPE", "separate"), ("ALLOWED_ORIGINS", origin.as_str())];
+    let stream_app = TestApp::spawn_on(&database, Role::StreamOnly, &stream_env).await;
+    let stream_port = stream_app.port.to_string();
+    let web_env = [
+        ("SSE_SERVER_TYPE", "separate"),
+        ("SSE_HOST", "127.0.0.1"),
+        ("SSE_PORT", stream_port.as_str()),
+        ("PORT", web_port.as_str()),
+        ("SSE_RETRY_INTERVAL", "300"),
+    ];
+    let web = TestApp::spawn_on(&database, Role::Web, &web_env).await;
+    let board = json!({"slug": "ops", "title": "Ops", "visibility": "private"});
+    assert_eq!(web.post("/dashboard/boards", board).await.status(), 201);
+    let widget = json!({"key": "n", "title": "Queue", "kind": "number"});
+    assert_eq!(web.post("/dashboard/boards/ops/widgets", widget).await.status(), 201);
+    let share: Json = web.post("/dashboard/boards/ops/shares", json!({"name": "tv"})).await.json().await.unwrap();
+    let link = share["url"].as_str().unwrap();
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &web.url(link)).await;
+        let loaded = tokio::time::Instant::now();
+        browser.mark_document().await;
+        stream_app.stop().await;
+        browser
+            .wait_for("the stream drops", "document.getElementById('stream-state').dataset.state !== 'live'", WAIT)
+            .await;
+        // Past the page's ticket's minute, the browser's own retry with it is refused.
+        tokio::time::sleep_until(loaded + Duration::from_secs(62)).await;
+        web.push("ops", "n", json!({"value": 4321})).await;
+        let again =
+            TestApp::spawn_on(&database, Role::StreamOnly, &[&stream_env[..], &[("SSE_PORT", &stream_port)]].concat())
+                .await;
+        browser.wait_for("live again", "document.getElementById('stream-state').dataset.state === 'live'", WAIT).await;
+        let value = card("n", ".big .value");
+        browser
+            .wait_for(
+                "the value pushed while down",
+                &format!("document.querySelector('{value}').textContent === '4,321'"),
+                WAIT,
+            )
+            .await;
+        browser.assert_not_reloaded().await;
+        again.stop().await;
+    })
+    .await;
+}

@@ -6,9 +6,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chrono::Utc;
 use common::sse::SseClient;
 use common::{BOUND_VALUES, TestApp, UNDECODABLE_VALUE, create_token, raw_http};
 use dashboard::domain::Role as TokenRole;
+use dashboard::realtime::ticket::StreamTickets;
 use dashboard::startup::Role;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
@@ -1142,4 +1144,95 @@ async fn share_links_are_made_listed_and_revoked_on_the_board_page() {
     let (_, page) = session.get("/manage/boards/vault").await;
     assert!(page.contains("revoked: it admits nobody") && page.contains(">revoked<"), "{page}");
     assert_eq!(visitor.get(app.url(&format!("/s/{secret}"))).send().await.unwrap().status(), 404);
+}
+
+/// A web app whose pages stream from a separate stream app on the same database.
+async fn web_and_stream_apps() -> (TestApp, TestApp) {
+    let separate = [("SSE_SERVER_TYPE", "separate"), ("SSE_HOST", "stream.example.test"), ("SSE_PORT", "4001")];
+    let web = TestApp::spawn_with(&separate).await;
+    // The stream app listens on SSE_PORT: a free one of its own, not the port the pages name.
+    let stream = TestApp::spawn_on(&web.database_url, Role::StreamOnly, &separate[..1]).await;
+    web.create_board("lobby", &[("n", "number")]).await;
+    let vault = json!({"slug": "vault", "title": "Vault", "visibility": "private"});
+    assert_eq!(web.post("/dashboard/boards", vault).await.status(), 201);
+    let widget = json!({"key": "n", "title": "n", "kind": "number"});
+    assert_eq!(web.post("/dashboard/boards/vault/widgets", widget).await.status(), 201);
+    (web, stream)
+}
+
+/// The stream URL a board page gives its JavaScript.
+fn stream_url_of(page: &str) -> &str {
+    let start = page.find("data-url=\"").expect("a stream URL") + "data-url=\"".len();
+    &page[start..start + page[start..].find('"').unwrap()]
+}
+
+fn ticket_of(stream_url: &str) -> Option<&str> {
+    stream_url.split_once("?ticket=").map(|(_, ticket)| ticket)
+}
+
+async fn stream_status(app: &TestApp, query: &str) -> u16 {
+    SseClient::connect(&app.url(&format!("/dashboard/stream?{query}")), None).await.status
+}
+
+#[tokio::test]
+async fn a_private_board_page_gives_a_separate_stream_a_ticket_it_accepts() {
+    let (web, stream_app) = web_and_stream_apps().await;
+    let mut session = ManageSession::sign_in(&web).await;
+    let (status, page) = session.get("/boards/vault").await;
+    assert_eq!(status, 200, "{page}");
+    let url = stream_url_of(&page);
+    assert!(url.starts_with("//stream.example.test:4001/dashboard/stream?ticket="), "{url}");
+    assert!(page.contains("data-ticket-url=\"/boards/vault/ticket\""), "where to get the next one");
+    let ticket = ticket_of(url).unwrap();
+
+    let path = format!("/dashboard/stream?boards=vault&ticket={ticket}");
+    let mut stream = SseClient::connect(&stream_app.url(&path), None).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.next_event(Duration::from_secs(5)).await.expect("hello").event.as_deref(), Some("hello"));
+    let id = web.push("vault", "n", json!({"value": 4242})).await;
+    loop {
+        let frame = stream.next_event(Duration::from_secs(10)).await.expect("the pushed value");
+        if frame.id == Some(id) {
+            assert!(frame.data.contains("4242"), "{frame:?}");
+            break;
+        }
+    }
+
+    let tickets = StreamTickets::new(&common::settings_from(&web.env).secret_key_base);
+    let expired = tickets.issue(&["vault".to_string()], Utc::now() - chrono::Duration::seconds(1));
+    let tampered = format!("{}{}", &ticket[..ticket.len() - 1], if ticket.ends_with('0') { '1' } else { '0' });
+    let for_another_board = tickets.issue_now(&["lobby".to_string()]);
+    for refused in [String::new(), tampered, expired, for_another_board, "not-a-ticket".into()] {
+        let status = stream_status(&stream_app, &format!("boards=vault&ticket={refused}")).await;
+        assert_eq!(status, 404, "ticket {refused:?}");
+    }
+    assert_eq!(stream_status(&stream_app, "boards=vault").await, 404, "no ticket");
+    assert_eq!(stream_status(&web, &format!("boards=vault&ticket={ticket}")).await, 200, "the web app's stream too");
+}
+
+#[tokio::test]
+async fn a_page_gets_a_fresh_ticket_for_its_reconnects_from_its_own_server() {
+    let (web, stream_app) = web_and_stream_apps().await;
+    let session = ManageSession::sign_in(&web).await;
+    let response = session
+        .client
+        .get(web.url("/boards/vault/ticket"))
+        .header(header::COOKIE, session.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    let ticket = response.json::<Json>().await.unwrap()["ticket"].as_str().expect("a ticket").to_string();
+    assert_eq!(stream_status(&stream_app, &format!("boards=vault&ticket={ticket}")).await, 200);
+
+    // Anybody else gets the very answer of a board that does not exist.
+    assert_eq!(web.get("/boards/vault/ticket").await.status(), 404);
+    assert_eq!(web.get("/boards/nope/ticket").await.status(), 404);
+    // A public board's page needs no ticket, and its stream takes none.
+    let (_, _, page) = html(&web, "/boards/lobby").await;
+    assert_eq!(stream_url_of(&page), "//stream.example.test:4001/dashboard/stream");
+    assert!(!page.contains("data-ticket-url"), "{page}");
+    assert_eq!(web.get("/boards/lobby/ticket").await.json::<Json>().await.unwrap(), json!({"ticket": null}));
+    assert_eq!(stream_status(&stream_app, "boards=lobby").await, 200);
 }

@@ -4,6 +4,8 @@
 //! which is the first `X-Forwarded-For` entry: whatever the client wrote there. This span takes
 //! it from [`client_address`] instead; the fields it keeps have the default's names.
 
+use std::borrow::Cow;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage, web};
@@ -47,9 +49,19 @@ impl RootSpanBuilder for AccessLog {
     }
 }
 
-/// A share link's address is its credential, which logs must not hold: its route stands in.
-fn logged_target<'a>(route: &'a str, target: &'a str) -> &'a str {
-    if route == "/s/{secret}" { route } else { target }
+/// A share link's address is its credential, which logs must not hold: its route stands in. A
+/// stream ticket in a query is one too, for a minute: its value is masked.
+fn logged_target<'a>(route: &'a str, target: &'a str) -> Cow<'a, str> {
+    if route == "/s/{secret}" {
+        return route.into();
+    }
+    let Some((path, query)) = target.split_once('?') else { return target.into() };
+    let is_ticket = |pair: &str| pair.starts_with("ticket=");
+    if !query.split('&').any(is_ticket) {
+        return target.into();
+    }
+    let masked: Vec<&str> = query.split('&').map(|pair| if is_ticket(pair) { "ticket=***" } else { pair }).collect();
+    format!("{path}?{}", masked.join("&")).into()
 }
 
 #[cfg(test)]
@@ -60,5 +72,14 @@ mod tests {
     fn a_share_links_secret_is_not_logged() {
         assert_eq!(logged_target("/s/{secret}", "/s/abc123?kiosk=1"), "/s/{secret}");
         assert_eq!(logged_target("/boards/{board}", "/boards/ops?kiosk=1"), "/boards/ops?kiosk=1");
+    }
+
+    #[test]
+    fn a_stream_tickets_value_is_not_logged() {
+        let stream = "/dashboard/stream";
+        let target = "/dashboard/stream?boards=ops&ticket=7b22.9f3a&last_event_id=4";
+        assert_eq!(logged_target(stream, target), "/dashboard/stream?boards=ops&ticket=***&last_event_id=4");
+        assert_eq!(logged_target(stream, "/dashboard/stream?boards=ops"), "/dashboard/stream?boards=ops");
+        assert_eq!(logged_target(stream, "/dashboard/stream?ticketless=1"), "/dashboard/stream?ticketless=1");
     }
 }

@@ -20,6 +20,7 @@ pub mod redis;
 pub mod shares;
 pub mod stats;
 pub mod stream;
+pub mod ticket;
 pub mod visibility;
 
 use std::sync::Arc;

@@ -13,7 +13,8 @@ const LABELS = {
 
 export class Stream {
   /**
-   * @param indicator the #stream-state element, carrying data-url, -auto, -timeout-ms, -retry-ms
+   * @param indicator the #stream-state element, carrying data-url, -auto, -timeout-ms, -retry-ms,
+   *   and data-ticket-url when the stream is on another origin and the board private
    * @param board the board's slug
    * @param lastEventId the id of the snapshot the page was rendered from
    * @param handlers { widget(event), board(change), reset(info) }
@@ -26,6 +27,9 @@ export class Stream {
     this.url = indicator.dataset.url;
     this.timeoutMs = Number(indicator.dataset.timeoutMs) || 5000;
     this.retryMs = Number(indicator.dataset.retryMs) || 5000;
+    this.ticketUrl = indicator.dataset.ticketUrl;
+    // The page's own ticket admits only its first connection within a minute of rendering.
+    this.ticketUsed = false;
     this.source = null;
     this.offlineTimer = null;
     this.retryTimer = null;
@@ -51,6 +55,7 @@ export class Stream {
     this.disarmOffline();
     if (this.source) this.source.close();
     this.source = null;
+    this.ticketRequest = null;
   }
 
   open() {
@@ -58,6 +63,41 @@ export class Stream {
     const url = new URL(this.url, window.location.href);
     url.searchParams.set('boards', this.board);
     url.searchParams.set('last_event_id', String(this.lastEventId));
+    if (this.ticketUrl && this.ticketUsed) {
+      this.openWithFreshTicket(url);
+      return;
+    }
+    this.ticketUsed = true;
+    this.connect(url);
+  }
+
+  /**
+   * A ticket admits a stream only while it is young, so a reconnect asks the page's server for
+   * a fresh one (with the page's cookies); failing that, it tries again later.
+   */
+  async openWithFreshTicket(url) {
+    this.setState(this.state === 'offline' ? 'offline' : 'reconnecting');
+    this.armOffline();
+    const request = {};
+    this.ticketRequest = request;
+    try {
+      const response = await fetch(this.ticketUrl, { credentials: 'same-origin', cache: 'no-store' });
+      if (!response.ok) throw new Error(`ticket: HTTP ${response.status}`);
+      const { ticket } = await response.json();
+      if (ticket) url.searchParams.set('ticket', ticket);
+      else url.searchParams.delete('ticket');
+    } catch {
+      if (this.ticketRequest !== request) return;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.open(), this.retryMs);
+      return;
+    }
+    // Closed or reopened meanwhile: that newer attempt owns the stream.
+    if (this.ticketRequest !== request) return;
+    this.connect(url);
+  }
+
+  connect(url) {
     const source = new EventSource(url);
     this.source = source;
     this.setState(this.state === 'offline' ? 'offline' : 'connecting');

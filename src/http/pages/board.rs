@@ -1,7 +1,9 @@
 //! `GET /boards/{board}`: the live board, rendered with every widget's latest value and then
-//! kept current by `static/js/board.js` over the stream.
+//! kept current by `static/js/board.js` over the stream; and `GET /boards/{board}/ticket`, a fresh
+//! stream ticket for a private board's page whose stream is on another origin.
 
-use actix_web::{HttpRequest, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::Utc;
@@ -11,8 +13,10 @@ use super::layout::Layout;
 use super::{PageError, board_missing};
 use crate::config::{Settings, SseServerType};
 use crate::domain::Slug;
-use crate::http::AppState;
+use crate::domain::Visibility;
 use crate::http::audience::audience_of;
+use crate::http::{ApiError, ApiResult, AppState};
+use crate::realtime::ticket::StreamTickets;
 use crate::store::boards::{self, BoardRow};
 
 #[derive(Template, WebTemplate)]
@@ -35,18 +39,25 @@ struct StreamConfig {
     timeout_ms: u128,
     /// How long to wait before reopening a stream the browser gave up on (`SSE_RETRY_INTERVAL`).
     retry_ms: u128,
+    /// Where the page gets a fresh ticket before it reconnects, when its stream needs one.
+    ticket_url: Option<String>,
 }
 
 impl StreamConfig {
-    fn new(settings: &Settings) -> Self {
+    fn new(settings: &Settings, board: &BoardRow) -> Self {
         let sse = &settings.sse;
-        let url = match sse.server_type {
-            SseServerType::Inline => "/dashboard/stream".to_string(),
+        let ticket = ticket_for(settings, board);
+        let url = match (sse.server_type, &ticket) {
+            (SseServerType::Inline, _) => "/dashboard/stream".to_string(),
             // Scheme-relative: the stream is reached with the page's own scheme.
-            SseServerType::Separate => format!("//{}:{}{}", sse.host, sse.port, sse.endpoint),
+            (SseServerType::Separate, None) => format!("//{}:{}{}", sse.host, sse.port, sse.endpoint),
+            (SseServerType::Separate, Some(ticket)) => {
+                format!("//{}:{}{}?ticket={ticket}", sse.host, sse.port, sse.endpoint)
+            }
         };
         Self {
             url,
+            ticket_url: ticket.map(|_| format!("/boards/{}/ticket", board.slug)),
             auto: sse.auto_refresh,
             timeout_ms: sse.connection_timeout.as_millis(),
             retry_ms: sse.retry_interval.as_millis(),
@@ -65,9 +76,33 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<
     Ok(BoardPage {
         layout: Layout::from_query(snapshot.board.title.clone(), req.query_string()),
         last_event_id: snapshot.last_event_id,
+        stream: StreamConfig::new(&state.settings, &snapshot.board),
         board: snapshot.board,
         cards,
-        stream: StreamConfig::new(&state.settings),
         server_now_ms: now.timestamp_millis(),
     })
+}
+
+/// The ticket a page of `board` needs for its stream: only a private board's, and only when the
+/// stream is on another origin, where the browser does not send this site's cookies. The caller
+/// has already been found to see the board.
+fn ticket_for(settings: &Settings, board: &BoardRow) -> Option<String> {
+    let needed = settings.sse.server_type == SseServerType::Separate && board.visibility == Visibility::Private;
+    needed.then(|| StreamTickets::new(&settings.secret_key_base).issue_now(std::slice::from_ref(&board.slug)))
+}
+
+/// `{"ticket": …}`, fresh, for a page that reconnects after its first ticket expired; `null` when
+/// its stream needs none. The same visitors as the page's may have one.
+pub async fn ticket(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Slug>) -> ApiResult<HttpResponse> {
+    let slug = path.into_inner();
+    let audience = audience_of(&state, &req).await?;
+    let mut conn = state.conn().await?;
+    let board =
+        boards::find(&mut conn, &slug).await.map_err(|e| ApiError::from_store(e, || format!("no board {slug:?}")))?;
+    if board.visibility == Visibility::Private && !audience.covers(&board.slug) {
+        return Err(ApiError::not_found(format!("no board {slug:?}")));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "ticket": ticket_for(&state.settings, &board) })))
 }

@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
                 .wrap(security::embeddable(settings))
                 .get(board::show),
         )
+        .service(web::resource("/boards/{board}/ticket").get(board::ticket))
         .service(web::resource("/s/{secret}").get(share::admit))
         .service(web::resource("/static/{path:.*}").get(assets::serve).head(assets::serve));
     manage::configure(cfg, settings);

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
 
 use super::boards::board_not_found;
 use crate::domain::Slug;
@@ -11,6 +12,7 @@ use crate::http::limits::RateLimited;
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::realtime::stats::StreamsFull;
 use crate::realtime::stream::{self, OpenError, StreamRequest};
+use crate::realtime::ticket::StreamTickets;
 use crate::store::boards;
 
 /// When an address at its stream cap may try again: a slot frees only when one of its own
@@ -21,6 +23,8 @@ const ADDRESS_FULL_RETRY: Duration = Duration::from_secs(5);
 pub struct StreamQuery {
     boards: Option<String>,
     last_event_id: Option<String>,
+    /// A stream ticket, for a page on another origin, whose cookies do not come along.
+    ticket: Option<String>,
 }
 
 pub async fn stream(
@@ -29,6 +33,7 @@ pub async fn stream(
     admitted: Admitted,
     query: web::Query<StreamQuery>,
 ) -> ApiResult<HttpResponse> {
+    let admitted = with_ticket(&state, admitted, query.ticket.as_deref());
     let request = parse_request(&req, &query, admitted)?;
     if let Some(wanted) = &request.boards {
         let found = boards::visible(&state.db, wanted, &request.audience).await?;
@@ -63,6 +68,14 @@ pub async fn stream(
         response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)).insert_header((header::VARY, "Origin"));
     }
     Ok(response.streaming(body))
+}
+
+/// The request's audience and the boards its ticket names. A ticket that is forged, altered or
+/// expired counts as no credential at all: its private boards answer 404, as to anybody.
+fn with_ticket(state: &AppState, admitted: Admitted, ticket: Option<&str>) -> Admitted {
+    let Some(ticket) = ticket else { return admitted };
+    let boards = StreamTickets::new(&state.settings.secret_key_base).verify(ticket, Utc::now()).unwrap_or_default();
+    Admitted { audience: admitted.audience.and(boards), ..admitted }
 }
 
 fn parse_request(req: &HttpRequest, query: &StreamQuery, admitted: Admitted) -> ApiResult<StreamRequest> {
