@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use crate::common::{TestDatabase, fresh_database, rand_suffix, with_database};
 
-fn dashboard(database_url: &str, args: &[&str]) -> Output {
+pub fn dashboard(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .args(args)
         .env("APP_ENV", "test")
@@ -18,7 +18,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim().to_string()
 }
 
-fn assert_one_line_error(output: &Output, mentions: &str) {
+pub fn assert_one_line_error(output: &Output, mentions: &str) {
     let stderr = text(&output.stderr);
     assert!(!output.status.success(), "should fail: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line, got:\n{stderr}");

@@ -1,11 +1,10 @@
 //! Share links over the API and the CLI: who may make, list and revoke them, what is stored,
 //! and what the audit log says.
 
-use std::process::Command;
-
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
+use crate::cli::{assert_one_line_error, dashboard};
 use crate::common::{TestApp, create_token};
 use dashboard::domain::Role;
 
@@ -105,23 +104,6 @@ async fn share_links_need_an_editor_of_the_board() {
     assert_eq!(app.client.get(app.url("/dashboard/boards/ops/shares")).send().await.unwrap().status(), 401);
 }
 
-fn dashboard(database_url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dashboard"))
-        .args(args)
-        .env("APP_ENV", "test")
-        .env("DATABASE_URL", database_url)
-        .env("LOG_LEVEL", "warn")
-        .output()
-        .expect("the binary runs")
-}
-
-fn one_line_error(output: &std::process::Output, mentions: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-    assert!(!output.status.success(), "should fail: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line, got:\n{stderr}");
-    assert!(stderr.contains(mentions), "{mentions:?} not in {stderr:?}");
-}
-
 #[tokio::test]
 async fn share_commands() {
     let app = TestApp::spawn().await;
@@ -143,11 +125,11 @@ async fn share_commands() {
     assert!(dashboard(url, &["share", "revoke", &id.to_string()]).status.success());
     assert!(String::from_utf8_lossy(&dashboard(url, &["share", "list"]).stdout).contains("revoked"));
 
-    one_line_error(&dashboard(url, &["share", "revoke", &id.to_string()]), "no active share link");
-    one_line_error(&dashboard(url, &["share", "create", "nope", "tv"]), "no board \"nope\"");
-    one_line_error(&dashboard(url, &["share", "list", "nope"]), "no board \"nope\"");
-    one_line_error(&dashboard(url, &["share", "create", "ops", "tv", "--expires", "7w"]), "--expires");
-    one_line_error(&dashboard(url, &["share", "create", "ops", " "]), "name");
+    assert_one_line_error(&dashboard(url, &["share", "revoke", &id.to_string()]), "no active share link");
+    assert_one_line_error(&dashboard(url, &["share", "create", "nope", "tv"]), "no board \"nope\"");
+    assert_one_line_error(&dashboard(url, &["share", "list", "nope"]), "no board \"nope\"");
+    assert_one_line_error(&dashboard(url, &["share", "create", "ops", "tv", "--expires", "7w"]), "--expires");
+    assert_one_line_error(&dashboard(url, &["share", "create", "ops", " "]), "name");
     let logged: Vec<(String, String)> =
         sqlx::query_as("SELECT actor, action FROM audit_log WHERE action LIKE 'share.%' ORDER BY id")
             .fetch_all(&app.db)
