@@ -88,6 +88,7 @@ fn routes(read_this: [u16; 14]) -> Vec<(Method, &'static str, Option<Json>, [u16
         (Method::POST, "/dashboard/boards/this/shares", Some(json!({"name": "tv"})), CREATED_BY_EDITOR),
         (Method::GET, "/dashboard/boards/this/shares", None, EDIT),
         (Method::DELETE, "/dashboard/boards/this/shares/{n}", None, DELETED_BY_EDITOR),
+        (Method::GET, "/dashboard/audit", None, ADMIN_READ),
         (Method::GET, "/dashboard/tokens", None, ADMIN_READ),
         (Method::POST, "/dashboard/tokens", Some(json!({"name": "made-{n}", "role": "read"})), ADMIN_CREATE),
         (Method::DELETE, "/dashboard/tokens/victim-{n}", None, ADMIN_DELETE),
