@@ -16,7 +16,7 @@ mod widget;
 pub use board::{BoardPatch, NewBoard};
 pub use fields::{Fields, ValidationErrors};
 pub use role::Role;
-pub use share::{NewShare, parse_lifetime};
+pub use share::{NewShare, SharePath, parse_lifetime};
 pub use slug::Slug;
 pub use token::{BOOTSTRAP_TOKEN_NAME, CLI_ACTOR, DEFAULT_ROLE, NewToken};
 pub use value::{MAX_VALUE_BYTES, Value};

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value as Json;
 
 use super::fields::{Fields, ValidationErrors, check_text};
+use super::slug::Slug;
 
 pub const MAX_SHARE_NAME: usize = 100;
 
@@ -69,6 +70,14 @@ pub fn parse_lifetime(raw: &str) -> Result<Duration, String> {
         _ => None,
     };
     span.filter(|d| *d <= Duration::days(3650)).ok_or_else(rule)
+}
+
+/// `…/boards/{board}/shares/{id}`: one link of one board, as the API and the management pages
+/// name it.
+#[derive(Debug, serde::Deserialize)]
+pub struct SharePath {
+    pub board: Slug,
+    pub id: i64,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::boards::board_not_found;
-use crate::domain::{NewShare, Role, Slug};
+use crate::domain::{NewShare, Role, SharePath, Slug};
 use crate::http::extract::{ApiToken, JsonBody};
 use crate::http::{ApiError, ApiResult, AppState, created};
 use crate::store::{boards, changes, shares};
@@ -46,12 +46,6 @@ pub async fn list(
         .map_err(|e| ApiError::from_store(e, board_not_found(&board)))?;
     let shares = shares::list(&state.db, Some(&board)).await?;
     Ok(HttpResponse::Ok().json(json!({ "shares": shares })))
-}
-
-#[derive(serde::Deserialize)]
-pub struct SharePath {
-    board: Slug,
-    id: i64,
 }
 
 /// Revokes a link: it admits nobody from now on, and the streams it admitted end within seconds.

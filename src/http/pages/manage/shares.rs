@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::boards::{NewLink, edit_page, editing};
 use super::redirect;
 use super::session::{NoFields, Submitted};
-use crate::domain::{NewShare, Slug, parse_lifetime};
+use crate::domain::{NewShare, SharePath, Slug, parse_lifetime};
 use crate::http::pages::PageError;
 use crate::http::{AppState, pages::board_missing};
 use crate::store::{StoreError, changes, shares};
@@ -59,12 +59,6 @@ pub async fn create(
     let url = format!("{}://{}{}", origin.scheme(), origin.host(), shares::path_of(&secret));
     page.new_link = Some(NewLink { name: share.name, url });
     edit_page(&manager, page, StatusCode::OK)
-}
-
-#[derive(serde::Deserialize)]
-pub struct SharePath {
-    board: Slug,
-    id: i64,
 }
 
 pub async fn revoke(
