@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::JobsCommand;
 use crate::config::Settings;
 use crate::domain::Audience;
+use crate::http::pages::format::{relative, span};
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store::{Db, jobs};
@@ -70,35 +71,4 @@ async fn list(db: Db, settings: Settings) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// `5s ago`, `in 3m`.
-fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let seconds = (at - now).num_seconds();
-    if seconds > 0 { format!("in {}", span(seconds)) } else { format!("{} ago", span(-seconds)) }
-}
-
-/// A duration in its largest whole unit: `45s`, `12m`, `3h`, `2d`.
-fn span(seconds: i64) -> String {
-    match seconds {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_read_like_a_person_would_say_them() {
-        let now = Utc::now();
-        assert_eq!(relative(now + chrono::Duration::seconds(5), now), "in 5s");
-        assert_eq!(relative(now - chrono::Duration::minutes(10), now), "10m ago");
-        assert_eq!(relative(now, now), "0s ago");
-        assert_eq!(span(86_400), "24h");
-        assert_eq!(span(3 * 86_400), "3d");
-    }
 }

@@ -1,91 +1,10 @@
-//! `dashboard seed`: the `demo` board with one widget of every kind and some history. Running
-//! it again changes nothing that exists.
+//! `dashboard seed`: the demo board, created or completed.
 
-use chrono::{Duration, Utc};
-use serde_json::{Value as Json, json};
-
-use crate::domain::{NewBoard, NewWidget, Value, Visibility};
-use crate::store::events::{self, NewEvent};
-use crate::store::{Db, StoreError, boards, widgets};
-
-pub const DEMO_BOARD: &str = "demo";
+use crate::store::Db;
+use crate::store::demo::{DEMO_BOARD, seed_demo};
 
 pub async fn run(db: &Db) -> anyhow::Result<()> {
     let created = seed_demo(db).await?;
     println!("demo board ready{}: /boards/{DEMO_BOARD}", if created { " (created)" } else { "" });
     Ok(())
-}
-
-/// Creates what is missing of the demo board; returns whether the board itself was new. The
-/// demo board is public whatever `DEFAULT_BOARD_VISIBILITY` says: it is there to be shown.
-pub async fn seed_demo(db: &Db) -> anyhow::Result<bool> {
-    let new_board = NewBoard::parse(
-        &json!({
-            "slug": DEMO_BOARD, "title": "Demo", "columns": 3,
-            "description": "One widget of every kind. Push to it: see README.md."
-        }),
-        Visibility::Public,
-    )
-    .map_err(|e| anyhow::anyhow!("demo board is invalid: {e:?}"))?;
-    let created = match boards::create(db, &new_board).await {
-        Ok(_) => true,
-        Err(StoreError::Conflict { .. }) => false,
-        Err(e) => return Err(e.into()),
-    };
-    let mut conn = db.acquire().await?;
-    let board = boards::find(&mut conn, DEMO_BOARD).await?;
-    for (position, spec) in demo_widgets().into_iter().enumerate() {
-        let mut spec = spec;
-        spec["position"] = json!(position);
-        let new = NewWidget::parse(&spec).map_err(|e| anyhow::anyhow!("demo widget is invalid: {e:?}"))?;
-        let widget = match widgets::create(&mut conn, &board, &new).await {
-            Ok(widget) => widget,
-            Err(StoreError::Conflict { .. }) => widgets::find(&mut conn, DEMO_BOARD, new.key.as_str()).await?,
-            Err(e) => return Err(e.into()),
-        };
-        if events::latest_of_widget(&mut conn, widget.id).await?.is_none() {
-            let history = demo_history(new.key.as_str())
-                .into_iter()
-                .map(|value| Value::parse(widget.kind(), value).map(|value| NewEvent { widget: &widget, value }))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| anyhow::anyhow!("demo value is invalid: {e:?}"))?;
-            events::insert(&mut conn, history).await?;
-        }
-    }
-    Ok(created)
-}
-
-fn demo_widgets() -> Vec<Json> {
-    vec![
-        json!({"key": "visitors", "title": "Visitors online", "kind": "number", "config": {"unit": "", "decimals": 0, "stale_after": 120}}),
-        json!({"key": "cpu", "title": "CPU load", "kind": "gauge", "config": {"unit": "%", "min": 0, "max": 100,
-            "thresholds": [{"value": 70, "color": "#e5a50a"}, {"value": 90, "color": "#e01b24"}]}}),
-        json!({"key": "requests", "title": "Requests / s", "kind": "line", "config": {"unit": "req/s", "max_points": 60, "width": 2}}),
-        json!({"key": "deploys", "title": "Latest deploy", "kind": "text", "config": {"width": 3}}),
-        json!({"key": "top-pages", "title": "Top pages", "kind": "list", "config": {}}),
-        json!({"key": "api", "title": "API status", "kind": "status", "config": {}}),
-    ]
-}
-
-/// A few plausible past values per widget, oldest first.
-pub fn demo_history(key: &str) -> Vec<Json> {
-    let now = Utc::now();
-    match key {
-        "visitors" => (0..10).map(|i| json!({"value": 1180 + i * 7 - (i % 3) * 11})).collect(),
-        "cpu" => (0..10).map(|i| json!({"value": 35.0 + f64::from(i % 5) * 6.5})).collect(),
-        "requests" => (0..60)
-            .map(|i: i32| {
-                let at = now - Duration::seconds(i64::from(60 - i) * 10);
-                let wave = (f64::from(i) / 6.0).sin() * 40.0;
-                json!({"value": (220.0 + wave + f64::from(i % 7) * 3.0).round(), "at": at.to_rfc3339()})
-            })
-            .collect(),
-        "deploys" => vec![json!({"text": "v2.14.0 deployed to production by the CI pipeline"})],
-        "top-pages" => vec![json!({"items": [
-            {"label": "/", "value": 1523}, {"label": "/pricing", "value": 842},
-            {"label": "/docs/getting-started", "value": 611}, {"label": "/blog", "value": 287}
-        ]})],
-        "api" => vec![json!({"status": "ok", "message": "All systems operational"})],
-        _ => Vec::new(),
-    }
 }

@@ -10,8 +10,8 @@ use rand::seq::IndexedRandom;
 use serde_json::{Value as Json, json};
 
 use super::JobContext;
-use crate::cli::seed::{DEMO_BOARD, seed_demo};
 use crate::domain::{Value, WidgetKind};
+use crate::store::demo::{DEMO_BOARD, seed_demo};
 use crate::store::events::{self, NewEvent};
 use crate::store::widgets::WidgetView;
 use crate::store::{StoreError, boards, widgets};

@@ -20,7 +20,7 @@ mod live;
 mod menu;
 mod publisher;
 mod report;
-mod sse;
+pub mod sse;
 mod stats;
 
 use std::sync::Arc;

@@ -38,6 +38,7 @@ macro_rules! newest_visible_event {
 pub mod boards;
 pub mod changes;
 pub mod database;
+pub mod demo;
 pub mod event_writer;
 pub mod events;
 pub mod jobs;

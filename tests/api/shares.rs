@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use crate::cli::{assert_one_line_error, dashboard};
+use super::cli::{assert_one_line_error, dashboard};
 use crate::common::{TestApp, create_token};
 use dashboard::domain::Role;
 

@@ -1,8 +1,6 @@
 //! Shared test harness: each test gets its own database (cloned from a migrated template, so it
 //! is fast), its own Redis channel prefix, and the app on a random port, over real HTTP.
 
-#![allow(dead_code)] // each test crate uses a different part of the harness
-
 pub mod database;
 pub mod heavy;
 pub mod private_redis;

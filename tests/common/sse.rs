@@ -1,14 +1,18 @@
-//! A minimal SSE reader for tests: reads frames (blocks separated by a blank line) off a
-//! streaming response.
+//! An SSE client for tests: the stream's bytes go through the same standard parser the load
+//! tester uses (`dashboard::loadtest::sse`), and each item it reports comes out owned.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
+use dashboard::loadtest::sse::{Item, Parser};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::Value as Json;
 
+/// One item of the stream: an event, a comment or a bare `retry:`.
 #[derive(Debug, Clone, Default)]
-pub struct Frame {
+pub struct Message {
+    /// The stream's last event id after this event, as a browser would resume from it.
     pub id: Option<i64>,
     pub event: Option<String>,
     pub data: String,
@@ -16,9 +20,23 @@ pub struct Frame {
     pub retry: Option<u64>,
 }
 
-impl Frame {
+impl Message {
     pub fn json(&self) -> Json {
-        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("frame data is not JSON ({e}): {:?}", self.data))
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("event data is not JSON ({e}): {:?}", self.data))
+    }
+
+    fn from_item(item: Item<'_>) -> Self {
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        match item {
+            Item::Event(event) => Self {
+                id: std::str::from_utf8(event.last_event_id).ok().and_then(|id| id.parse().ok()),
+                event: Some(text(event.kind)),
+                data: text(event.data),
+                ..Self::default()
+            },
+            Item::Comment(comment) => Self { comment: Some(text(comment)), ..Self::default() },
+            Item::Retry(ms) => Self { retry: Some(ms), ..Self::default() },
+        }
     }
 }
 
@@ -26,7 +44,8 @@ pub struct SseClient {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    buffer: String,
+    parser: Parser,
+    received: VecDeque<Message>,
 }
 
 impl SseClient {
@@ -45,29 +64,30 @@ impl SseClient {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
             body: response.bytes_stream().boxed(),
-            buffer: String::new(),
+            parser: Parser::new(),
+            received: VecDeque::new(),
         }
     }
 
-    /// The next frame, or `None` when the stream ended or nothing came within `wait`.
-    pub async fn next(&mut self, wait: Duration) -> Option<Frame> {
+    /// The next message, or `None` when the stream ended or nothing came within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<Message> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                return Some(parse(&block));
+            if let Some(message) = self.received.pop_front() {
+                return Some(message);
             }
             let chunk = tokio::time::timeout_at(deadline, self.body.next()).await.ok()??.ok()?;
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            let Self { parser, received, .. } = self;
+            parser.feed(&chunk, |item| received.push_back(Message::from_item(item)));
         }
     }
 
-    /// The next frame that is an event: not a comment, not a bare `retry:`.
-    pub async fn next_event(&mut self, wait: Duration) -> Option<Frame> {
+    /// The next event: not a comment, not a bare `retry:`.
+    pub async fn next_event(&mut self, wait: Duration) -> Option<Message> {
         loop {
-            let frame = self.next(wait).await?;
-            if frame.event.is_some() || !frame.data.is_empty() {
-                return Some(frame);
+            let message = self.next(wait).await?;
+            if message.event.is_some() {
+                return Some(message);
             }
         }
     }
@@ -84,13 +104,13 @@ impl SseClient {
         }
     }
 
-    /// Reads `widget` frames until `count` arrived (or `wait` passed without one); returns their ids.
+    /// Reads `widget` events until `count` arrived (or `wait` passed without one); returns their ids.
     pub async fn widget_ids(&mut self, count: usize, wait: Duration) -> Vec<i64> {
         let mut ids = Vec::new();
         while ids.len() < count {
-            let Some(frame) = self.next(wait).await else { break };
-            if frame.event.as_deref() == Some("widget") {
-                ids.push(frame.id.expect("widget frames carry an id"));
+            let Some(message) = self.next(wait).await else { break };
+            if message.event.as_deref() == Some("widget") {
+                ids.push(message.id.expect("widget events carry an id"));
             }
         }
         ids
@@ -110,25 +130,4 @@ pub fn assert_ids(received: &[i64], expected: &[i64]) {
             expected.get(first..(first + 5).min(expected.len())),
         );
     }
-}
-
-fn parse(block: &str) -> Frame {
-    let mut frame = Frame::default();
-    let mut data = Vec::new();
-    for line in block.lines() {
-        if let Some(comment) = line.strip_prefix(':') {
-            frame.comment = Some(comment.trim().to_string());
-            continue;
-        }
-        let (field, value) = line.split_once(':').map_or((line, ""), |(f, v)| (f, v.strip_prefix(' ').unwrap_or(v)));
-        match field {
-            "id" => frame.id = value.parse().ok(),
-            "event" => frame.event = Some(value.to_string()),
-            "data" => data.push(value.to_string()),
-            "retry" => frame.retry = value.parse().ok(),
-            _ => {}
-        }
-    }
-    frame.data = data.join("\n");
-    frame
 }

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use crate::{fresh_db, job, job_after_runs, wait_for};
+use super::{fresh_db, job, job_after_runs, wait_for};
 
 fn dashboard(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dashboard"));
@@ -22,7 +22,7 @@ async fn jobs_lists_the_jobs_and_runs_one_now() {
     let (listed, text) = run(&url, &["jobs"]);
     assert!(listed.status.success());
     let retention = text.lines().find(|l| l.starts_with("retention")).unwrap_or_else(|| panic!("{text}"));
-    assert!(retention.contains("24h") && retention.contains("never") && retention.contains("due now"), "{retention}");
+    assert!(retention.contains("1 d") && retention.contains("never") && retention.contains("due now"), "{retention}");
     assert!(!text.contains("demo-feed"), "DEMO_FEED is off outside development: {text}");
 
     let (ran, text) = run(&url, &["jobs", "run", "retention"]);

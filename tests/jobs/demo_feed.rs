@@ -2,9 +2,9 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
+use super::{WAIT, job, job_after_runs};
 use crate::common::TestApp;
 use crate::common::sse::SseClient;
-use crate::{WAIT, job, job_after_runs};
 
 /// Widget key → its latest event, from the board's JSON.
 async fn latest(app: &TestApp) -> HashMap<String, Json> {

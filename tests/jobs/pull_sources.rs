@@ -1,9 +1,9 @@
 use serde_json::{Value as Json, json};
 
+use super::source_server::{KEY, SourceServer};
+use super::{TestRunner, WAIT, create_board, fresh_db, job, job_after_runs, source, values_of, wait_for};
 use crate::common::TestApp;
 use crate::common::sse::SseClient;
-use crate::source_server::{KEY, SourceServer};
-use crate::{TestRunner, WAIT, create_board, fresh_db, job, job_after_runs, source, values_of, wait_for};
 
 /// Reads the stream until `count` widget events arrived; returns their data.
 async fn widget_events(stream: &mut SseClient, count: usize) -> Vec<Json> {

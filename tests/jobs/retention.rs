@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::idle_runner;
 use crate::common::TestApp;
-use crate::idle_runner;
 
 const WIDGETS: i64 = 20;
 

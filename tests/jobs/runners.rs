@@ -3,9 +3,9 @@ use std::time::Duration;
 
 use dashboard::store::Db;
 
+use super::source_server::SourceServer;
+use super::{TestRunner, create_board, fresh_db, job, job_after_runs, source, values_of, wait_for};
 use crate::common::TestDatabase;
-use crate::source_server::SourceServer;
-use crate::{TestRunner, create_board, fresh_db, job, job_after_runs, source, values_of, wait_for};
 
 const ALLOW_LOCAL: (&str, &str) = ("ALLOWED_SOURCE_HOSTS", "127.0.0.1");
 

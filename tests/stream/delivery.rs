@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::WAIT;
+use super::WAIT;
 use crate::common::private_redis::PrivateRedis;
 use crate::common::sse::{SseClient, assert_ids};
 use crate::common::{TestApp, rand_suffix};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-use crate::WAIT;
+use super::WAIT;
 use crate::common::TestApp;
 use crate::common::private_redis::PrivateRedis;
 use crate::common::sse::{SseClient, assert_ids};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value as Json, json};
 use tokio::io::AsyncWriteExt;
 
-use crate::WAIT;
+use super::WAIT;
 use crate::common::served::Server;
 use crate::common::sse::{SseClient, assert_ids};
 use crate::common::{TestApp, fresh_database};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::WAIT;
+use super::WAIT;
 use crate::common::fresh_database;
 use crate::common::heavy::stalled_get;
 use crate::common::served::Server;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use dashboard::startup::Role;
 use serde_json::json;
 
-use crate::WAIT;
-use crate::common::sse::{Frame, SseClient};
+use super::WAIT;
+use crate::common::sse::{Message, SseClient};
 use crate::common::{TestApp, rand_suffix};
 
 const TITLE: &str = "Quarterly Vault Figures";
@@ -32,7 +32,7 @@ fn with_token(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
 }
 
 /// Frames up to and including the widget frame with id `last`.
-async fn frames_until(stream: &mut SseClient, last: i64) -> Vec<Frame> {
+async fn frames_until(stream: &mut SseClient, last: i64) -> Vec<Message> {
     let mut frames = Vec::new();
     while let Some(frame) = stream.next_event(WAIT).await {
         let done = frame.id == Some(last);
@@ -44,7 +44,7 @@ async fn frames_until(stream: &mut SseClient, last: i64) -> Vec<Frame> {
     panic!("event {last} did not arrive; got {frames:?}");
 }
 
-fn assert_no_trace(frames: &[Frame], private_ids: &[i64]) {
+fn assert_no_trace(frames: &[Message], private_ids: &[i64]) {
     for frame in frames {
         for secret in ["vault", TITLE, &VALUE.to_string()] {
             assert!(!frame.data.contains(secret), "{secret:?} in {frame:?}");

@@ -1,6 +1,6 @@
 use serde_json::{Value as Json, json};
 
-use crate::WAIT;
+use super::WAIT;
 use crate::common::heavy::{push_large, stalled_get};
 use crate::common::sse::{SseClient, assert_ids};
 use crate::common::{BOUND_VALUES, TestApp, UNDECODABLE_VALUE};

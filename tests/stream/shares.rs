@@ -9,7 +9,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, redirect};
 use serde_json::{Value as Json, json};
 
-use crate::WAIT;
+use super::WAIT;
 use crate::common::TestApp;
 use crate::common::sse::SseClient;
 

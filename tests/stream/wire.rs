@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::WAIT;
+use super::WAIT;
 use crate::common::TestApp;
 use crate::common::sse::SseClient;
 

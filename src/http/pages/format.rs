@@ -70,14 +70,25 @@ fn round_up_last_digit(fixed: &str) -> String {
 }
 
 /// How long ago `at` was, as a person says it: "just now", "42 s ago", "3 min ago", "5 h ago", "2 d ago".
+/// (`static/js/format.js` says it the same way, so a live page keeps the words the server wrote.)
 pub fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let seconds = (now - at).num_seconds().max(0);
+    if seconds < 5 { "just now".into() } else { format!("{} ago", span(seconds)) }
+}
+
+/// Past times as [`ago`] says them, future ones as "in 3 min".
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (at - now).num_seconds();
+    if seconds > 0 { format!("in {}", span(seconds)) } else { ago(at, now) }
+}
+
+/// A duration in its largest whole unit: "42 s", "3 min", "5 h", "2 d".
+pub fn span(seconds: i64) -> String {
     match seconds {
-        0..5 => "just now".into(),
-        5..60 => format!("{seconds} s ago"),
-        60..3600 => format!("{} min ago", seconds / 60),
-        3600..86_400 => format!("{} h ago", seconds / 3600),
-        _ => format!("{} d ago", seconds / 86_400),
+        ..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min", seconds / 60),
+        3600..86_400 => format!("{} h", seconds / 3600),
+        _ => format!("{} d", seconds / 86_400),
     }
 }
 
@@ -129,5 +140,8 @@ mod tests {
         assert_eq!(ago(before(5 * 3600 + 10), now), "5 h ago");
         assert_eq!(ago(before(2 * 86_400), now), "2 d ago");
         assert_eq!(ago(now + chrono::Duration::seconds(30), now), "just now");
+        assert_eq!(relative(now + chrono::Duration::seconds(190), now), "in 3 min");
+        assert_eq!(relative(before(42), now), "42 s ago");
+        assert_eq!(span(86_400), "1 d");
     }
 }

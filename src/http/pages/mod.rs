@@ -5,7 +5,7 @@ mod assets;
 mod board;
 mod cards;
 mod error;
-mod format;
+pub mod format;
 mod index;
 mod layout;
 mod manage;

@@ -1,9 +1,6 @@
 //! Background jobs against real PostgreSQL, with pull sources served by a local HTTP
 //! server in the test.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod cli;
 mod demo_feed;
 mod pull_sources;
@@ -11,6 +8,7 @@ mod retention;
 mod runners;
 mod source_server;
 
+use crate::common;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,5 @@
 //! The stream over real HTTP, with real Redis and PostgreSQL.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod delivery;
 mod faults;
 mod limits;

@@ -4,8 +4,7 @@
 //! Needs Debian's `chromium` and `chromium-driver`; without them these tests fail with the
 //! command that installs them (they never pass silently).
 
-mod common;
-
+use crate::common;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -202,7 +201,7 @@ fn card(key: &str, part: &str) -> String {
 }
 
 async fn demo(app: &TestApp) {
-    dashboard::cli::seed::seed_demo(&app.db).await.expect("demo board seeded");
+    dashboard::store::demo::seed_demo(&app.db).await.expect("demo board seeded");
 }
 
 /// Waits until uPlot has drawn the line chart of `widget`.

@@ -1,8 +1,7 @@
 //! The HTML pages over real HTTP: what the server renders, its headers, and the
 //! management forms' sign-in, CSRF and validation.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! `dashboard loadtest` (the built binary) against a real test server: its counts must be exact.
 
-#[path = "common/mod.rs"]
-mod common;
-
+use crate::common;
 use std::process::Output;
 use std::time::Duration;
 

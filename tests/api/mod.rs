@@ -1,8 +1,5 @@
 //! The JSON API through real HTTP, each test on its own database.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod audit;
 mod auth_first;
 mod boards;

@@ -1,0 +1,11 @@
+//! Every integration test in one binary, so the shared harness in `common` compiles once.
+//! Each area is a module: `cargo test --test main -- api::widgets` runs one file's tests.
+
+mod common;
+
+mod api;
+mod browser;
+mod jobs;
+mod loadtest;
+mod pages;
+mod stream;
