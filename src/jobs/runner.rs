@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{JobContext, JobKind, demo_feed, pull_source, retention};
 use crate::store::StoreResult;
-use crate::store::jobs::{self, ClaimedJob, Leases, Outcome};
+use crate::store::jobs::{self, ClaimedJob, Leases, RunOutcome};
 
 /// How often an idle runner looks for due jobs; a finished job frees its slot at once.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -261,7 +261,7 @@ async fn execute(ctx: JobContext, runner: String, job: ClaimedJob, scheduled: bo
         Ok(summary) => tracing::debug!(job = %job.name, %summary, "job done"),
         Err(error) => tracing::warn!(job = %job.name, %error, "job failed"),
     }
-    let outcome = Outcome {
+    let outcome = RunOutcome {
         started_at,
         duration_ms: i32::try_from(clock.elapsed().as_millis()).unwrap_or(i32::MAX),
         error: result.as_ref().err().cloned(),

@@ -45,13 +45,13 @@ pub struct Progress {
 }
 
 /// What one client saw, for the final report.
-pub struct Outcome {
+pub struct ClientReport {
     pub connected: bool,
     /// Keys of tracked events, in the order they arrived.
     pub keys: Vec<i64>,
 }
 
-pub async fn run(run: Arc<Run>, index: usize) -> Outcome {
+pub async fn run(run: Arc<Run>, index: usize) -> ClientReport {
     let mut client = Client { parser: Parser::new(), keys: Vec::new(), retry: DEFAULT_RETRY };
     let mut first = true;
     loop {
@@ -76,7 +76,7 @@ pub async fn run(run: Arc<Run>, index: usize) -> Outcome {
             _ = tokio::time::sleep(client.retry) => {}
         }
     }
-    Outcome { connected: run.progress[index].connected.load(Relaxed), keys: client.keys }
+    ClientReport { connected: run.progress[index].connected.load(Relaxed), keys: client.keys }
 }
 
 struct Client {

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use args::LoadtestArgs;
 use args::Plan;
-use client::{Outcome, Progress, Run};
+use client::{ClientReport, Progress, Run};
 use publisher::Publisher;
 use report::Report;
 use stats::Stats;
@@ -92,7 +92,7 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     if let Some(live) = live {
         let _ = live.await;
     }
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(clients.len());
+    let mut outcomes: Vec<ClientReport> = Vec::with_capacity(clients.len());
     for client in clients {
         outcomes.push(client.await?);
     }
@@ -106,7 +106,11 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
 }
 
 /// Starts the clients at `plan.ramp` per second, in 10 ms steps.
-async fn ramp(run: &Arc<Run>, plan: &Plan, interrupted: &CancellationToken) -> Vec<tokio::task::JoinHandle<Outcome>> {
+async fn ramp(
+    run: &Arc<Run>,
+    plan: &Plan,
+    interrupted: &CancellationToken,
+) -> Vec<tokio::task::JoinHandle<ClientReport>> {
     let mut clients = Vec::with_capacity(plan.clients);
     let mut ticks = tokio::time::interval(Duration::from_millis(10));
     let start = Instant::now();

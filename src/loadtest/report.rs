@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::args::Plan;
-use super::client::{Outcome, Run};
+use super::client::{ClientReport, Run};
 use super::stats::Stats;
 
 #[derive(Debug, Serialize)]
@@ -89,8 +89,14 @@ fn delivery(keys: &[i64], published: Option<&[i64]>) -> Delivery {
 }
 
 impl Report {
-    pub fn new(plan: &Plan, run: &Run, outcomes: &[Outcome], published: Option<&[i64]>, elapsed: Duration) -> Self {
-        let connected: Vec<&Outcome> = outcomes.iter().filter(|o| o.connected).collect();
+    pub fn new(
+        plan: &Plan,
+        run: &Run,
+        outcomes: &[ClientReport],
+        published: Option<&[i64]>,
+        elapsed: Duration,
+    ) -> Self {
+        let connected: Vec<&ClientReport> = outcomes.iter().filter(|o| o.connected).collect();
         let mut total = Delivery::default();
         for outcome in &connected {
             let d = delivery(&outcome.keys, published);

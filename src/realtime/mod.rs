@@ -69,7 +69,7 @@ struct Inner {
     replays: Arc<Semaphore>,
     wake: Notify,
     redis_connected: AtomicBool,
-    publisher: Option<redis::Publisher>,
+    announcer: Option<redis::Announcer>,
     shutdown: CancellationToken,
     instance: String,
 }
@@ -106,10 +106,10 @@ impl Realtime {
         // Unique per start, even for two apps in one process (tests), so each skips only its own messages.
         let instance = format!("{}-{}-{}", hostname(), std::process::id(), &crate::config::random_hex(2));
         let board_messages = board_message::BoardMessages::new(&settings.secret_key_base);
-        let publisher = settings
+        let announcer = settings
             .redis_url
             .as_ref()
-            .map(|url| redis::Publisher::new(url.expose(), &settings.redis_channel_prefix, &instance, board_messages));
+            .map(|url| redis::Announcer::new(url.expose(), &settings.redis_channel_prefix, &instance, board_messages));
         Self {
             inner: Arc::new(Inner {
                 hub: Hub::new(),
@@ -122,7 +122,7 @@ impl Realtime {
                 replays: Arc::new(Semaphore::new(settings.sse.max_replays)),
                 wake: Notify::new(),
                 redis_connected: AtomicBool::new(false),
-                publisher,
+                announcer,
                 shutdown,
                 instance,
             }),
@@ -163,7 +163,7 @@ impl Realtime {
     }
 
     pub fn redis_enabled(&self) -> bool {
-        self.inner.publisher.is_some()
+        self.inner.announcer.is_some()
     }
 
     pub fn redis_connected(&self) -> bool {
@@ -186,8 +186,8 @@ impl Realtime {
         // well means a read right after this push (same process) already sees it.
         self.snapshots_changed_by(events);
         self.wake();
-        if let Some(publisher) = &self.inner.publisher {
-            publisher.publish_events(last);
+        if let Some(announcer) = &self.inner.announcer {
+            announcer.publish_events(last);
         }
     }
 
@@ -235,8 +235,8 @@ impl Realtime {
 
     fn board_change(&self, board: &str, action: &str, private: bool) {
         self.announce_board_change(board, action, private);
-        if let Some(publisher) = &self.inner.publisher {
-            publisher.publish_board_change(board, action, private);
+        if let Some(announcer) = &self.inner.announcer {
+            announcer.publish_board_change(board, action, private);
         }
     }
 

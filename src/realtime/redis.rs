@@ -29,7 +29,7 @@ fn boards_channel(prefix: &str) -> String {
 }
 
 /// Publishes through the deadpool-redis pool, never blocking the request that committed.
-pub struct Publisher {
+pub struct Announcer {
     pool: Option<Pool>,
     /// The newest committed id: one task publishes it, so a burst of pushes sends one message
     /// (a message only says "read up to here"; an older one adds nothing).
@@ -39,7 +39,7 @@ pub struct Publisher {
     board_messages: BoardMessages,
 }
 
-impl Publisher {
+impl Announcer {
     pub fn new(url: &str, prefix: &str, instance: &str, board_messages: BoardMessages) -> Self {
         let pool = build_pool(url);
         if let Err(error) = &pool {

@@ -62,7 +62,7 @@ pub struct Leases<'a> {
 }
 
 /// How a run ended, to record on the job.
-pub struct Outcome {
+pub struct RunOutcome {
     pub started_at: DateTime<Utc>,
     pub duration_ms: i32,
     pub error: Option<String>,
@@ -205,7 +205,7 @@ pub async fn claim_named(db: &Db, runner: &str, leases: &Leases<'_>, name: &str)
 
 /// Records how a run ended and releases the claim. Returns false when the claim was no longer
 /// this runner's (its lease ended; another runner may have taken the job).
-pub async fn finish(db: &Db, runner: &str, job_id: i64, outcome: &Outcome) -> StoreResult<bool> {
+pub async fn finish(db: &Db, runner: &str, job_id: i64, outcome: &RunOutcome) -> StoreResult<bool> {
     let done = sqlx::query(
         "UPDATE jobs SET locked_by = NULL, locked_until = NULL,
                 runs = runs + 1,
