@@ -21,7 +21,11 @@ pub fn key_of_id(id: &str) -> Option<Slug> {
 /// The values a `send_event` body (without its `auth_token`) stands for on a widget of `kind`.
 /// `newest` is the time of the widget's newest point: of a line's `points`, only later ones
 /// become values, oldest first. Each value is checked as a pushed value is.
-pub fn values(kind: WidgetKind, mut body: Map<String, Json>, newest: Option<DateTime<Utc>>) -> Result<Vec<Value>, ValidationErrors> {
+pub fn values(
+    kind: WidgetKind,
+    mut body: Map<String, Json>,
+    newest: Option<DateTime<Utc>>,
+) -> Result<Vec<Value>, ValidationErrors> {
     match kind {
         WidgetKind::Line if body.contains_key("points") => {
             let points = body.remove("points").unwrap_or_default();
@@ -53,7 +57,11 @@ fn rename_missing(body: &mut Map<String, Json>, from: &str, to: &str) {
 
 /// `points: [{"x": unix seconds, "y": number}…]`: one value per point newer than `newest`, in
 /// time order, each with the body's other fields.
-fn line_points(points: &Json, rest: &Map<String, Json>, newest: Option<DateTime<Utc>>) -> Result<Vec<Value>, ValidationErrors> {
+fn line_points(
+    points: &Json,
+    rest: &Map<String, Json>,
+    newest: Option<DateTime<Utc>>,
+) -> Result<Vec<Value>, ValidationErrors> {
     let Json::Array(points) = points else {
         return Err(ValidationErrors::single("points", "must be a list of {\"x\": unix seconds, \"y\": number}"));
     };

@@ -65,7 +65,8 @@ async fn each_smashing_shape_arrives_on_the_stream_as_its_mapped_value() {
     let app = sample_board(&[]).await;
     let mut stream = stream_of(&app, "sample").await;
     let x = now_secs() - 100;
-    let at = |x: i64| chrono::DateTime::from_timestamp(x, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let at =
+        |x: i64| chrono::DateTime::from_timestamp(x, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     let buzzwords = json!([{"label": "Paradigm shift", "value": 3}, {"label": "Synergy", "value": "many"}]);
     // The calls of Smashing's sample jobs and widget docs, and what each becomes.
     let cases = [
@@ -78,7 +79,11 @@ async fn each_smashing_shape_arrives_on_the_stream_as_its_mapped_value() {
             json!({"text": "Hello", "title": "Hi", "moreinfo": "from the job"}),
             json!({"text": "Hello", "title": "Hi", "moreinfo": "from the job"}),
         ),
-        ("deploys", json!({"status": "danger", "text": "build 12 broke"}), json!({"status": "critical", "message": "build 12 broke"})),
+        (
+            "deploys",
+            json!({"status": "danger", "text": "build 12 broke"}),
+            json!({"status": "critical", "message": "build 12 broke"}),
+        ),
     ];
     for (widget, body, expected) in cases {
         let (status, text) = smashing_post(&app, &format!("/widgets/{widget}"), &app.token, body).await;
@@ -101,7 +106,8 @@ async fn a_graph_sent_whole_again_stores_only_its_new_points() {
         assert_eq!(smashing_post(&app, "/widgets/convergence", &app.token, body).await.0, 204);
     }
     let history: Json = app.get("/dashboard/boards/sample/widgets/convergence/events").await.json().await.unwrap();
-    let ys: Vec<i64> = history["events"].as_array().unwrap().iter().map(|e| e["value"]["value"].as_i64().unwrap()).collect();
+    let ys: Vec<i64> =
+        history["events"].as_array().unwrap().iter().map(|e| e["value"]["value"].as_i64().unwrap()).collect();
     assert_eq!(ys, (0..12).collect::<Vec<_>>());
     assert_eq!(smashing_post(&app, "/widgets/convergence", &app.token, json!({"points": points(first)})).await.0, 204);
     assert_eq!(app.count("events").await, 12, "points no newer than the newest are not stored again");

@@ -162,7 +162,9 @@ fn body(kind: WidgetKind, config: &Config<'_>, value: Option<&Json>, history: &[
         WidgetKind::Number => Body::Number(number(config, history)),
         WidgetKind::Gauge => Body::Gauge(gauge(config, value.and_then(point_value))),
         WidgetKind::Line => Body::Line(line(config, history)),
-        WidgetKind::Text => Body::Text(TextView { title: text("title"), text: text("text"), moreinfo: text("moreinfo") }),
+        WidgetKind::Text => {
+            Body::Text(TextView { title: text("title"), text: text("text"), moreinfo: text("moreinfo") })
+        }
         WidgetKind::List => Body::List(list(value)),
         WidgetKind::Status => Body::Status(status(&text("status"), text("message"))),
     }

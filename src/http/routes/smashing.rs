@@ -128,9 +128,8 @@ async fn newest_point(conn: &mut sqlx::PgConnection, widget: &WidgetRow) -> ApiR
 /// Writes as the push API does: one value through the group-committing writer, several (a
 /// graph's new points) in one transaction as a batch is.
 async fn write(state: &AppState, widget: WidgetRow, values: Vec<Value>) -> ApiResult<Vec<EventRow>> {
-    let missing = |e: StoreError, widget: &WidgetRow| {
-        ApiError::from_store(e, || widget_not_found(&widget.board, &widget.key))
-    };
+    let missing =
+        |e: StoreError, widget: &WidgetRow| ApiError::from_store(e, || widget_not_found(&widget.board, &widget.key));
     match <[Value; 1]>::try_from(values) {
         Ok([value]) => {
             let event = state.event_writer.push(widget.clone(), value).await.map_err(|e| missing(e, &widget))?;
