@@ -20,7 +20,7 @@ use tracing_subscriber::EnvFilter;
 /// What a limit that cannot be 0 is told to be.
 const AT_LEAST_ONE: &str = "a whole number of at least 1";
 const DEFAULT_AUTH_FAILURE_LIMIT: NonZeroU32 = NonZeroU32::new(20).unwrap();
-use crate::domain::Visibility;
+use crate::domain::{Slug, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -99,6 +99,8 @@ pub struct Settings {
     /// What a new board is when its creator does not say.
     pub default_board_visibility: Visibility,
     pub allowed_source_hosts: Vec<String>,
+    /// The only board the Smashing push API (`POST /widgets/{id}`) looks for widgets on.
+    pub smashing_board: Option<Slug>,
     pub log_level: String,
     pub log_format: LogFormat,
     pub pidfile: Option<PathBuf>,
@@ -230,6 +232,12 @@ impl Settings {
                 if production { Visibility::Private } else { Visibility::Public },
             )?,
             allowed_source_hosts: env.list("ALLOWED_SOURCE_HOSTS"),
+            smashing_board: env.parse_or_else(
+                "SMASHING_BOARD",
+                "a board slug",
+                |raw| Slug::parse(raw).ok().map(Some),
+                || None,
+            )?,
             log_level: log_filter(env)?,
             log_format,
             pidfile: env.get("PIDFILE").map(PathBuf::from),
@@ -389,6 +397,15 @@ mod tests {
         let s = settings(&[("AUTH_FAILURE_LIMIT", "3"), ("PUSH_RATE_LIMIT", "50")]).unwrap();
         assert_eq!(s.limits.auth_failures_per_minute.get(), 3);
         assert_eq!(s.limits.pushes_per_second.map(|n| n.get()), Some(50));
+    }
+
+    #[test]
+    fn smashing_board_is_a_slug() {
+        assert_eq!(settings(&[]).unwrap().smashing_board, None);
+        let s = settings(&[("SMASHING_BOARD", "ops")]).unwrap();
+        assert_eq!(s.smashing_board.as_ref().map(Slug::as_str), Some("ops"));
+        let err = settings(&[("SMASHING_BOARD", "Ops Board")]).unwrap_err().to_string();
+        assert!(err.contains("SMASHING_BOARD"), "{err}");
     }
 
     #[test]

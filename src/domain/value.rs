@@ -5,6 +5,8 @@ use super::numbers::check_object_numbers;
 use super::widget::{NUL_MESSAGE, WidgetKind, contains_nul};
 
 pub const MAX_VALUE_BYTES: usize = 16 * 1024;
+/// The most values one request may push (a batch's events, a Smashing graph's points).
+pub const MAX_BATCH: usize = 1000;
 const MAX_TEXT: usize = 10_000;
 const MAX_ITEMS: usize = 100;
 const MAX_LABEL: usize = 200;

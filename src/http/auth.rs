@@ -46,7 +46,7 @@ impl Caller {
     }
 
     /// The boards it is limited to; `None`: every board.
-    fn boards(&self) -> Option<&[String]> {
+    pub fn boards(&self) -> Option<&[String]> {
         match self {
             Self::Token(token) => token.boards.as_deref(),
             Self::Bootstrap => None,
@@ -61,17 +61,23 @@ impl Caller {
     /// Refuses (403) a caller whose role is below `needs`, or that is limited to boards and
     /// acts on another board or (`board` is `None`) on no one board, such as creating one.
     pub fn require(&self, needs: Role, board: Option<&str>) -> Result<(), ApiError> {
-        let role = self.role();
-        let refusal = if role < needs {
-            format!("a {role} token cannot do this; it needs the {needs} role")
-        } else {
-            match board {
-                Some(board) if !self.may_see(board) => format!("this token may not act on board {board:?}"),
-                None if self.boards().is_some() => "a token limited to boards may act only on those boards".into(),
-                _ => return Ok(()),
-            }
+        self.require_role(needs)?;
+        let refusal = match board {
+            Some(board) if !self.may_see(board) => format!("this token may not act on board {board:?}"),
+            None if self.boards().is_some() => "a token limited to boards may act only on those boards".into(),
+            _ => return Ok(()),
         };
-        Err(ApiError::Forbidden { message: refusal, role, needs })
+        Err(ApiError::Forbidden { message: refusal, role: self.role(), needs })
+    }
+
+    /// Refuses (403) a caller whose role is below `needs`, whatever boards it is limited to.
+    pub fn require_role(&self, needs: Role) -> Result<(), ApiError> {
+        let role = self.role();
+        if role < needs {
+            let message = format!("a {role} token cannot do this; it needs the {needs} role");
+            return Err(ApiError::Forbidden { message, role, needs });
+        }
+        Ok(())
     }
 
     /// The boards this caller may see: every board, or public ones and those it is limited to.
@@ -130,19 +136,26 @@ async fn identify_caller(req: &ServiceRequest) -> Result<(), ApiError> {
     if matches!(presented, Presented::Nothing) && !is_write(req.method()) {
         return Ok(());
     }
-    let address = client_address(req.request(), state.settings.trust_proxy);
+    let caller = check_credential(state, req.request(), presented).await?;
+    req.extensions_mut().insert(caller);
+    Ok(())
+}
+
+/// The caller whose credential this is, or a 401. An address with too many failures
+/// (`AUTH_FAILURE_LIMIT`) is refused before its credential is looked at, and each failure counts.
+pub async fn check_credential(state: &AppState, req: &HttpRequest, presented: Presented) -> Result<Caller, ApiError> {
+    let address = client_address(req, state.settings.trust_proxy);
     let failures = &state.limits.auth_failures;
     failures.check(address)?;
     let outcome = match presented {
-        Presented::Bearer(secret) => authenticate(state, &secret).await,
+        Presented::Secret(secret) => authenticate(state, &secret).await,
         Presented::Malformed => Err(ApiError::Unauthorized("send the API token as Authorization: Bearer <token>")),
         Presented::Nothing => Err(ApiError::Unauthorized("send an API token: Authorization: Bearer <token>")),
     };
     match outcome {
         Ok(caller) => {
             tracing::debug!(token = %caller.name(), "authenticated");
-            req.extensions_mut().insert(caller);
-            Ok(())
+            Ok(caller)
         }
         Err(unauthorized @ ApiError::Unauthorized(_)) => {
             failures.failed(address)?;
@@ -162,16 +175,18 @@ fn is_write(method: &Method) -> bool {
     [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
 }
 
-enum Presented {
-    Bearer(String),
+/// The credential a request presents.
+pub enum Presented {
+    Secret(String),
     /// An `Authorization` header that is not `Bearer <token>`.
     Malformed,
     Nothing,
 }
 
-fn presented_secret(req: &HttpRequest) -> Presented {
+/// The request's `Authorization: Bearer` credential.
+pub fn presented_secret(req: &HttpRequest) -> Presented {
     match bearer(req) {
-        Some(secret) => Presented::Bearer(secret),
+        Some(secret) => Presented::Secret(secret),
         None if req.headers().contains_key(AUTHORIZATION) => Presented::Malformed,
         None => Presented::Nothing,
     }
@@ -193,8 +208,8 @@ mod tests {
 
     #[test]
     fn only_a_bearer_token_is_a_credential() {
-        assert!(matches!(presented(Some("Bearer abc ")), Presented::Bearer(s) if s == "abc"));
-        assert!(matches!(presented(Some("bearer abc")), Presented::Bearer(_)));
+        assert!(matches!(presented(Some("Bearer abc ")), Presented::Secret(s) if s == "abc"));
+        assert!(matches!(presented(Some("bearer abc")), Presented::Secret(_)));
         for malformed in ["Basic dXNlcjpwdw==", "Bearer ", "Bearer", "abc"] {
             assert!(matches!(presented(Some(malformed)), Presented::Malformed), "{malformed}");
         }

@@ -26,6 +26,9 @@ pub enum ApiError {
     MethodNotAllowed { allow: String },
     #[error("{message}")]
     Conflict { message: String, field: &'static str },
+    /// A widget key that names widgets on several boards, where the request names no board.
+    #[error("widget {key:?} is on several boards; keep it on one, or set SMASHING_BOARD")]
+    AmbiguousWidget { key: String, boards: Vec<String> },
     #[error("the request body did not arrive in time")]
     RequestTimeout,
     #[error("request body is larger than {limit} bytes")]
@@ -54,7 +57,7 @@ impl ApiError {
             Self::Forbidden { .. } => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::Conflict { .. } => "conflict",
+            Self::Conflict { .. } | Self::AmbiguousWidget { .. } => "conflict",
             Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -71,6 +74,7 @@ impl ApiError {
             Self::Conflict { field, .. } => json!({ *field: "is already taken" }),
             Self::RateLimited(limited) => json!({ "retry_after": limited.retry_after_secs() }),
             Self::Forbidden { role, needs, .. } => json!({ "role": role, "needs": needs }),
+            Self::AmbiguousWidget { boards, .. } => json!({ "boards": boards }),
             _ => json!({}),
         }
     }
@@ -137,7 +141,7 @@ impl ResponseError for ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::AmbiguousWidget { .. } => StatusCode::CONFLICT,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -32,12 +32,8 @@ impl<const LIMIT: usize> FromRequest for JsonBody<LIMIT> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<mime::Mime>().ok())
             .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
-        let declared_too_large = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-            .is_some_and(|len| len > LIMIT);
-        let mut payload = payload.take();
+        let declared_too_large = declared_too_large(req, LIMIT);
+        let read = read_json(req, payload, LIMIT);
         Box::pin(async move {
             if declared_too_large {
                 return Err(ApiError::PayloadTooLarge { limit: LIMIT });
@@ -45,18 +41,53 @@ impl<const LIMIT: usize> FromRequest for JsonBody<LIMIT> {
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
-                if body.len() + chunk.len() > LIMIT {
-                    return Err(ApiError::PayloadTooLarge { limit: LIMIT });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            serde_json::from_slice(&body)
-                .map(JsonBody)
-                .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
+            read.await.map(JsonBody)
         })
+    }
+}
+
+/// A body of at most `LIMIT` bytes read as JSON whatever its `Content-Type`: Smashing's
+/// documented `curl -d` sends JSON as a form.
+pub struct AnyTypeJsonBody<const LIMIT: usize = BODY_LIMIT>(pub serde_json::Value);
+
+impl<const LIMIT: usize> FromRequest for AnyTypeJsonBody<LIMIT> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = read_json(req, payload, LIMIT);
+        Box::pin(async move { read.await.map(AnyTypeJsonBody) })
+    }
+}
+
+fn declared_too_large(req: &HttpRequest, limit: usize) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|len| len > limit)
+}
+
+/// Reads the body, refusing one larger than `limit` (as declared, or as it arrives), and parses it.
+fn read_json(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> impl Future<Output = Result<serde_json::Value, ApiError>> + 'static {
+    let declared_too_large = declared_too_large(req, limit);
+    let mut payload = payload.take();
+    async move {
+        if declared_too_large {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
     }
 }
 

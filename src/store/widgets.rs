@@ -206,6 +206,19 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> StoreResult<WidgetRow> {
     Ok(sqlx::query_as(concat!(select_widgets!(), " WHERE w.id = $1")).bind(id).fetch_one(conn).await?)
 }
 
+/// The widgets of this key on any of `boards` (`None`: on any board), ordered by board.
+pub async fn find_by_key(conn: &mut PgConnection, key: &str, boards: Option<&[String]>) -> StoreResult<Vec<WidgetRow>> {
+    let rows = sqlx::query_as(concat!(
+        select_widgets!(),
+        " WHERE w.key = $1 AND ($2::text[] IS NULL OR b.slug = ANY($2)) ORDER BY b.slug"
+    ))
+    .bind(key)
+    .bind(boards)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows)
+}
+
 /// The widgets named by (board, key) pairs, for a batch push.
 pub async fn find_many(conn: &mut PgConnection, pairs: &[(String, String)]) -> StoreResult<Vec<WidgetRow>> {
     let (boards, keys): (Vec<&str>, Vec<&str>) = pairs.iter().map(|(b, k)| (b.as_str(), k.as_str())).unzip();

@@ -1,5 +1,6 @@
 // The live board: charts on the server-rendered cards, the stream from the snapshot's
-// last_event_id, and a refresh from the board's JSON on `board` and `reset` events.
+// last_event_id, and a refresh from the board's JSON on `board` and `reset` events (a whole
+// reload on a `board` event of action `reload`, which Smashing scripts send).
 
 import { mountAll, unmountAll } from './chart.js';
 import { startClock, syncWithServer } from './clock.js';
@@ -113,9 +114,15 @@ function stop(...message) {
   notice.hidden = false;
 }
 
+function onBoardChange(change) {
+  if (change.action === 'reload') window.location.reload();
+  else if (change.action === 'renamed') renamed();
+  else refresh(false);
+}
+
 const stream = new Stream(document.getElementById('stream-state'), slug, Number(grid.dataset.lastEventId) || 0, {
   widget: onWidget,
-  board: (change) => (change.action === 'renamed' ? renamed() : refresh(false)),
+  board: onBoardChange,
   reset: () => refresh(true),
 });
 stream.start();

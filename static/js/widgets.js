@@ -44,11 +44,20 @@ function setText(card, selector, text) {
   if (el) el.textContent = text;
 }
 
+/** Shows `text` in the element, which is hidden while there is none. */
+function setOptionalText(card, selector, text) {
+  const el = card.querySelector(selector);
+  if (!el) return;
+  el.textContent = typeof text === 'string' ? text : '';
+  el.hidden = el.textContent === '';
+}
+
 const RENDERERS = {
   number(card, value, cfg) {
     const big = card.querySelector('.big');
     const current = number(value.value, 0);
-    const previous = big.dataset.value === '' ? NaN : Number(big.dataset.value);
+    // A value that names what it is compared with (Smashing's `last`) is shown against that.
+    const previous = number(value.last, big.dataset.value === '' ? NaN : Number(big.dataset.value));
     setText(card, '.big .value', formatNumber(current, cfg.decimals));
     big.dataset.value = String(current);
     const change = card.querySelector('.change');
@@ -83,6 +92,8 @@ const RENDERERS = {
 
   text(card, value) {
     setText(card, '.text-value', typeof value.text === 'string' ? value.text : '');
+    setOptionalText(card, '.text-title', value.title);
+    setOptionalText(card, '.more-info', value.moreinfo);
   },
 
   list(card, value) {

@@ -16,5 +16,6 @@ mod roles;
 mod scripts;
 mod shares;
 mod slow_bodies;
+mod smashing;
 mod tokens;
 mod widgets;

@@ -56,6 +56,8 @@ const EDIT: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 200, 200, 200, 
 const CREATED_BY_EDITOR: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 201, 201, 201, 201, 401, 401];
 const DELETED_BY_EDITOR: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 204, 204, 204, 204, 401, 401];
 const PUSH: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 201, 201, 201, 201, 201, 401, 401];
+/// The Smashing push API: a push as any other, answered as Smashing answers.
+const SMASHING_PUSH: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 204, 204, 204, 204, 204, 401, 401];
 const ADMIN_READ: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 401, 401];
 const ADMIN_CREATE: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 201, 201, 401, 401];
 const ADMIN_DELETE: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 204, 204, 401, 401];
@@ -84,6 +86,8 @@ fn routes(read_this: [u16; 14]) -> Vec<(Method, &'static str, Option<Json>, [u16
         (Method::GET, "/dashboard/boards/this/widgets/n/events", None, read_this),
         (Method::POST, "/dashboard/boards/this/widgets/n/events", Some(push), PUSH),
         (Method::POST, "/dashboard/events", Some(batch), PUSH),
+        (Method::POST, "/widgets/n", Some(json!({"current": 3})), SMASHING_PUSH),
+        (Method::POST, "/dashboards/this", Some(json!({"event": "reload"})), SMASHING_PUSH),
         (Method::GET, "/dashboard/stream?boards=this", None, read_this),
         (Method::POST, "/dashboard/boards/this/shares", Some(json!({"name": "tv"})), CREATED_BY_EDITOR),
         (Method::GET, "/dashboard/boards/this/shares", None, EDIT),
@@ -193,9 +197,10 @@ async fn on_a_private_board_whoever_may_not_see_it_finds_nothing_there() {
     answers_each_credential("private", READ_PRIVATE).await;
 }
 
-/// The matrix: every route × every credential, on board `this` of this visibility.
+/// The matrix: every route × every credential, on board `this` of this visibility. Board `other`
+/// has a widget `n` too: `SMASHING_BOARD` makes `POST /widgets/n` mean the one on `this`.
 async fn answers_each_credential(visibility: &str, read_this: [u16; 14]) {
-    let app = TestApp::spawn_with(&[("DASHBOARD_API_TOKEN", BOOTSTRAP)]).await;
+    let app = TestApp::spawn_with(&[("DASHBOARD_API_TOKEN", BOOTSTRAP), ("SMASHING_BOARD", "this")]).await;
     app.create_board("other", &[("n", "number")]).await;
     restore(&app, 0, visibility).await;
     let secrets = credentials(&app).await;

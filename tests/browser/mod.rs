@@ -678,3 +678,42 @@ async fn a_private_board_on_a_separate_stream_reconnects_after_its_ticket_expire
     })
     .await;
 }
+
+/// Posts a Smashing body (with `auth_token`) as `curl -d` posts it, expecting Smashing's 204.
+async fn smashing_post(app: &TestApp, path: &str, mut body: Json) {
+    body["auth_token"] = app.token.clone().into();
+    let request = app.client.post(app.url(path)).header("Content-Type", "application/x-www-form-urlencoded");
+    let response = request.body(body.to_string()).send().await.unwrap();
+    assert_eq!(response.status(), 204, "{path}: {}", response.text().await.unwrap_or_default());
+}
+
+#[tokio::test]
+async fn smashing_pushes_show_live_and_its_reload_reloads_the_page() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("sample", &[("valuation", "number"), ("welcome", "text")]).await;
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url("/boards/sample")).await;
+        browser.mark_document().await;
+
+        smashing_post(&app, "/widgets/valuation", json!({"current": 42, "last": 40})).await;
+        let change = card("valuation", ".change-text");
+        let shown = format!("document.querySelector('{change}').textContent === '2 (+5.0%)'");
+        browser.wait_for("the change against last", &shown, LIVE).await;
+        smashing_post(&app, "/widgets/welcome", json!({"text": "Hello", "moreinfo": "from cron"})).await;
+        let caption = card("welcome", ".more-info");
+        let shown = format!("document.querySelector('{caption}').textContent === 'from cron'");
+        browser.wait_for("the moreinfo caption", &shown, LIVE).await;
+        assert_eq!(browser.eval(&format!("return document.querySelector('{caption}').hidden")).await, false);
+        browser.assert_not_reloaded().await;
+
+        smashing_post(&app, "/dashboards/sample", json!({"event": "reload"})).await;
+        let reloaded = "window.__notReloaded === undefined && document.readyState === 'complete'";
+        browser.wait_for("the page reloads", reloaded, WAIT).await;
+        let live = "document.getElementById('stream-state').dataset.state === 'live'";
+        browser.wait_for("the reloaded page is live", live, WAIT).await;
+        assert_eq!(browser.text(&card("welcome", ".more-info")).await, "from cron", "rendered by the server too");
+        browser.screenshot("smashing-after-reload").await;
+    })
+    .await;
+}

@@ -43,7 +43,7 @@ pub enum Body {
     Number(NumberView),
     Gauge(GaugeView),
     Line(LineView),
-    Text(String),
+    Text(TextView),
     List(Vec<ListRow>),
     Status(StatusView),
 }
@@ -88,6 +88,13 @@ pub struct LineView {
     pub point_count: usize,
     /// An SVG polyline of the same points, shown until the chart draws (and without JavaScript).
     pub sparkline: String,
+}
+
+/// A text, with the heading and caption a Smashing text widget sends (`title`, `moreinfo`).
+pub struct TextView {
+    pub title: String,
+    pub text: String,
+    pub moreinfo: String,
 }
 
 pub struct ListRow {
@@ -155,7 +162,9 @@ fn body(kind: WidgetKind, config: &Config<'_>, value: Option<&Json>, history: &[
         WidgetKind::Number => Body::Number(number(config, history)),
         WidgetKind::Gauge => Body::Gauge(gauge(config, value.and_then(point_value))),
         WidgetKind::Line => Body::Line(line(config, history)),
-        WidgetKind::Text => Body::Text(text("text")),
+        WidgetKind::Text => {
+            Body::Text(TextView { title: text("title"), text: text("text"), moreinfo: text("moreinfo") })
+        }
         WidgetKind::List => Body::List(list(value)),
         WidgetKind::Status => Body::Status(status(&text("status"), text("message"))),
     }
@@ -175,6 +184,9 @@ fn number(config: &Config<'_>, history: &[EventRow]) -> NumberView {
         [current] => (Some(*current), None),
         [] => (None, None),
     };
+    // A value that names what it is compared with (Smashing's `last`) is shown against that.
+    let last = history.last().and_then(|e| e.value.0.get("last")).and_then(Json::as_f64);
+    let previous = last.or(previous);
     NumberView {
         value: current.map_or_else(|| NO_VALUE.into(), |v| format::number(v, config.decimals())),
         raw: current.map(|v| v.to_string()).unwrap_or_default(),

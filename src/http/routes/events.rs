@@ -3,7 +3,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value as Json, json};
 
 use super::widgets::{WidgetPath, widget_not_found};
-use crate::domain::{Audience, Role, Slug, ValidationErrors, Value};
+use crate::domain::{Audience, MAX_BATCH, Role, Slug, ValidationErrors, Value};
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
 use crate::http::permit_body::PermitBody;
@@ -11,7 +11,6 @@ use crate::http::{ApiError, ApiResult, AppState};
 use crate::store::events::{self, EventRow, NewEvent, PageBound};
 use crate::store::widgets::{self, WidgetRow};
 
-const MAX_BATCH: usize = 1000;
 /// What a batch item that is not `{"board", "widget", "value"}` is told.
 const BATCH_ITEM: &str = "needs \"board\" and \"widget\" strings and a \"value\" object";
 const DEFAULT_HISTORY: i64 = 100;
@@ -34,7 +33,7 @@ pub async fn push(
 }
 
 /// `PUSH_RATE_LIMIT`, checked before anything is looked up or written.
-fn spend_push_budget(state: &AppState, caller: &Caller, events: usize) -> ApiResult<()> {
+pub(super) fn spend_push_budget(state: &AppState, caller: &Caller, events: usize) -> ApiResult<()> {
     state.limits.pushes.as_ref().map_or(Ok(()), |budget| budget.spend(caller, events))
 }
 

@@ -4,13 +4,14 @@ mod debug;
 mod events;
 mod health;
 mod shares;
+mod smashing;
 mod stream;
 mod tokens;
 mod widgets;
 
 use actix_web::web;
 
-/// Routes of `dashboard serve`: the JSON API and the stream.
+/// Routes of `dashboard serve`: the JSON API, the Smashing push API and the stream.
 pub fn api(cfg: &mut web::ServiceConfig) {
     stream_only(cfg);
     cfg.service(web::resource("/dashboard").get(boards::list))
@@ -34,6 +35,8 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/dashboard/boards/{board}/widgets/{widget}/events").get(events::history).post(events::push),
         )
+        .service(web::resource("/widgets/{id}").post(smashing::push))
+        .service(web::resource("/dashboards/{board}").post(smashing::reload))
         .service(web::resource("/metrics").get(super::metrics::render));
 }
 
