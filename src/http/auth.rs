@@ -61,17 +61,24 @@ impl Caller {
     /// Refuses (403) a caller whose role is below `needs`, or that is limited to boards and
     /// acts on another board or (`board` is `None`) on no one board, such as creating one.
     pub fn require(&self, needs: Role, board: Option<&str>) -> Result<(), ApiError> {
-        let role = self.role();
-        let refusal = if role < needs {
-            format!("a {role} token cannot do this; it needs the {needs} role")
-        } else {
-            match board {
-                Some(board) if !self.may_see(board) => format!("this token may not act on board {board:?}"),
-                None if self.boards().is_some() => "a token limited to boards may act only on those boards".into(),
-                _ => return Ok(()),
-            }
+        self.require_role(needs)?;
+        let refusal = match board {
+            Some(board) if !self.may_see(board) => format!("this token may not act on board {board:?}"),
+            None if self.boards().is_some() => "a token limited to boards may act only on those boards".into(),
+            _ => return Ok(()),
         };
-        Err(ApiError::Forbidden { message: refusal, role, needs })
+        Err(ApiError::Forbidden { message: refusal, role: self.role(), needs })
+    }
+
+    /// Refuses (403) a caller whose role is below `needs`, whatever boards it is limited to:
+    /// for routes that act on each board the caller may act on.
+    pub fn require_role(&self, needs: Role) -> Result<(), ApiError> {
+        let role = self.role();
+        if role < needs {
+            let message = format!("a {role} token cannot do this; it needs the {needs} role");
+            return Err(ApiError::Forbidden { message, role, needs });
+        }
+        Ok(())
     }
 
     /// The boards this caller may see: every board, or public ones and those it is limited to.
