@@ -10,6 +10,7 @@ mod cli;
 mod events;
 mod harness;
 mod hostile;
+mod import;
 mod limits;
 mod operator;
 mod ordering;
