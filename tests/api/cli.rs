@@ -432,3 +432,32 @@ async fn migrate_imports_the_boards_file() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn an_import_on_the_command_line_reaches_the_open_pages_of_a_running_app() {
+    let app = crate::common::TestApp::spawn().await;
+    let dir = scratch_dir();
+    let mut file = super::import::sample_file();
+    assert!(dashboard(&app.database_url, &["import", &write_file(&dir, "boards.json", &file)]).status.success());
+    let request = app.client.get(app.url("/dashboard/stream?boards=ops")).bearer_auth(&app.token);
+    let mut stream = crate::common::sse::SseClient::open(request).await;
+    let wait = std::time::Duration::from_secs(5);
+    assert_eq!(stream.next_event(wait).await.unwrap().event.as_deref(), Some("hello"));
+    file["boards"][0]["widgets"][0]["title"] = "CPU load".into();
+    let changed = write_file(&dir, "changed.json", &file);
+    // The app's Redis, channel prefix and signing key: the command announces as an instance would.
+    let shared: Vec<(&str, &str)> = app
+        .env
+        .iter()
+        .filter(|(name, _)| ["REDIS_URL", "REDIS_CHANNEL_PREFIX", "SECRET_KEY_BASE"].contains(&name.as_str()))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let output = dashboard_with(&app.database_url, &["import", &changed], &shared);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let frame = stream.next_event(wait).await.expect("a board frame");
+    assert_eq!(
+        (frame.event.as_deref(), frame.json()),
+        (Some("board"), serde_json::json!({"board": "ops", "action": "imported"}))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
