@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 use serde_json::Value as Json;
-use sqlx::PgConnection;
+use sqlx::{Acquire, PgConnection};
 
 use super::boards::{self, BoardRow};
 use super::widgets::{self, WidgetRow};
@@ -60,12 +60,15 @@ impl ExportedFile {
     }
 }
 
-/// The boards `include` accepts, by slug, each with its widgets by position and key. Configs
-/// are as management views show them: a pull source's headers by name only (they are secrets).
+/// The boards `include` accepts, by slug, each with its widgets by position and key, all read
+/// from one snapshot. Configs are as management views show them: a pull source's headers by
+/// name only (they are secrets).
 pub async fn export(conn: &mut PgConnection, include: impl Fn(&str) -> bool) -> StoreResult<ExportedFile> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     let mut boards = Vec::new();
-    for board in boards::all(&mut *conn).await?.into_iter().filter(|b| include(&b.slug)) {
-        let mut widgets = widgets::of_board(&mut *conn, board.id).await?;
+    for board in boards::all(&mut tx).await?.into_iter().filter(|b| include(&b.slug)) {
+        let mut widgets = widgets::of_board(&mut tx, board.id).await?;
         widgets.sort_by(|a, b| (a.position, &a.key).cmp(&(b.position, &b.key)));
         boards.push(ExportedBoard {
             widgets: widgets.into_iter().map(exported_widget).collect(),
