@@ -1,15 +1,19 @@
 //! The `dashboard` command line (the README's command table).
 
+mod board_file;
 mod jobs;
 pub mod seed;
 mod serve;
 mod share;
 mod token;
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::store;
+use crate::store::changes::ImportOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,7 +33,7 @@ pub enum Command {
     Serve,
     /// Run only the stream (/dashboard/stream, /dashboard/debug, /health) on SSE_PORT
     Stream,
-    /// Create the database if it does not exist and apply pending migrations
+    /// Create the database if it does not exist, apply pending migrations, import BOARDS_FILE
     Migrate,
     /// Manage API tokens: create (with a role and boards), list, revoke
     #[command(subcommand)]
@@ -37,6 +41,26 @@ pub enum Command {
     /// Manage share links of boards: create, list, revoke
     #[command(subcommand)]
     Share(ShareCommand),
+    /// Write boards and their widgets as a boards file (JSON; no values, tokens or share links)
+    Export {
+        /// The boards to export (by slug); without, every board
+        #[arg(value_name = "BOARD")]
+        boards: Vec<String>,
+        /// Write the file there instead of to standard output
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Make the boards of a boards file match it, in one transaction, and print the plan
+    Import {
+        /// A boards file, as `dashboard export` writes it
+        file: PathBuf,
+        /// Also delete the widgets of the file's boards that the file lacks (other boards are never touched)
+        #[arg(long)]
+        prune: bool,
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Create the demo board with one widget of every kind (idempotent)
     Seed,
     /// Run only the background jobs (retention, pull sources, demo feed), no web server
@@ -110,6 +134,13 @@ async fn run_app(command: Command) -> anyhow::Result<()> {
         Command::Migrate => migrate(&settings).await,
         Command::Token(command) => token::run(&connect_migrated(&settings).await?, command).await,
         Command::Share(command) => share::run(&connect_migrated(&settings).await?, command).await,
+        Command::Export { boards, output } => {
+            board_file::export(&connect_migrated(&settings).await?, &boards, output.as_deref()).await
+        }
+        Command::Import { file, prune, dry_run } => {
+            let options = ImportOptions { prune, dry_run };
+            board_file::import(&settings, &connect_migrated(&settings).await?, &file, options).await
+        }
         Command::Seed => seed::run(&connect_migrated(&settings).await?).await,
         Command::Worker => jobs::worker(connect_and_migrate(&settings).await?, settings).await,
         Command::Jobs { command } => jobs::run(connect_migrated(&settings).await?, settings, command).await,
@@ -123,9 +154,9 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     if store::create_database_if_missing(url).await.map_err(|e| unreachable_database(settings, e))? {
         println!("created database {}", crate::config::redact_url(url));
     }
-    connect_and_migrate(settings).await?;
+    let db = connect_and_migrate(settings).await?;
     println!("migrations applied");
-    Ok(())
+    board_file::import_boards_file(settings, &db).await
 }
 
 /// For the commands that run the app: a new version's first start brings its schema along.

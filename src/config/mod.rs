@@ -104,6 +104,8 @@ pub struct Settings {
     pub log_level: String,
     pub log_format: LogFormat,
     pub pidfile: Option<PathBuf>,
+    /// `BOARDS_FILE`: a boards file `dashboard migrate` imports after migrating.
+    pub boards_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -241,6 +243,7 @@ impl Settings {
             log_level: log_filter(env)?,
             log_format,
             pidfile: env.get("PIDFILE").map(PathBuf::from),
+            boards_file: env.get("BOARDS_FILE").map(PathBuf::from),
         })
     }
 

@@ -2,6 +2,7 @@
 //! point a `Slug` is a valid slug and a `Value` fits its widget's kind.
 
 mod board;
+mod board_file;
 mod fields;
 mod numbers;
 mod role;
@@ -15,6 +16,7 @@ mod visibility;
 mod widget;
 
 pub use board::{BoardPatch, NewBoard};
+pub use board_file::{BOARD_FILE_VERSION, BoardFile, BoardSpec, FileError};
 pub use fields::{Fields, ValidationErrors};
 pub use role::Role;
 pub use share::{NewShare, SharePath, parse_lifetime};

@@ -70,7 +70,8 @@ impl Caller {
         Err(ApiError::Forbidden { message: refusal, role: self.role(), needs })
     }
 
-    /// Refuses (403) a caller whose role is below `needs`, whatever boards it is limited to.
+    /// Refuses (403) a caller whose role is below `needs`, whatever boards it is limited to:
+    /// for routes that act on each board the caller may act on.
     pub fn require_role(&self, needs: Role) -> Result<(), ApiError> {
         let role = self.role();
         if role < needs {

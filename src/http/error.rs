@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use super::limits::RateLimited;
-use crate::domain::{Role, ValidationErrors};
+use crate::domain::{FileError, Role, ValidationErrors};
 use crate::store::StoreError;
 use crate::store::tokens::UnknownBoards;
 
@@ -37,6 +37,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request is invalid")]
     Validation(ValidationErrors),
+    /// A boards file refused by its first problem; the message is the one line naming its path.
+    #[error("{0}")]
+    InvalidFile(FileError),
     #[error("{}", .0.message)]
     RateLimited(RateLimited),
     #[error("{0}")]
@@ -61,7 +64,7 @@ impl ApiError {
             Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::Validation(_) => "validation_failed",
+            Self::Validation(_) | Self::InvalidFile(_) => "validation_failed",
             Self::RateLimited(_) => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -71,6 +74,7 @@ impl ApiError {
     fn details(&self) -> serde_json::Value {
         match self {
             Self::Validation(errors) => json!(errors),
+            Self::InvalidFile(error) => json!({ error.path.as_str(): error.message }),
             Self::Conflict { field, .. } => json!({ *field: "is already taken" }),
             Self::RateLimited(limited) => json!({ "retry_after": limited.retry_after_secs() }),
             Self::Forbidden { role, needs, .. } => json!({ "role": role, "needs": needs }),
@@ -145,7 +149,7 @@ impl ResponseError for ApiError {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::InvalidFile(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -37,6 +37,7 @@ pub use stats::StreamStats;
 
 use crate::config::Settings;
 use crate::domain::Visibility;
+use crate::store::board_file::{BoardChange, ChangedBoard};
 use crate::store::widgets::WidgetRow;
 use crate::store::{Db, events::EventRow};
 
@@ -212,6 +213,25 @@ impl Realtime {
         // Nobody has seen a new board yet: no stream to end.
         self.inner.visibility.set(board, visibility);
         self.board_change(board, "created", visibility == Visibility::Private);
+    }
+
+    /// Tells the pages of each board an import changed, as the routes that change one do.
+    pub fn boards_imported(&self, boards: &[ChangedBoard]) {
+        for board in boards {
+            match board.change {
+                BoardChange::Created => self.board_created(&board.slug, board.visibility),
+                BoardChange::Updated => self.board_updated(&board.slug, &board.slug, board.visibility),
+                BoardChange::WidgetsOnly => self.board_changed(&board.slug, "imported"),
+            }
+        }
+    }
+
+    /// For a command about to exit: waits (at most `within`) until its board changes were
+    /// published on Redis.
+    pub async fn flush(&self, within: std::time::Duration) {
+        if let Some(announcer) = &self.inner.announcer {
+            announcer.flush(within).await;
+        }
     }
 
     /// A board was updated; a renamed board is announced under both slugs, so pages and caches

@@ -5,13 +5,14 @@
 //! dispatcher, which then reads what was committed after its cursor, so a forged one costs one
 //! extra read and can neither add, hide nor reorder an event.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_redis::{Config, Pool, Runtime};
 use futures_util::StreamExt;
 use rand::Rng;
 use redis::AsyncCommands;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::Realtime;
 use super::board_message::BoardMessages;
@@ -37,7 +38,13 @@ pub struct Announcer {
     boards_channel: String,
     instance: String,
     board_messages: BoardMessages,
+    /// One permit per board message being sent, so that a command can wait for its messages
+    /// before it exits ([`Self::flush`]).
+    board_sends: Arc<Semaphore>,
 }
+
+/// Board messages in flight at once beyond which [`Announcer::flush`] no longer waits for more.
+const MAX_TRACKED_SENDS: u32 = 1024;
 
 impl Announcer {
     pub fn new(url: &str, prefix: &str, instance: &str, board_messages: BoardMessages) -> Self {
@@ -56,6 +63,7 @@ impl Announcer {
             boards_channel: boards_channel(prefix),
             instance: instance.to_string(),
             board_messages,
+            board_sends: Arc::new(Semaphore::new(MAX_TRACKED_SENDS as usize)),
         }
     }
 
@@ -70,7 +78,17 @@ impl Announcer {
     pub fn publish_board_change(&self, board: &str, action: &str, private: bool) {
         let Some(pool) = self.pool.clone() else { return };
         let message = self.board_messages.seal(&self.instance, board, action, private);
-        tokio::spawn(send(pool, self.boards_channel.clone(), message));
+        let permit = self.board_sends.clone().try_acquire_owned().ok();
+        let channel = self.boards_channel.clone();
+        tokio::spawn(async move {
+            send(pool, channel, message).await;
+            drop(permit);
+        });
+    }
+
+    /// Waits (at most `within`) until the board messages published so far were sent.
+    pub async fn flush(&self, within: Duration) {
+        let _ = tokio::time::timeout(within, self.board_sends.acquire_many(MAX_TRACKED_SENDS)).await;
     }
 }
 

@@ -78,6 +78,11 @@ pub async fn find(conn: &mut PgConnection, slug: &str) -> StoreResult<BoardRow> 
     row.ok_or(StoreError::NotFound)
 }
 
+/// Every board, by slug.
+pub async fn all(conn: &mut PgConnection) -> StoreResult<Vec<BoardRow>> {
+    Ok(sqlx::query_as(concat!("SELECT ", board_columns!(), " FROM boards ORDER BY slug")).fetch_all(conn).await?)
+}
+
 /// The board, locked until the end of the transaction: what an update changes from.
 pub async fn find_locked(conn: &mut PgConnection, slug: &str) -> StoreResult<BoardRow> {
     let row = sqlx::query_as(concat!("SELECT ", board_columns!(), " FROM boards WHERE slug = $1 FOR UPDATE"))

@@ -10,11 +10,12 @@ use sqlx::{Acquire, PgConnection};
 
 use super::StoreResult;
 use super::audit::{self, Action, Changes};
+use super::board_file::{self, ImportError, Plan};
 use super::boards::{self, BoardRow};
 use super::shares::{self, ShareRow};
 use super::tokens::{self, UnknownBoards};
 use super::widgets::{self, WidgetRow};
-use crate::domain::{BoardPatch, NewBoard, NewShare, NewToken, NewWidget, WidgetPatch};
+use crate::domain::{BoardFile, BoardPatch, NewBoard, NewShare, NewToken, NewWidget, WidgetPatch};
 
 pub async fn create_board(conn: &mut PgConnection, actor: &str, new: &NewBoard) -> StoreResult<BoardRow> {
     let mut tx = conn.begin().await?;
@@ -154,6 +155,35 @@ pub async fn revoke_share(conn: &mut PgConnection, actor: &str, board: Option<&s
         .await?;
     tx.commit().await?;
     Ok(share)
+}
+
+/// How an import is applied: `prune` deletes the widgets of the file's boards that the file
+/// lacks; `dry_run` plans and changes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    pub prune: bool,
+    pub dry_run: bool,
+}
+
+/// Makes the database match a boards file in one transaction with one audit entry (target: the
+/// boards changed; details: the plan's lines). A dry run, or a file that changes nothing, is
+/// rolled back and leaves no entry.
+pub async fn import(
+    conn: &mut PgConnection,
+    actor: &str,
+    file: &BoardFile,
+    options: ImportOptions,
+) -> Result<Plan, ImportError> {
+    let mut tx = conn.begin().await?;
+    let plan = board_file::apply(&mut tx, file, options.prune).await?;
+    if options.dry_run || plan.changes.is_empty() {
+        tx.rollback().await?;
+        return Ok(plan);
+    }
+    let target = plan.boards.iter().map(|b| b.slug.as_str()).collect::<Vec<_>>().join(", ");
+    audit::record(&mut tx, actor, Action::Import, &target, json!({"changes": plan.lines()})).await?;
+    tx.commit().await?;
+    Ok(plan)
 }
 
 fn widget_target(board: &str, key: &str) -> String {

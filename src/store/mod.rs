@@ -35,6 +35,7 @@ macro_rules! newest_visible_event {
     };
 }
 
+pub mod board_file;
 pub mod boards;
 pub mod changes;
 pub mod database;

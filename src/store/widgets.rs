@@ -113,12 +113,17 @@ macro_rules! select_widgets {
     };
 }
 
+/// The board's widgets in their order on the page.
+pub async fn of_board(conn: &mut PgConnection, board_id: i64) -> StoreResult<Vec<WidgetRow>> {
+    let widgets = sqlx::query_as(concat!(select_widgets!(), " WHERE w.board_id = $1 ORDER BY w.position, w.id"))
+        .bind(board_id)
+        .fetch_all(conn)
+        .await?;
+    Ok(widgets)
+}
+
 pub async fn list_with_latest(conn: &mut PgConnection, board: &BoardRow) -> StoreResult<Vec<WidgetView>> {
-    let widgets: Vec<WidgetRow> =
-        sqlx::query_as(concat!(select_widgets!(), " WHERE w.board_id = $1 ORDER BY w.position, w.id"))
-            .bind(board.id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let widgets = of_board(&mut *conn, board.id).await?;
     let mut latest = super::events::latest_per_widget(conn, board.id).await?;
     Ok(widgets
         .into_iter()

@@ -5,11 +5,17 @@ use std::process::{Command, Output};
 use crate::common::{TestDatabase, fresh_database, rand_suffix, with_database};
 
 pub fn dashboard(database_url: &str, args: &[&str]) -> Output {
+    dashboard_with(database_url, args, &[])
+}
+
+/// [`dashboard`] with more environment variables.
+pub fn dashboard_with(database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .args(args)
         .env("APP_ENV", "test")
         .env("DATABASE_URL", database_url)
         .env("LOG_LEVEL", "warn")
+        .envs(env.iter().copied())
         .output()
         .expect("the binary runs")
 }
@@ -58,7 +64,9 @@ async fn migrate_creates_a_missing_database_and_seed_is_idempotent() {
 async fn tools_refuse_an_unmigrated_database_and_leave_it_as_it_was() {
     let url = database_to_make();
     assert!(dashboard::store::create_database_if_missing(&url).await.unwrap());
-    for command in [&["token", "list"][..], &["jobs"], &["seed"], &["token", "create", "bot"]] {
+    let commands =
+        [&["token", "list"][..], &["jobs"], &["seed"], &["token", "create", "bot"], &["export"], &["import", "x.json"]];
+    for command in commands {
         let output = dashboard(&url, command);
         assert_one_line_error(&output, "database not migrated; run dashboard migrate");
         assert_eq!(output.status.code(), Some(1), "{command:?}");
@@ -294,4 +302,162 @@ async fn the_logged_client_is_the_peer_unless_the_proxy_is_trusted() {
         assert_eq!(request["http.client_ip"], client, "TRUST_PROXY={trust_proxy}: {request:?}");
         assert_eq!(request["http.scheme"], scheme, "TRUST_PROXY={trust_proxy}: {request:?}");
     }
+}
+
+/// A directory of the test's own for boards files.
+fn scratch_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dashboard-test-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_file(dir: &std::path::Path, name: &str, json: &serde_json::Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, json.to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn exported(url: &str) -> String {
+    let output = dashboard(url, &["export"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn export_import_round_trip_dry_run_and_prune_on_the_command_line() {
+    let (url, dir) = (fresh_database().await, scratch_dir());
+    let sample = write_file(&dir, "boards.json", &super::import::sample_file());
+    let imported = dashboard(&url, &["import", &sample]);
+    let stdout = text(&imported.stdout);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    assert!(
+        stdout.starts_with("create board ops\ncreate widget ops/cpu") && stdout.ends_with("6 change(s) applied"),
+        "{stdout}"
+    );
+    assert_eq!(text(&dashboard(&url, &["import", &sample]).stdout), "no changes");
+
+    let file = dir.join("export.json");
+    assert!(dashboard(&url, &["export", "--output", file.to_str().unwrap()]).status.success());
+    let whole = exported(&url);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), whole);
+    let empty = fresh_database().await;
+    assert!(dashboard(&empty, &["import", file.to_str().unwrap()]).status.success());
+    assert_eq!(exported(&empty), whole, "export → import into an empty database → export is the same file");
+
+    let web_only: serde_json::Value = serde_json::from_slice(&dashboard(&url, &["export", "web"]).stdout).unwrap();
+    assert_eq!(web_only["boards"].as_array().unwrap().len(), 1);
+    assert_one_line_error(&dashboard(&url, &["export", "web", "nope"]), "no board \"nope\"");
+
+    let mut fewer = super::import::sample_file();
+    fewer["boards"][0]["widgets"].as_array_mut().unwrap().truncate(1);
+    let fewer = write_file(&dir, "fewer.json", &fewer);
+    let dry = dashboard(&url, &["import", &fewer, "--prune", "--dry-run"]);
+    assert_eq!(
+        text(&dry.stdout),
+        "delete widget ops/health\ndelete widget ops/queue\n2 change(s) planned; dry run, nothing changed"
+    );
+    assert_eq!(exported(&url), whole);
+    assert_eq!(text(&dashboard(&url, &["import", &fewer]).stdout), "no changes", "without --prune nothing is deleted");
+    assert!(dashboard(&url, &["import", &fewer, "--prune"]).status.success());
+    assert_ne!(exported(&url), whole);
+    let db = dashboard::store::connect(&url).await.unwrap();
+    let logged: Vec<(String, String)> =
+        sqlx::query_as("SELECT actor, action FROM audit_log ORDER BY id").fetch_all(&db).await.unwrap();
+    assert_eq!(
+        logged,
+        [("cli".into(), "import".into()), ("cli".into(), "import".into())],
+        "one entry per import that changed something"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_broken_boards_file_is_one_line_naming_its_path_and_changes_nothing() {
+    let (url, dir) = (fresh_database().await, scratch_dir());
+    let sample = super::import::sample_file();
+    assert!(dashboard(&url, &["import", &write_file(&dir, "boards.json", &sample)]).status.success());
+    let mut duplicate = sample.clone();
+    duplicate["boards"][1]["slug"] = "ops".into();
+    let mut unknown_kind = sample.clone();
+    unknown_kind["boards"][0]["title"] = "Changed".into();
+    unknown_kind["boards"][1]["widgets"][0]["kind"] = "pie".into();
+    let mut bad_config = sample.clone();
+    bad_config["boards"][0]["widgets"][0]["config"]["max"] = "lots".into();
+    let mut future = sample.clone();
+    future["version"] = 2.into();
+    let mut kind_change = sample.clone();
+    kind_change["boards"][0]["title"] = "Changed".into();
+    kind_change["boards"][1]["widgets"][0]["kind"] = "number".into();
+    let before = exported(&url);
+    let cases = [
+        (write_file(&dir, "duplicate.json", &duplicate), "boards[1].slug: duplicate \"ops\""),
+        (write_file(&dir, "kind.json", &unknown_kind), "boards[1].widgets[0].kind: must be one of"),
+        (write_file(&dir, "config.json", &bad_config), "boards[0].widgets[0].config.max: must be a number"),
+        (write_file(&dir, "future.json", &future), "version: 2 is newer than this version of dashboard reads (1)"),
+        (write_file(&dir, "change.json", &kind_change), "boards[1].widgets[0].kind: cannot change from line to number"),
+    ];
+    for (file, mentions) in cases {
+        for args in [&["import", &file][..], &["import", &file, "--dry-run"], &["import", &file, "--prune"]] {
+            let output = dashboard(&url, args);
+            assert_one_line_error(&output, &format!("{file}: {mentions}"));
+            assert_eq!(output.status.code(), Some(1));
+        }
+        assert_eq!(exported(&url), before, "{mentions}");
+    }
+    let malformed = dir.join("malformed.json");
+    std::fs::write(&malformed, "{\"version\": 1, \"boards\": [").unwrap();
+    assert_one_line_error(&dashboard(&url, &["import", malformed.to_str().unwrap()]), "malformed JSON");
+    assert_one_line_error(&dashboard(&url, &["import", "/nonexistent/boards.json"]), "/nonexistent/boards.json");
+    assert_eq!(exported(&url), before);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn migrate_imports_the_boards_file() {
+    let (url, dir) = (database_to_make(), scratch_dir());
+    let file = write_file(&dir, "boards.json", &super::import::sample_file());
+    let first = dashboard_with(&url, &["migrate"], &[("BOARDS_FILE", &file)]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("create board ops"), "{}", text(&first.stdout));
+    let second = dashboard_with(&url, &["migrate"], &[("BOARDS_FILE", &file)]);
+    assert!(text(&second.stdout).ends_with("no changes"), "{}", text(&second.stdout));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&exported(&url)).unwrap()["boards"].as_array().unwrap().len(),
+        2
+    );
+    let broken = write_file(&dir, "broken.json", &serde_json::json!({"version": 1, "boards": [{"title": "x"}]}));
+    assert_one_line_error(
+        &dashboard_with(&url, &["migrate"], &[("BOARDS_FILE", &broken)]),
+        "boards[0].slug: is required",
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn an_import_on_the_command_line_reaches_the_open_pages_of_a_running_app() {
+    let app = crate::common::TestApp::spawn().await;
+    let dir = scratch_dir();
+    let mut file = super::import::sample_file();
+    assert!(dashboard(&app.database_url, &["import", &write_file(&dir, "boards.json", &file)]).status.success());
+    let request = app.client.get(app.url("/dashboard/stream?boards=ops")).bearer_auth(&app.token);
+    let mut stream = crate::common::sse::SseClient::open(request).await;
+    let wait = std::time::Duration::from_secs(5);
+    assert_eq!(stream.next_event(wait).await.unwrap().event.as_deref(), Some("hello"));
+    file["boards"][0]["widgets"][0]["title"] = "CPU load".into();
+    let changed = write_file(&dir, "changed.json", &file);
+    // The app's Redis, channel prefix and signing key: the command announces as an instance would.
+    let shared: Vec<(&str, &str)> = app
+        .env
+        .iter()
+        .filter(|(name, _)| ["REDIS_URL", "REDIS_CHANNEL_PREFIX", "SECRET_KEY_BASE"].contains(&name.as_str()))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let output = dashboard_with(&app.database_url, &["import", &changed], &shared);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let frame = stream.next_event(wait).await.expect("a board frame");
+    assert_eq!(
+        (frame.event.as_deref(), frame.json()),
+        (Some("board"), serde_json::json!({"board": "ops", "action": "imported"}))
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

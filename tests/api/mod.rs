@@ -7,6 +7,7 @@ mod cli;
 mod events;
 mod harness;
 mod hostile;
+mod import;
 mod limits;
 mod operator;
 mod ordering;

@@ -55,6 +55,8 @@ const CREATE_BOARD: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 20
 const EDIT: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 200, 200, 200, 200, 401, 401];
 const CREATED_BY_EDITOR: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 201, 201, 201, 201, 401, 401];
 const DELETED_BY_EDITOR: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 204, 204, 204, 204, 401, 401];
+/// Editors read what they may act on: a token limited to another board gets a file without it.
+const EXPORT: [u16; 14] = [401, 401, 401, 403, 403, 200, 403, 403, 200, 200, 200, 200, 401, 401];
 const PUSH: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 201, 201, 201, 201, 201, 401, 401];
 /// The Smashing push API: a push as any other, answered as Smashing answers.
 const SMASHING_PUSH: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 204, 204, 204, 204, 204, 401, 401];
@@ -92,6 +94,13 @@ fn routes(read_this: [u16; 14]) -> Vec<(Method, &'static str, Option<Json>, [u16
         (Method::POST, "/dashboard/boards/this/shares", Some(json!({"name": "tv"})), CREATED_BY_EDITOR),
         (Method::GET, "/dashboard/boards/this/shares", None, EDIT),
         (Method::DELETE, "/dashboard/boards/this/shares/{n}", None, DELETED_BY_EDITOR),
+        (Method::GET, "/dashboard/export", None, EXPORT),
+        (
+            Method::POST,
+            "/dashboard/import?dry_run=1",
+            Some(json!({"version": 1, "boards": [{"slug": "this", "title": "T"}]})),
+            EDIT,
+        ),
         (Method::GET, "/dashboard/audit", None, ADMIN_READ),
         (Method::GET, "/dashboard/tokens", None, ADMIN_READ),
         (Method::POST, "/dashboard/tokens", Some(json!({"name": "made-{n}", "role": "read"})), ADMIN_CREATE),

@@ -1,4 +1,5 @@
 mod audit;
+mod board_file;
 mod boards;
 mod debug;
 mod events;
@@ -17,6 +18,8 @@ pub fn api(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/dashboard").get(boards::list))
         .service(web::resource("/dashboard/boards").post(boards::create))
         .service(web::resource("/dashboard/audit").get(audit::list))
+        .service(web::resource("/dashboard/export").get(board_file::export))
+        .service(web::resource("/dashboard/import").post(board_file::import))
         .service(web::resource("/dashboard/events").post(events::push_batch))
         .service(web::resource("/dashboard/tokens").get(tokens::list).post(tokens::create))
         .service(web::resource("/dashboard/tokens/{name}").delete(tokens::revoke))
