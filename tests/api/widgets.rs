@@ -98,8 +98,7 @@ async fn a_widget_of_an_unknown_kind_is_skipped_not_shown_as_text() {
     let app = TestApp::spawn().await;
     app.create_board("ops", &[("n", "number"), ("future-widget", "text")]).await;
     app.push("ops", "future-widget", json!({"text": "from a newer version"})).await;
-    sqlx::query("ALTER TABLE widgets DROP CONSTRAINT widgets_kind_check").execute(&app.db).await.unwrap();
-    sqlx::query("UPDATE widgets SET kind = 'hologram' WHERE key = 'future-widget'").execute(&app.db).await.unwrap();
+    app.set_raw_kind("ops", "future-widget", "hologram").await;
 
     let board = app.get("/dashboard/boards/ops").await;
     assert_eq!(board.status(), 200);
