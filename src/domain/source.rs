@@ -151,7 +151,7 @@ pub(super) fn header_names(source: &Map<String, Json>) -> Vec<String> {
 /// the stored ones are kept, as long as the URL still goes to the same origin. Sent to a
 /// different host, they would hand its keys to whoever runs that host, so a new origin needs
 /// the headers given again (or `{}` to drop them).
-pub fn keep_stored_headers(config: &mut Map<String, Json>, stored: &Json) -> Result<(), ValidationErrors> {
+pub fn keep_stored_headers(config: &mut Map<String, Json>, stored: &Map<String, Json>) -> Result<(), ValidationErrors> {
     let Some(Json::Object(source)) = config.get_mut("source") else { return Ok(()) };
     let stored_source = stored.get("source");
     let stored_headers =
@@ -229,7 +229,7 @@ mod tests {
                 source["headers"] = headers;
             }
             let mut config = json!({"source": source}).as_object().cloned().unwrap();
-            keep_stored_headers(&mut config, &stored).map(|()| config["source"]["headers"].clone())
+            keep_stored_headers(&mut config, stored.as_object().unwrap()).map(|()| config["source"]["headers"].clone())
         };
         assert_eq!(edit("https://api.example.com/v2", None).unwrap(), json!({"authorization": "Bearer abc"}));
         assert_eq!(edit("https://api.example.com/v2", Some(json!({}))).unwrap(), json!({}), "{{}} clears them");

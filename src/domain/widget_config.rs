@@ -135,7 +135,7 @@ impl WidgetConfig {
     /// See [`source::keep_stored_headers`]: an edit that does not give the source's headers
     /// keeps the stored ones.
     pub fn keep_source_headers(&mut self, stored: &WidgetConfig) -> Result<(), ValidationErrors> {
-        source::keep_stored_headers(&mut self.given, &stored.as_json())?;
+        source::keep_stored_headers(&mut self.given, &stored.given)?;
         self.keys.source = self.given.get("source").map(source::parse);
         Ok(())
     }
