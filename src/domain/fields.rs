@@ -55,9 +55,13 @@ pub struct Fields<'a> {
 impl<'a> Fields<'a> {
     pub fn of(json: &'a Json) -> Result<Self, ValidationErrors> {
         match json {
-            Json::Object(object) => Ok(Self { object, errors: ValidationErrors::default() }),
+            Json::Object(object) => Ok(Self::of_object(object)),
             _ => Err(ValidationErrors::single("body", "must be a JSON object")),
         }
+    }
+
+    pub fn of_object(object: &'a Map<String, Json>) -> Self {
+        Self { object, errors: ValidationErrors::default() }
     }
 
     pub fn raw(&self, name: &str) -> Option<&'a Json> {

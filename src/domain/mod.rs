@@ -14,6 +14,7 @@ mod token;
 mod value;
 mod visibility;
 mod widget;
+mod widget_config;
 
 pub use board::{BoardPatch, NewBoard};
 pub use board_file::{BOARD_FILE_VERSION, BoardFile, BoardSpec, FileError};
@@ -24,4 +25,5 @@ pub use slug::Slug;
 pub use token::{BOOTSTRAP_TOKEN_NAME, CLI_ACTOR, DEFAULT_ROLE, NewToken};
 pub use value::{MAX_BATCH, MAX_VALUE_BYTES, Value};
 pub use visibility::{Audience, Visibility};
-pub use widget::{MAX_HEIGHT, NewWidget, WidgetConfig, WidgetKind, WidgetPatch};
+pub use widget::{NewWidget, WidgetKind, WidgetPatch};
+pub use widget_config::{ConfigKeys, Threshold, WidgetConfig};

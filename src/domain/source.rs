@@ -32,19 +32,13 @@ const RESERVED_HEADERS: [&str; 11] = [
     "content-length",
 ];
 
-/// A parsed source, as the pull job uses it.
-#[derive(Debug)]
-pub struct PullSource {
+/// A parsed source, as the pull job uses it and the widget form shows it.
+#[derive(Debug, Clone)]
+pub struct Source {
     pub url: Url,
+    pub interval_s: i64,
     pub pointer: String,
     pub headers: HeaderMap,
-}
-
-impl PullSource {
-    /// The source of a stored widget config, if it has one.
-    pub fn of_config(config: &Json) -> Option<Result<Self, ValidationErrors>> {
-        config.get("source").map(parse)
-    }
 }
 
 /// Checks `source` and returns it as it is to be stored: `header_names` dropped, header names
@@ -60,7 +54,7 @@ pub fn canonical(source: &Json) -> Result<Json, ValidationErrors> {
     Ok(Json::Object(stored))
 }
 
-fn parse(source: &Json) -> Result<PullSource, ValidationErrors> {
+pub fn parse(source: &Json) -> Result<Source, ValidationErrors> {
     let mut f = Fields::of(source)
         .map_err(|_| ValidationErrors::single("", "must be an object with url, interval_s and pointer"))?;
     let url = match f.required_string("url", 1, 2000).map(|u| Url::parse(&u)) {
@@ -71,7 +65,7 @@ fn parse(source: &Json) -> Result<PullSource, ValidationErrors> {
     if f.raw("interval_s").is_none() {
         f.fail::<()>("interval_s", "is required");
     }
-    f.integer("interval_s", 5, 86_400);
+    let interval_s = f.integer("interval_s", 5, 86_400);
     let pointer = f.string("pointer", 500).unwrap_or_default();
     if !(pointer.is_empty() || pointer.starts_with('/')) {
         f.fail::<()>("pointer", "must be a JSON Pointer: empty or starting with '/'");
@@ -83,8 +77,8 @@ fn parse(source: &Json) -> Result<PullSource, ValidationErrors> {
             HeaderMap::new()
         }),
     };
-    match url {
-        Some(url) if f.errors.is_empty() => Ok(PullSource { url, pointer, headers }),
+    match (url, interval_s) {
+        (Some(url), Some(interval_s)) if f.errors.is_empty() => Ok(Source { url, interval_s, pointer, headers }),
         _ => Err(f.errors),
     }
 }
@@ -131,15 +125,15 @@ fn header_text(value: &HeaderValue) -> Json {
 }
 
 /// A config as the public sees it: without its source.
-pub fn public_config(config: &Json) -> Json {
-    let mut shown = config.as_object().cloned().unwrap_or_default();
+pub fn public_config(config: &Map<String, Json>) -> Json {
+    let mut shown = config.clone();
     shown.remove("source");
     Json::Object(shown)
 }
 
 /// A config as management views see it: the source's headers as their names only.
-pub fn managed_config(config: &Json) -> Json {
-    let mut shown = config.as_object().cloned().unwrap_or_default();
+pub fn managed_config(config: &Map<String, Json>) -> Json {
+    let mut shown = config.clone();
     if let Some(Json::Object(source)) = shown.get_mut("source") {
         let names = header_names(source);
         source.remove("headers");
@@ -148,12 +142,8 @@ pub fn managed_config(config: &Json) -> Json {
     Json::Object(shown)
 }
 
-/// The stored header names of a config's source, for management pages.
-pub fn header_names_of(config: &Json) -> Vec<String> {
-    config.get("source").and_then(Json::as_object).map(header_names).unwrap_or_default()
-}
-
-fn header_names(source: &Map<String, Json>) -> Vec<String> {
+/// The stored header names of a source, in the order management views list them.
+pub(super) fn header_names(source: &Map<String, Json>) -> Vec<String> {
     source.get("headers").and_then(Json::as_object).map(|h| h.keys().cloned().collect()).unwrap_or_default()
 }
 
@@ -161,7 +151,7 @@ fn header_names(source: &Map<String, Json>) -> Vec<String> {
 /// the stored ones are kept, as long as the URL still goes to the same origin. Sent to a
 /// different host, they would hand its keys to whoever runs that host, so a new origin needs
 /// the headers given again (or `{}` to drop them).
-pub fn keep_stored_headers(config: &mut Map<String, Json>, stored: &Json) -> Result<(), ValidationErrors> {
+pub fn keep_stored_headers(config: &mut Map<String, Json>, stored: &Map<String, Json>) -> Result<(), ValidationErrors> {
     let Some(Json::Object(source)) = config.get_mut("source") else { return Ok(()) };
     let stored_source = stored.get("source");
     let stored_headers =
@@ -222,8 +212,9 @@ mod tests {
     fn views_hide_what_they_must() {
         let config =
             json!({"unit": "ms", "source": canonical(&source(json!({"Authorization": "Bearer abc"}))).unwrap()});
-        assert_eq!(public_config(&config), json!({"unit": "ms"}));
-        let managed = managed_config(&config);
+        let config = config.as_object().unwrap();
+        assert_eq!(public_config(config), json!({"unit": "ms"}));
+        let managed = managed_config(config);
         assert_eq!(managed["source"]["header_names"], json!(["authorization"]));
         assert!(!managed.to_string().contains("Bearer abc"));
         assert_eq!(canonical(&managed["source"]).unwrap().get("headers"), None, "sent back, it keeps the stored ones");
@@ -238,7 +229,7 @@ mod tests {
                 source["headers"] = headers;
             }
             let mut config = json!({"source": source}).as_object().cloned().unwrap();
-            keep_stored_headers(&mut config, &stored).map(|()| config["source"]["headers"].clone())
+            keep_stored_headers(&mut config, stored.as_object().unwrap()).map(|()| config["source"]["headers"].clone())
         };
         assert_eq!(edit("https://api.example.com/v2", None).unwrap(), json!({"authorization": "Bearer abc"}));
         assert_eq!(edit("https://api.example.com/v2", Some(json!({}))).unwrap(), json!({}), "{{}} clears them");

@@ -36,13 +36,13 @@ pub async fn run(ctx: &JobContext, first_run: bool) -> anyhow::Result<String> {
     };
     let views = widgets::list_with_latest(&mut conn, &board).await?;
     // Widgets fed by a pull source keep their real values.
-    let fed: Vec<&WidgetView> = views.iter().filter(|view| view.widget.config.get("source").is_none()).collect();
+    let fed: Vec<&WidgetView> = views.iter().filter(|view| view.widget.config.source().is_none()).collect();
     let new: Vec<NewEvent<'_>> = {
         let mut rng = rand::rng();
         fed.iter()
             .filter_map(|view| {
                 let json = next_value(view, &mut rng)?;
-                let value = Value::parse(view.widget.kind(), json).ok()?;
+                let value = Value::parse(view.widget.kind, json).ok()?;
                 Some(NewEvent { widget: &view.widget, value })
             })
             .collect()
@@ -59,9 +59,7 @@ pub async fn run(ctx: &JobContext, first_run: bool) -> anyhow::Result<String> {
 fn next_value(view: &WidgetView, rng: &mut impl Rng) -> Option<Json> {
     let latest = view.latest.as_ref().map(|event| &event.value.0);
     let number = |name: &str| latest.and_then(|v| v.get(name)).and_then(Json::as_f64);
-    let config = &view.widget.config.0;
-    let config_number = |name: &str| config.get(name).and_then(Json::as_f64);
-    match view.widget.kind() {
+    match view.widget.kind {
         WidgetKind::Number => {
             let previous = number("value").unwrap_or(1000.0);
             Some(
@@ -69,7 +67,7 @@ fn next_value(view: &WidgetView, rng: &mut impl Rng) -> Option<Json> {
             )
         }
         WidgetKind::Gauge => {
-            let (min, max) = (config_number("min").unwrap_or(0.0), config_number("max").unwrap_or(100.0));
+            let (min, max) = view.widget.config.scale();
             let previous = number("value").unwrap_or((min + max) / 2.0);
             let step = (max - min) * rng.random_range(-0.06..0.06);
             // Pulled gently towards the middle, so it wanders without sticking to an edge.

@@ -6,7 +6,6 @@ use serde_json::{Value as Json, json};
 
 use super::JobContext;
 use super::source_client::SourceError;
-use crate::domain::source::PullSource;
 use crate::domain::{ValidationErrors, Value, WidgetKind};
 use crate::store::events::{self, NewEvent};
 use crate::store::widgets;
@@ -44,15 +43,15 @@ impl PullError {
 pub async fn run(ctx: &JobContext, widget_id: i64) -> Result<String, PullError> {
     let mut conn = ctx.db.acquire().await.map_err(crate::store::StoreError::from)?;
     let widget = widgets::by_id(&mut conn, widget_id).await?;
-    let Some(source) = PullSource::of_config(&widget.config) else {
+    let Some(source) = widget.config.source() else {
         return Ok("the widget has no source any more; nothing to do".into());
     };
-    let source = source.map_err(|errors| PullError::BadConfig(describe(&errors)))?;
+    let source = source.as_ref().map_err(|errors| PullError::BadConfig(describe(errors)))?;
     // No connection is held while waiting on the network.
     drop(conn);
-    let document = ctx.sources.fetch_json(&source.url, source.headers).await?;
+    let document = ctx.sources.fetch_json(&source.url, source.headers.clone()).await?;
     let found = document.pointer(&source.pointer).ok_or_else(|| PullError::MissingPointer(source.pointer.clone()))?;
-    let kind = widget.kind();
+    let kind = widget.kind;
     let value = Value::parse(kind, as_value_object(kind, found.clone())).map_err(|errors| PullError::Invalid {
         pointer: source.pointer.clone(),
         kind,

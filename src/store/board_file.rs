@@ -267,7 +267,7 @@ async fn update_widget(
     wanted: &NewWidget,
     plan: &mut Plan,
 ) -> Result<(), ImportError> {
-    if old.kind() != wanted.kind {
+    if old.kind != wanted.kind {
         let message = format!(
             "cannot change from {} to {}: its history would no longer fit; give the widget a new key",
             old.kind, wanted.kind

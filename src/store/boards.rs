@@ -165,7 +165,8 @@ pub async fn snapshot(db: &Db, slug: &str, audience: &Audience) -> StoreResult<B
     Ok(BoardSnapshot { board, widgets, last_event_id })
 }
 
-/// A row of [`snapshot`]: the board on every row, a widget unless the board has none.
+/// A row of [`snapshot`]: the board on every row, a widget unless the board has none or the
+/// widget cannot be decoded (logged and left out, so the board still shows).
 struct SnapshotRow {
     board: BoardRow,
     last_event_id: i64,
@@ -189,14 +190,19 @@ impl<'r> sqlx::FromRow<'r, PgRow> for SnapshotRow {
         };
         let widget = match row.try_get::<Option<i64>, _>("id")? {
             None => None,
-            Some(_) => {
-                let widget = WidgetRow::from_row(row)?;
-                let latest = match row.try_get::<Option<i64>, _>("event_id")? {
-                    None => None,
-                    Some(id) => latest_event(row, id, &widget)?,
-                };
-                Some(WidgetView { widget, latest })
-            }
+            Some(id) => match WidgetRow::from_row(row) {
+                Ok(widget) => {
+                    let latest = match row.try_get::<Option<i64>, _>("event_id")? {
+                        None => None,
+                        Some(id) => latest_event(row, id, &widget)?,
+                    };
+                    Some(WidgetView { widget, latest })
+                }
+                Err(error) => {
+                    log_skipped("widgets", Some(id), &error);
+                    None
+                }
+            },
         };
         Ok(Self { board, last_event_id: row.try_get("last_event_id")?, widget })
     }
@@ -217,7 +223,7 @@ fn latest_event(row: &PgRow, id: i64, widget: &WidgetRow) -> Result<Option<Event
         id,
         board: widget.board.clone(),
         widget: widget.key.clone(),
-        kind: widget.kind.clone(),
+        kind: widget.kind,
         value,
         created_at: row.try_get("event_created_at")?,
     }))

@@ -88,7 +88,7 @@ pub async fn update_widget(
         .field("key", &old.key, &new.key)
         .field("title", &old.title, &new.title)
         .field("position", &old.position, &new.position)
-        .keys_of("config", &old.config.0, &new.config.0);
+        .keys_of("config", &old.config.as_json(), &new.config.as_json());
     if !changes.is_empty() {
         audit::record(&mut tx, actor, Action::WidgetUpdated, &widget_target(&new.board, &new.key), changes.into_json())
             .await?;

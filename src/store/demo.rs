@@ -40,7 +40,7 @@ pub async fn seed_demo(db: &Db) -> anyhow::Result<bool> {
         if events::latest_of_widget(&mut conn, widget.id).await?.is_none() {
             let history = demo_history(new.key.as_str())
                 .into_iter()
-                .map(|value| Value::parse(widget.kind(), value).map(|value| NewEvent { widget: &widget, value }))
+                .map(|value| Value::parse(widget.kind, value).map(|value| NewEvent { widget: &widget, value }))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| anyhow::anyhow!("demo value is invalid: {e:?}"))?;
             events::insert(&mut conn, history).await?;

@@ -27,7 +27,7 @@ use sqlx::{PgConnection, PgExecutor, Row};
 use super::StoreResult;
 use super::rows::decode_each;
 use super::widgets::WidgetRow;
-use crate::domain::{Audience, Value};
+use crate::domain::{Audience, Value, WidgetKind};
 
 /// The advisory lock key serializing event inserts (an arbitrary constant, "DASH" in ASCII).
 pub const EVENT_WRITER_LOCK: i64 = 0x4441_5348;
@@ -37,7 +37,8 @@ pub struct EventRow {
     pub id: i64,
     pub board: String,
     pub widget: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: WidgetKind,
     pub value: SqlJson<Json>,
     #[serde(serialize_with = "millis")]
     pub created_at: DateTime<Utc>,
@@ -90,7 +91,7 @@ pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreRes
             id,
             board: event.widget.board.clone(),
             widget: event.widget.key.clone(),
-            kind: event.widget.kind.clone(),
+            kind: event.widget.kind,
             value: SqlJson(event.value.into_json()),
             created_at,
         })

@@ -5,6 +5,8 @@
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Row};
 
+use super::{StoreError, StoreResult};
+
 /// The rows that decode, in order; each one that does not is logged at `warn` with its `id`.
 pub fn decode_each<T>(rows: &[PgRow], table: &'static str) -> Vec<T>
 where
@@ -13,6 +15,18 @@ where
     rows.iter()
         .filter_map(|row| T::from_row(row).map_err(|error| log_skipped(table, row.try_get("id").ok(), &error)).ok())
         .collect()
+}
+
+/// The one row asked for: `NotFound` when there is none, or when it cannot be decoded (logged).
+pub fn decode_one<T>(row: Option<PgRow>, table: &'static str) -> StoreResult<T>
+where
+    T: for<'r> FromRow<'r, PgRow>,
+{
+    let row = row.ok_or(StoreError::NotFound)?;
+    T::from_row(&row).map_err(|error| {
+        log_skipped(table, row.try_get("id").ok(), &error);
+        StoreError::NotFound
+    })
 }
 
 /// Logs a row left out because it cannot be decoded.

@@ -7,8 +7,9 @@ use sqlx::{FromRow, PgConnection, Row};
 
 use super::boards::BoardRow;
 use super::events::EventRow;
+use super::rows::{decode_each, decode_one};
 use super::{StoreError, StoreResult};
-use crate::domain::{NewWidget, WidgetKind, WidgetPatch, source};
+use crate::domain::{NewWidget, WidgetConfig, WidgetKind, WidgetPatch};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WidgetRow {
@@ -19,10 +20,10 @@ pub struct WidgetRow {
     pub board: String,
     pub key: String,
     pub title: String,
-    pub kind: String,
+    pub kind: WidgetKind,
     /// Serialized without `source`: see [`WidgetRow::managed_json`] for who sees it.
     #[serde(serialize_with = "without_source")]
-    pub config: SqlJson<Json>,
+    pub config: WidgetConfig,
     pub position: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -36,12 +37,13 @@ pub struct WidgetRow {
 }
 
 /// The public form of a config: a source's URL and headers may carry keys.
-fn without_source<S: serde::Serializer>(config: &SqlJson<Json>, serializer: S) -> Result<S::Ok, S::Error> {
-    source::public_config(&config.0).serialize(serializer)
+fn without_source<S: serde::Serializer>(config: &WidgetConfig, serializer: S) -> Result<S::Ok, S::Error> {
+    config.public_json().serialize(serializer)
 }
 
 /// Written out so that a config this version cannot decode (a number an older version stored
 /// that no double can hold, say) is logged and left out: the widget still shows, without it.
+/// A kind this version does not know is an error: the readers skip the widget (see `rows`).
 impl<'r> FromRow<'r, PgRow> for WidgetRow {
     fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
         let id = row.try_get("id")?;
@@ -49,14 +51,18 @@ impl<'r> FromRow<'r, PgRow> for WidgetRow {
             tracing::warn!(widget = id, %error, "cannot decode the widget's config; showing the widget without it");
             SqlJson(Json::Object(Map::new()))
         });
+        let kind = row
+            .try_get::<String, _>("kind")?
+            .try_into()
+            .map_err(|message: String| sqlx::Error::ColumnDecode { index: "kind".into(), source: message.into() })?;
         Ok(Self {
             id,
             board_id: row.try_get("board_id")?,
             board: row.try_get("board")?,
             key: row.try_get("key")?,
             title: row.try_get("title")?,
-            kind: row.try_get("kind")?,
-            config,
+            kind,
+            config: WidgetConfig::from_stored(config.0),
             position: row.try_get("position")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -67,17 +73,12 @@ impl<'r> FromRow<'r, PgRow> for WidgetRow {
 }
 
 impl WidgetRow {
-    pub fn kind(&self) -> WidgetKind {
-        // The column's CHECK constraint admits only the six kinds.
-        self.kind.parse().unwrap_or(WidgetKind::Text)
-    }
-
     /// The widget as management views (signed in, or with an API token) see it: the config
     /// with its source (header names only, never their values) and `source_error_detail`.
     /// Serializing the row itself gives the public form.
     pub fn managed_json(&self) -> Json {
         let mut json = serde_json::to_value(self).unwrap_or_default();
-        json["config"] = source::managed_config(&self.config.0);
+        json["config"] = self.config.managed_json();
         if let Some(detail) = &self.source_error_detail {
             json["source_error_detail"] = Json::String(detail.clone());
         }
@@ -113,13 +114,13 @@ macro_rules! select_widgets {
     };
 }
 
-/// The board's widgets in their order on the page.
+/// The board's widgets in their order on the page (one that cannot be decoded is left out).
 pub async fn of_board(conn: &mut PgConnection, board_id: i64) -> StoreResult<Vec<WidgetRow>> {
-    let widgets = sqlx::query_as(concat!(select_widgets!(), " WHERE w.board_id = $1 ORDER BY w.position, w.id"))
+    let rows = sqlx::query(concat!(select_widgets!(), " WHERE w.board_id = $1 ORDER BY w.position, w.id"))
         .bind(board_id)
         .fetch_all(conn)
         .await?;
-    Ok(widgets)
+    Ok(decode_each(&rows, "widgets"))
 }
 
 pub async fn list_with_latest(conn: &mut PgConnection, board: &BoardRow) -> StoreResult<Vec<WidgetView>> {
@@ -135,22 +136,22 @@ pub async fn list_with_latest(conn: &mut PgConnection, board: &BoardRow) -> Stor
 }
 
 pub async fn find(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<WidgetRow> {
-    let row = sqlx::query_as(concat!(select_widgets!(), " WHERE b.slug = $1 AND w.key = $2"))
+    let row = sqlx::query(concat!(select_widgets!(), " WHERE b.slug = $1 AND w.key = $2"))
         .bind(board)
         .bind(key)
         .fetch_optional(conn)
         .await?;
-    row.ok_or(StoreError::NotFound)
+    decode_one(row, "widgets")
 }
 
 /// The widget, locked until the end of the transaction: what an update changes from.
 pub async fn find_locked(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<WidgetRow> {
-    let row = sqlx::query_as(concat!(select_widgets!(), " WHERE b.slug = $1 AND w.key = $2 FOR UPDATE OF w"))
+    let row = sqlx::query(concat!(select_widgets!(), " WHERE b.slug = $1 AND w.key = $2 FOR UPDATE OF w"))
         .bind(board)
         .bind(key)
         .fetch_optional(conn)
         .await?;
-    row.ok_or(StoreError::NotFound)
+    decode_one(row, "widgets")
 }
 
 pub async fn find_with_latest(conn: &mut PgConnection, board: &str, key: &str) -> StoreResult<WidgetView> {
@@ -208,12 +209,13 @@ pub async fn delete(conn: &mut PgConnection, board: &str, key: &str) -> StoreRes
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: i64) -> StoreResult<WidgetRow> {
-    Ok(sqlx::query_as(concat!(select_widgets!(), " WHERE w.id = $1")).bind(id).fetch_one(conn).await?)
+    let row = sqlx::query(concat!(select_widgets!(), " WHERE w.id = $1")).bind(id).fetch_optional(conn).await?;
+    decode_one(row, "widgets")
 }
 
 /// The widgets of this key on any of `boards` (`None`: on any board), ordered by board.
 pub async fn find_by_key(conn: &mut PgConnection, key: &str, boards: Option<&[String]>) -> StoreResult<Vec<WidgetRow>> {
-    let rows = sqlx::query_as(concat!(
+    let rows = sqlx::query(concat!(
         select_widgets!(),
         " WHERE w.key = $1 AND ($2::text[] IS NULL OR b.slug = ANY($2)) ORDER BY b.slug"
     ))
@@ -221,13 +223,14 @@ pub async fn find_by_key(conn: &mut PgConnection, key: &str, boards: Option<&[St
     .bind(boards)
     .fetch_all(conn)
     .await?;
-    Ok(rows)
+    Ok(decode_each(&rows, "widgets"))
 }
 
-/// The widgets named by (board, key) pairs, for a batch push.
+/// The widgets named by (board, key) pairs, for a batch push; one that cannot be decoded is
+/// left out, as a widget that does not exist.
 pub async fn find_many(conn: &mut PgConnection, pairs: &[(String, String)]) -> StoreResult<Vec<WidgetRow>> {
     let (boards, keys): (Vec<&str>, Vec<&str>) = pairs.iter().map(|(b, k)| (b.as_str(), k.as_str())).unzip();
-    let rows = sqlx::query_as(concat!(
+    let rows = sqlx::query(concat!(
         select_widgets!(),
         " WHERE (b.slug, w.key) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
     ))
@@ -235,5 +238,5 @@ pub async fn find_many(conn: &mut PgConnection, pairs: &[(String, String)]) -> S
     .bind(keys)
     .fetch_all(conn)
     .await?;
-    Ok(rows)
+    Ok(decode_each(&rows, "widgets"))
 }

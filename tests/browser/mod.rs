@@ -389,7 +389,7 @@ async fn the_indicator_follows_the_server_down_and_back_up() {
         // A value arrives while the server is down (another instance, or a script on the database).
         let mut conn = db.acquire().await.unwrap();
         let widget = widgets::find(&mut conn, "b", "n").await.unwrap();
-        let value = Value::parse(widget.kind(), json!({"value": 42})).unwrap();
+        let value = Value::parse(widget.kind, json!({"value": 42})).unwrap();
         events::insert(&mut conn, vec![events::NewEvent { widget: &widget, value }]).await.unwrap();
 
         let port = port.to_string();

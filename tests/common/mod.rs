@@ -145,6 +145,24 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Stores a kind this version does not know, as a newer version may have: the kind's CHECK
+    /// constraint is dropped first (in this test's own database).
+    pub async fn set_raw_kind(&self, board: &str, widget: &str, kind: &str) {
+        sqlx::query("ALTER TABLE widgets DROP CONSTRAINT IF EXISTS widgets_kind_check")
+            .execute(&self.db)
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE widgets w SET kind = $3 FROM boards b WHERE b.id = w.board_id AND b.slug = $1 AND w.key = $2",
+        )
+        .bind(board)
+        .bind(widget)
+        .bind(kind)
+        .execute(&self.db)
+        .await
+        .unwrap();
+    }
+
     /// Stops the server as SIGTERM would and waits for it.
     pub async fn stop(self) {
         self.stop_keeping_database().await;

@@ -217,6 +217,24 @@ async fn a_row_that_cannot_be_decoded_is_skipped_by_every_reader() {
     assert_eq!(read("/dashboard/boards/ops/widgets/n").await["latest"]["id"], after);
 }
 
+/// An event of a widget whose kind this version does not know is skipped live and on resume,
+/// never sent as some other kind.
+#[tokio::test]
+async fn events_of_a_widget_of_unknown_kind_are_skipped() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[("n", "number"), ("odd", "text")]).await;
+    let before = app.push("ops", "n", json!({"value": 1})).await;
+    app.push("ops", "odd", json!({"text": "first"})).await;
+    app.set_raw_kind("ops", "odd", "hologram").await;
+    let mut live = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), None).await;
+    assert_eq!(live.next_event(WAIT).await.unwrap().event.as_deref(), Some("hello"));
+    app.insert_raw_event("ops", "odd", r#"{"text": "second"}"#).await;
+    let after = app.push("ops", "n", json!({"value": 2})).await;
+    assert_ids(&live.widget_ids(1, WAIT).await, &[after]);
+    let mut resumed = SseClient::connect(&app.url("/dashboard/stream?boards=ops"), Some(0)).await;
+    assert_ids(&resumed.widget_ids(2, WAIT).await, &[before, after]);
+}
+
 /// A skipped row still counts against the replay limit: replaying what decodes of the first
 /// `limit + 1` rows would silently leave out the events after them.
 #[tokio::test]

@@ -8,14 +8,11 @@ use serde_json::Value as Json;
 use sqlx::PgConnection;
 
 use super::format;
-use crate::domain::{MAX_HEIGHT, WidgetKind, source};
+use crate::domain::{WidgetConfig, WidgetKind};
 use crate::store::StoreResult;
 use crate::store::boards::BoardSnapshot;
 use crate::store::events::{self, EventRow};
 use crate::store::widgets::WidgetView;
-
-/// Points of a line chart when `config.max_points` is not set.
-const DEFAULT_MAX_POINTS: i64 = 100;
 
 pub struct Card {
     pub key: String,
@@ -121,9 +118,9 @@ pub async fn of_board(conn: &mut PgConnection, snapshot: &BoardSnapshot, now: Da
 /// The events a card needs besides the latest: the previous number, or a chart's points.
 async fn history(conn: &mut PgConnection, view: &WidgetView) -> StoreResult<Vec<EventRow>> {
     let Some(latest) = &view.latest else { return Ok(Vec::new()) };
-    let limit = match view.widget.kind() {
+    let limit = match view.widget.kind {
         WidgetKind::Number => 2,
-        WidgetKind::Line => Config(&view.widget.config.0).int("max_points").unwrap_or(DEFAULT_MAX_POINTS),
+        WidgetKind::Line => view.widget.config.max_points(),
         _ => return Ok(vec![latest.clone()]),
     };
     events::recent_until(conn, view.widget.id, latest.id, limit).await
@@ -132,9 +129,9 @@ async fn history(conn: &mut PgConnection, view: &WidgetView) -> StoreResult<Vec<
 /// One card; `history` ends with the latest event (empty when there is none).
 pub fn card(view: &WidgetView, history: &[EventRow], columns: i64, now: DateTime<Utc>) -> Card {
     let widget = &view.widget;
-    let config = Config(&widget.config.0);
-    let kind = widget.kind();
-    let stale_after = config.int("stale_after");
+    let config = &widget.config;
+    let kind = widget.kind;
+    let stale_after = config.stale_after();
     let latest = view.latest.as_ref();
     let updated = latest.map(|e| Updated { iso: format::timestamp(e.created_at), ago: format::ago(e.created_at, now) });
     let stale = match (latest, stale_after) {
@@ -145,18 +142,18 @@ pub fn card(view: &WidgetView, history: &[EventRow], columns: i64, now: DateTime
         key: widget.key.clone(),
         title: widget.title.clone(),
         kind: kind.as_str(),
-        width: config.int("width").unwrap_or(1).clamp(1, columns.max(1)),
-        height: config.int("height").unwrap_or(1).clamp(1, MAX_HEIGHT),
-        config_json: source::public_config(&widget.config.0).to_string(),
+        width: config.width().clamp(1, columns.max(1)),
+        height: config.height(),
+        config_json: config.public_json().to_string(),
         stale_after,
         event_id: latest.map_or(0, |e| e.id),
         updated,
         stale,
-        body: body(kind, &config, latest.map(|e| &e.value.0), history),
+        body: body(kind, config, latest.map(|e| &e.value.0), history),
     }
 }
 
-fn body(kind: WidgetKind, config: &Config<'_>, value: Option<&Json>, history: &[EventRow]) -> Body {
+fn body(kind: WidgetKind, config: &WidgetConfig, value: Option<&Json>, history: &[EventRow]) -> Body {
     let text = |name: &str| value.and_then(|v| v.get(name)).and_then(Json::as_str).unwrap_or_default().to_string();
     match kind {
         WidgetKind::Number => Body::Number(number(config, history)),
@@ -177,7 +174,7 @@ fn point_value(value: &Json) -> Option<f64> {
 /// The placeholder of a widget that has no value yet.
 const NO_VALUE: &str = "–";
 
-fn number(config: &Config<'_>, history: &[EventRow]) -> NumberView {
+fn number(config: &WidgetConfig, history: &[EventRow]) -> NumberView {
     let values: Vec<f64> = history.iter().filter_map(|e| point_value(&e.value.0)).collect();
     let (current, previous) = match values.as_slice() {
         [.., previous, current] => (Some(*current), Some(*previous)),
@@ -190,7 +187,7 @@ fn number(config: &Config<'_>, history: &[EventRow]) -> NumberView {
     NumberView {
         value: current.map_or_else(|| NO_VALUE.into(), |v| format::number(v, config.decimals())),
         raw: current.map(|v| v.to_string()).unwrap_or_default(),
-        unit: config.unit(),
+        unit: config.unit().to_string(),
         change: current.zip(previous).map(|(current, previous)| change(current, previous, config.decimals())),
     }
 }
@@ -208,32 +205,32 @@ fn change(current: f64, previous: f64, decimals: Option<usize>) -> Change {
     Change { direction, arrow, text }
 }
 
-fn gauge(config: &Config<'_>, value: Option<f64>) -> GaugeView {
-    let min = config.number("min").unwrap_or(0.0);
-    let max = config.number("max").unwrap_or(100.0);
+fn gauge(config: &WidgetConfig, value: Option<f64>) -> GaugeView {
+    let (min, max) = config.scale();
     let share = |v: f64| if max > min { ((v - min) / (max - min)).clamp(0.0, 1.0) * 100.0 } else { 0.0 };
-    let thresholds = config.thresholds();
+    let mut thresholds = config.thresholds().to_vec();
+    thresholds.sort_by(|a, b| a.value.total_cmp(&b.value));
     let zones = thresholds
         .iter()
         .enumerate()
-        .map(|(i, (at, color))| {
-            let start = share(*at);
-            let end = thresholds.get(i + 1).map_or(100.0, |(next, _)| share(*next));
-            Zone { dasharray: format!("0 {start:.2} {:.2} 100", end - start), color: color.clone() }
+        .map(|(i, threshold)| {
+            let start = share(threshold.value);
+            let end = thresholds.get(i + 1).map_or(100.0, |next| share(next.value));
+            Zone { dasharray: format!("0 {start:.2} {:.2} 100", end - start), color: threshold.color.clone() }
         })
         .collect();
     GaugeView {
         value: value.map_or_else(|| NO_VALUE.into(), |v| format::number(v, config.decimals())),
-        unit: config.unit(),
+        unit: config.unit().to_string(),
         percent: format!("{:.2}", value.map_or(0.0, share)),
-        color: value.and_then(|v| thresholds.iter().rev().find(|(at, _)| v >= *at)).map(|(_, color)| color.clone()),
+        color: value.and_then(|v| thresholds.iter().rev().find(|t| v >= t.value)).map(|t| t.color.clone()),
         zones,
         min: format::number(min, None),
         max: format::number(max, None),
     }
 }
 
-fn line(config: &Config<'_>, history: &[EventRow]) -> LineView {
+fn line(config: &WidgetConfig, history: &[EventRow]) -> LineView {
     let mut points: Vec<(f64, f64)> = history
         .iter()
         .filter_map(|e| {
@@ -246,7 +243,7 @@ fn line(config: &Config<'_>, history: &[EventRow]) -> LineView {
     let latest = history.last().and_then(|e| point_value(&e.value.0));
     LineView {
         value: latest.map_or_else(|| NO_VALUE.into(), |v| format::number(v, config.decimals())),
-        unit: config.unit(),
+        unit: config.unit().to_string(),
         points_json: serde_json::to_string(&points.iter().map(|(t, v)| [*t, *v]).collect::<Vec<_>>())
             .unwrap_or_else(|_| "[]".into()),
         point_count: points.len(),
@@ -292,41 +289,6 @@ fn status(status: &str, message: String) -> StatusView {
     StatusView { status, label, message }
 }
 
-/// Typed reads of a widget's `config` (validated on write, so absent or odd keys just fall back).
-struct Config<'a>(&'a Json);
-
-impl Config<'_> {
-    fn int(&self, key: &str) -> Option<i64> {
-        self.0.get(key).and_then(Json::as_i64)
-    }
-
-    fn number(&self, key: &str) -> Option<f64> {
-        self.0.get(key).and_then(Json::as_f64)
-    }
-
-    fn unit(&self) -> String {
-        self.0.get("unit").and_then(Json::as_str).unwrap_or_default().to_string()
-    }
-
-    fn decimals(&self) -> Option<usize> {
-        self.int("decimals").and_then(|d| usize::try_from(d).ok())
-    }
-
-    /// `(value, colour)` pairs in ascending order of value.
-    fn thresholds(&self) -> Vec<(f64, String)> {
-        let mut thresholds: Vec<(f64, String)> = self
-            .0
-            .get("thresholds")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|t| Some((t.get("value")?.as_f64()?, t.get("color")?.as_str()?.to_string())))
-            .collect();
-        thresholds.sort_by(|a, b| a.0.total_cmp(&b.0));
-        thresholds
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,13 +307,14 @@ mod tests {
     #[test]
     fn gauge_takes_the_colour_of_the_threshold_reached() {
         let config = json!({"min": 0, "max": 200, "thresholds": [{"value": 150, "color": "red"}, {"value": 100, "color": "orange"}]});
-        let g = gauge(&Config(&config), Some(120.0));
+        let config = WidgetConfig::from_stored(config);
+        let g = gauge(&config, Some(120.0));
         assert_eq!((g.percent.as_str(), g.color.as_deref()), ("60.00", Some("orange")));
         assert_eq!(g.zones[0].dasharray, "0 50.00 25.00 100");
         assert_eq!(g.zones[1].dasharray, "0 75.00 25.00 100");
-        assert_eq!(gauge(&Config(&config), Some(20.0)).color, None);
-        assert_eq!(gauge(&Config(&config), Some(999.0)).percent, "100.00");
-        assert_eq!(gauge(&Config(&json!({})), None).value, NO_VALUE);
+        assert_eq!(gauge(&config, Some(20.0)).color, None);
+        assert_eq!(gauge(&config, Some(999.0)).percent, "100.00");
+        assert_eq!(gauge(&WidgetConfig::default(), None).value, NO_VALUE);
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub async fn push(
     spend_push_budget(&state, &caller, 1)?;
     let lookup = async { path.find(&mut *state.conn().await?).await };
     let widget = state.realtime.widgets().get_or_load(&path.board, &path.widget, lookup).await?;
-    let value = Value::parse(widget.kind(), body.0)?;
+    let value = Value::parse(widget.kind, body.0)?;
     let event = state.event_writer.push(widget, value).await.map_err(|e| path.error(e))?;
     state.realtime.events_committed(std::slice::from_ref(&event));
     Ok(HttpResponse::Created().json(&event))
@@ -120,7 +120,7 @@ fn resolve_batch(items: Vec<BatchItem>, found: &[WidgetRow]) -> Result<Vec<NewEv
             errors.add(format!("events[{i}]"), widget_not_found(&item.board, &item.widget));
             continue;
         };
-        match Value::parse(widget.kind(), item.value) {
+        match Value::parse(widget.kind, item.value) {
             Ok(value) => new.push(NewEvent { widget, value }),
             Err(e) => errors.merge(e.nested(&format!("events[{i}].value."))),
         }

@@ -36,12 +36,12 @@ pub async fn push(
     let key = key_of_id(&id).ok_or_else(|| no_widget(&id, search.as_deref()))?;
     let mut conn = state.conn().await?;
     let widget = find_widget(&mut conn, &key, search.as_deref()).await?;
-    let newest = match widget.kind() {
+    let newest = match widget.kind {
         WidgetKind::Line => newest_point(&mut conn, &widget).await?,
         _ => None,
     };
     drop(conn);
-    let values = smashing::values(widget.kind(), body, newest)?;
+    let values = smashing::values(widget.kind, body, newest)?;
     spend_push_budget(&state, &caller, values.len())?;
     let written = write(&state, widget, values).await?;
     state.realtime.events_committed(&written);

@@ -78,7 +78,7 @@ pub async fn update(
     let mut patch = WidgetPatch::parse(&body.0)?;
     let mut conn = state.conn().await?;
     if let Some(config) = &mut patch.config {
-        config.keep_source_headers(&path.find(&mut conn).await?.config.0)?;
+        config.keep_source_headers(&path.find(&mut conn).await?.config)?;
     }
     let widget = changes::update_widget(&mut conn, caller.name(), &path.board, &path.widget, &patch)
         .await

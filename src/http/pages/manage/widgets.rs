@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 use super::forms::{FieldErrors, JsonForm, number_or_text};
 use super::session::{Manager, NoFields, Submitted};
 use super::{Frame, redirect, render};
-use crate::domain::{NewWidget, Slug, WidgetKind, WidgetPatch, source};
+use crate::domain::{NewWidget, Slug, Threshold, WidgetKind, WidgetPatch};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
 use crate::http::{ApiError, AppState};
@@ -53,7 +53,7 @@ struct WidgetFormPage {
     errors: FieldErrors,
     /// The key of the widget being edited; `None` on the "new widget" form.
     editing: Option<Slug>,
-    kinds: [WidgetKind; 6],
+    kinds: &'static [WidgetKind],
     source: SourceStatus,
 }
 
@@ -67,7 +67,7 @@ struct SourceStatus {
 
 impl SourceStatus {
     fn of(widget: &WidgetRow) -> Self {
-        Self { header_names: source::header_names_of(&widget.config.0), error: widget.source_error_detail.clone() }
+        Self { header_names: widget.config.source_header_names(), error: widget.source_error_detail.clone() }
     }
 }
 
@@ -98,35 +98,27 @@ pub struct WidgetForm {
 }
 
 impl WidgetForm {
+    /// The form of a stored widget: each known config key as set, empty when it is not.
     fn of(widget: &WidgetRow) -> Self {
-        let config = &widget.config.0;
-        let text = |key: &str| match config.get(key) {
-            Some(Json::String(s)) => s.clone(),
-            Some(Json::Number(n)) => n.to_string(),
-            _ => String::new(),
-        };
-        let source = |key: &str| match config.get("source").and_then(|s| s.get(key)) {
-            Some(Json::String(s)) => s.clone(),
-            Some(other @ Json::Number(_)) => other.to_string(),
-            _ => String::new(),
-        };
+        let keys = widget.config.keys();
+        let source = keys.source.as_ref().and_then(|source| source.as_ref().ok());
         Self {
             key: widget.key.clone(),
             title: widget.title.clone(),
-            kind: widget.kind.clone(),
+            kind: widget.kind.to_string(),
             position: widget.position.to_string(),
-            unit: text("unit"),
-            decimals: text("decimals"),
-            min: text("min"),
-            max: text("max"),
-            max_points: text("max_points"),
-            stale_after: text("stale_after"),
-            width: text("width"),
-            height: text("height"),
-            thresholds: thresholds_text(config.get("thresholds")),
-            source_url: source("url"),
-            source_interval_s: source("interval_s"),
-            source_pointer: source("pointer"),
+            unit: widget.config.unit().to_string(),
+            decimals: shown(keys.decimals),
+            min: shown(keys.min),
+            max: shown(keys.max),
+            max_points: shown(keys.max_points),
+            stale_after: shown(keys.stale_after),
+            width: shown(keys.width),
+            height: shown(keys.height),
+            thresholds: thresholds_text(&keys.thresholds),
+            source_url: shown(source.map(|s| &s.url)),
+            source_interval_s: shown(source.map(|s| s.interval_s)),
+            source_pointer: shown(source.map(|s| &s.pointer)),
             ..Self::default()
         }
     }
@@ -192,13 +184,18 @@ impl WidgetForm {
     }
 
     fn patch_json(&self, current: &WidgetRow) -> Json {
-        let base = current.config.0.as_object().cloned().unwrap_or_default();
+        let base = current.config.as_map().clone();
         let mut json = JsonForm::default();
         // Required on edit: an emptied key or title is an error, not "unchanged".
         json.set("key", Some(json!(self.key))).set("title", Some(json!(self.title)));
         json.number("position", &self.position).set("config", Some(self.config(base)));
         json.build()
     }
+}
+
+/// A value as its field shows it; empty when it is not set.
+fn shown(value: Option<impl ToString>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// "70 #e5a50a" lines → `[{"value": 70, "color": "#e5a50a"}]`. A line that is not a number
@@ -220,13 +217,8 @@ fn thresholds_json(text: &str) -> Option<Json> {
     (!items.is_empty()).then_some(Json::Array(items))
 }
 
-fn thresholds_text(thresholds: Option<&Json>) -> String {
-    let items = thresholds.and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
-    items
-        .iter()
-        .filter_map(|t| Some(format!("{} {}", t.get("value")?, t.get("color")?.as_str()?)))
-        .collect::<Vec<_>>()
-        .join("\n")
+fn thresholds_text(thresholds: &[Threshold]) -> String {
+    thresholds.iter().map(|t| format!("{} {}", t.value, t.color)).collect::<Vec<_>>().join("\n")
 }
 
 pub async fn new(
@@ -293,7 +285,7 @@ pub async fn update(
     let board = find_board(&state, &slug).await?;
     let current = find_widget(&state, &slug, &key).await?;
     let parsed = WidgetPatch::parse(&form.patch_json(&current)).and_then(|mut patch| {
-        patch.config.as_mut().map_or(Ok(()), |config| config.keep_source_headers(&current.config.0)).map(|()| patch)
+        patch.config.as_mut().map_or(Ok(()), |config| config.keep_source_headers(&current.config)).map(|()| patch)
     });
     let updated = match parsed {
         Ok(patch) => changes::update_widget(&mut *state.conn().await?, manager.caller.name(), &slug, &key, &patch)
@@ -309,7 +301,7 @@ pub async fn update(
         }
         Err(error) => {
             let errors = FieldErrors::from_api(error, FIELDS)?;
-            form.kind = current.kind.clone();
+            form.kind = current.kind.to_string();
             let page = FormPage { board, form, errors, editing: Some(key), source: SourceStatus::of(&current) };
             page.render(&manager, StatusCode::UNPROCESSABLE_ENTITY)
         }
@@ -391,7 +383,8 @@ mod tests {
     fn thresholds_round_trip_through_text() {
         let json = thresholds_json("70 #e5a50a\n\n 90: red ").unwrap();
         assert_eq!(json, json!([{"value": 70, "color": "#e5a50a"}, {"value": 90, "color": "red"}]));
-        assert_eq!(thresholds_text(Some(&json)), "70 #e5a50a\n90 red");
+        let read = [Threshold { value: 70.0, color: "#e5a50a".into() }, Threshold { value: 90.5, color: "red".into() }];
+        assert_eq!(thresholds_text(&read), "70 #e5a50a\n90.5 red");
         assert_eq!(thresholds_json("  \n"), None);
         assert_eq!(thresholds_json("lots").unwrap()[0], json!({"value": "lots"}));
     }
