@@ -4,6 +4,7 @@
 mod board;
 mod fields;
 mod numbers;
+mod playlist;
 mod role;
 mod share;
 mod slug;
@@ -15,8 +16,9 @@ mod widget;
 
 pub use board::{BoardPatch, NewBoard};
 pub use fields::{Fields, ValidationErrors};
+pub use playlist::{MAX_BOARDS as MAX_PLAYLIST_BOARDS, MIN_INTERVAL_S, NewPlaylist, PlaylistPatch};
 pub use role::Role;
-pub use share::{NewShare, SharePath, parse_lifetime};
+pub use share::{NewShare, PlaylistSharePath, SharePath, parse_lifetime};
 pub use slug::Slug;
 pub use token::{BOOTSTRAP_TOKEN_NAME, CLI_ACTOR, DEFAULT_ROLE, NewToken};
 pub use value::{MAX_VALUE_BYTES, Value};

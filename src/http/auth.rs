@@ -61,17 +61,32 @@ impl Caller {
     /// Refuses (403) a caller whose role is below `needs`, or that is limited to boards and
     /// acts on another board or (`board` is `None`) on no one board, such as creating one.
     pub fn require(&self, needs: Role, board: Option<&str>) -> Result<(), ApiError> {
-        let role = self.role();
-        let refusal = if role < needs {
-            format!("a {role} token cannot do this; it needs the {needs} role")
-        } else {
-            match board {
-                Some(board) if !self.may_see(board) => format!("this token may not act on board {board:?}"),
-                None if self.boards().is_some() => "a token limited to boards may act only on those boards".into(),
-                _ => return Ok(()),
-            }
+        self.require_role(needs)?;
+        let refusal = match board {
+            Some(board) if !self.may_see(board) => format!("this token may not act on board {board:?}"),
+            None if self.boards().is_some() => "a token limited to boards may act only on those boards".into(),
+            _ => return Ok(()),
         };
-        Err(ApiError::Forbidden { message: refusal, role, needs })
+        Err(ApiError::Forbidden { message: refusal, role: self.role(), needs })
+    }
+
+    /// Refuses (403) a caller whose role is below `needs`, whatever the boards.
+    pub fn require_role(&self, needs: Role) -> Result<(), ApiError> {
+        let role = self.role();
+        if role < needs {
+            let message = format!("a {role} token cannot do this; it needs the {needs} role");
+            return Err(ApiError::Forbidden { message, role, needs });
+        }
+        Ok(())
+    }
+
+    /// [`Self::require`] for an act on several boards at once (a playlist's): each must be one it
+    /// may act on, and none at all counts as no one board.
+    pub fn require_all<S: AsRef<str>>(&self, needs: Role, boards: &[S]) -> Result<(), ApiError> {
+        if boards.is_empty() {
+            return self.require(needs, None);
+        }
+        boards.iter().try_for_each(|board| self.require(needs, Some(board.as_ref())))
     }
 
     /// The boards this caller may see: every board, or public ones and those it is limited to.

@@ -41,6 +41,7 @@ pub mod database;
 pub mod event_writer;
 pub mod events;
 pub mod jobs;
+pub mod playlists;
 mod rows;
 pub mod sessions;
 pub mod shares;

@@ -11,7 +11,8 @@ use super::session::{NoFields, Submitted};
 use crate::domain::{NewShare, SharePath, Slug, parse_lifetime};
 use crate::http::pages::PageError;
 use crate::http::{AppState, pages::board_missing};
-use crate::store::{StoreError, changes, shares};
+use crate::store::shares::{self, Target};
+use crate::store::{StoreError, changes};
 
 #[derive(Default, serde::Deserialize)]
 #[serde(default)]
@@ -51,7 +52,7 @@ pub async fn create(
             return edit_page(&manager, page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let (share, secret) = changes::create_share(&mut *state.conn().await?, manager.caller.name(), &slug, &new)
+    let (share, secret) = changes::create_share(&mut *state.conn().await?, manager.caller.name(), Target::Board(&slug), &new)
         .await
         .map_err(board_missing(&slug))?;
     let mut page = editing(&state, &slug).await?;
@@ -68,7 +69,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, PageError> {
     let manager = submitted.manager;
     manager.require_board(&path.board)?;
-    let share = changes::revoke_share(&mut *state.conn().await?, manager.caller.name(), Some(&path.board), path.id)
+    let share = changes::revoke_share(&mut *state.conn().await?, manager.caller.name(), Some(Target::Board(&path.board)), path.id)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => {
