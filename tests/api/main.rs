@@ -14,6 +14,7 @@ mod limits;
 mod operator;
 mod ordering;
 mod outage;
+mod playlists;
 mod private_boards;
 mod roles;
 mod scripts;
