@@ -160,8 +160,10 @@ async fn user_text_is_escaped_everywhere() {
 async fn pages_have_no_inline_script_or_style() {
     let app = TestApp::spawn().await;
     board_with_values(&app).await;
+    let playlist = json!({"name": "wall", "title": "Wall", "interval_s": 5, "boards": ["ops"]});
+    assert_eq!(app.post("/dashboard/playlists", playlist).await.status(), 201);
     let mut session = ManageSession::sign_in(&app).await;
-    let pages = ["/", "/boards/ops", "/boards/ops?kiosk=1", "/manage/sign-in"];
+    let pages = ["/", "/boards/ops", "/boards/ops?kiosk=1", "/playlists/wall", "/manage/sign-in"];
     let mut bodies = Vec::new();
     for path in pages {
         bodies.push((path.to_string(), html(&app, path).await.2));
@@ -207,6 +209,35 @@ async fn unknown_board_gets_a_friendly_html_404_and_the_api_keeps_json() {
     assert_eq!(serde_json::from_str::<Json>(&body).unwrap()["error"]["code"], "not_found");
     let response = app.get("/no/such/page").await; // no Accept: text/html
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+}
+
+#[tokio::test]
+async fn a_playlist_page_renders_in_kiosk_mode_only_the_boards_the_visitor_may_see() {
+    let app = TestApp::spawn().await;
+    board_with_values(&app).await;
+    let vault = json!({"slug": "vault", "title": "Vault floor", "visibility": "private"});
+    assert_eq!(app.post("/dashboard/boards", vault).await.status(), 201);
+    for (name, boards) in [("wall", json!(["vault", "ops"])), ("hidden", json!(["vault"]))] {
+        let playlist = json!({"name": name, "title": "Lobby <b>", "interval_s": 7, "boards": boards});
+        assert_eq!(app.post("/dashboard/playlists", playlist).await.status(), 201);
+    }
+    let (status, _, body) = html(&app, "/playlists/wall").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("class=\"kiosk\"") && body.contains("data-theme=\"dark\""), "kiosk mode");
+    assert!(body.contains("class=\"playlist-board is-current\" data-board=\"ops\""), "the first board it may see");
+    assert!(body.contains("data-interval-ms=\"7000\"") && body.contains("Lobby &#60;b&#62;"));
+    assert!(body.contains("data-key=\"visitors\""), "the board's cards are rendered");
+    assert!(!body.contains("vault") && !body.contains("Vault floor"), "the private board is left out");
+
+    for (path, says) in [
+        ("/playlists/hidden", "There is no playlist called “hidden”"),
+        ("/playlists/nope", "There is no playlist called “nope”"),
+        ("/playlists/Not%20A%20Name", "There is no such board, widget or playlist."),
+    ] {
+        let (status, _, body) = html(&app, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(body.contains(says), "{path}: {body}");
+    }
 }
 
 #[tokio::test]

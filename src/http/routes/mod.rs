@@ -3,7 +3,7 @@ mod boards;
 mod debug;
 mod events;
 mod health;
-mod playlists;
+pub mod playlists;
 mod shares;
 mod stream;
 mod tokens;

@@ -3,7 +3,7 @@
 //! those with a board they may see, each showing only such boards (see `store::playlists`).
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 use crate::domain::{Audience, NewPlaylist, PlaylistPatch, Role, Slug};
 use crate::http::auth::Caller;
@@ -29,10 +29,7 @@ pub async fn show(state: web::Data<AppState>, audience: Audience, path: web::Pat
 }
 
 pub async fn create(state: web::Data<AppState>, ApiToken(caller): ApiToken, body: JsonBody) -> ApiResult<HttpResponse> {
-    caller.require_role(Role::Editor)?;
-    let new = NewPlaylist::parse(&body.0)?;
-    caller.require_all(Role::Editor, &new.boards)?;
-    let playlist = changes::create_playlist(&mut *state.conn().await?, caller.name(), &new).await??;
+    let playlist = create_as(&state, &caller, &body.0).await?;
     Ok(created(format!("/dashboard/playlists/{}", playlist.name), &playlist))
 }
 
@@ -42,16 +39,7 @@ pub async fn update(
     path: web::Path<Slug>,
     body: JsonBody,
 ) -> ApiResult<HttpResponse> {
-    caller.require_role(Role::Editor)?;
-    let patch = PlaylistPatch::parse(&body.0)?;
-    if let Some(boards) = &patch.boards {
-        caller.require_all(Role::Editor, boards)?;
-    }
-    let mut tx = state.db.begin().await.map_err(StoreError::from)?;
-    let old = locked_for(&mut tx, &caller, &path).await?;
-    let playlist = changes::update_playlist(&mut tx, caller.name(), &old, &patch).await??;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(HttpResponse::Ok().json(playlist))
+    Ok(HttpResponse::Ok().json(update_as(&state, &caller, &path, &body.0).await?))
 }
 
 pub async fn delete(
@@ -59,12 +47,38 @@ pub async fn delete(
     ApiToken(caller): ApiToken,
     path: web::Path<Slug>,
 ) -> ApiResult<HttpResponse> {
+    delete_as(&state, &caller, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Creates the playlist `json` describes, for `caller`: the API and the management forms.
+pub async fn create_as(state: &AppState, caller: &Caller, json: &Json) -> ApiResult<PlaylistRow> {
+    caller.require_role(Role::Editor)?;
+    let new = NewPlaylist::parse(json)?;
+    caller.require_all(Role::Editor, &new.boards)?;
+    Ok(changes::create_playlist(&mut *state.conn().await?, caller.name(), &new).await??)
+}
+
+pub async fn update_as(state: &AppState, caller: &Caller, name: &str, json: &Json) -> ApiResult<PlaylistRow> {
+    caller.require_role(Role::Editor)?;
+    let patch = PlaylistPatch::parse(json)?;
+    if let Some(boards) = &patch.boards {
+        caller.require_all(Role::Editor, boards)?;
+    }
+    let mut tx = state.db.begin().await.map_err(StoreError::from)?;
+    let old = locked_for(&mut tx, caller, name).await?;
+    let playlist = changes::update_playlist(&mut tx, caller.name(), &old, &patch).await??;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(playlist)
+}
+
+pub async fn delete_as(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
     caller.require_role(Role::Editor)?;
     let mut tx = state.db.begin().await.map_err(StoreError::from)?;
-    let old = locked_for(&mut tx, &caller, &path).await?;
+    let old = locked_for(&mut tx, caller, name).await?;
     changes::delete_playlist(&mut tx, caller.name(), &old.name).await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 /// The playlist `name` if `caller` may change it: an editor of every one of its boards.
