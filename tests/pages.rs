@@ -168,7 +168,8 @@ async fn pages_have_no_inline_script_or_style() {
     for path in pages {
         bodies.push((path.to_string(), html(&app, path).await.2));
     }
-    for path in ["/manage", "/manage/boards/ops", "/manage/boards/ops/widgets/cpu", "/manage/new-board"] {
+    let managed = ["/manage", "/manage/boards/ops", "/manage/boards/ops/widgets/cpu", "/manage/new-board"];
+    for path in managed.into_iter().chain(["/manage/playlists", "/manage/playlists/wall"]) {
         bodies.push((path.to_string(), session.get(path).await.1));
     }
     for (path, body) in bodies {
@@ -1266,4 +1267,44 @@ async fn a_page_gets_a_fresh_ticket_for_its_reconnects_from_its_own_server() {
     assert!(!page.contains("data-ticket-url"), "{page}");
     assert_eq!(web.get("/boards/lobby/ticket").await.json::<Json>().await.unwrap(), json!({"ticket": null}));
     assert_eq!(stream_status(&stream_app, "boards=lobby").await, 200);
+}
+
+#[tokio::test]
+async fn playlists_are_made_changed_and_deleted_through_the_management_forms() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[]).await;
+    app.create_board("web", &[]).await;
+    let mut session = ManageSession::sign_in(&app).await;
+    let (status, body) = session.get("/manage").await;
+    assert!(status == 200 && body.contains("href=\"/manage/playlists\""), "linked from the management index");
+
+    let bad = [("title", "Lobby"), ("name", "lobby"), ("interval_s", "2"), ("boards", "ops, nope")];
+    let response = session.post("/manage/playlists", &bad).await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("must be a whole number from 5 to 86400"), "the interval's error is shown");
+    assert_eq!(app.count("playlists").await, 0);
+
+    let good = [("title", "Lobby"), ("name", "lobby"), ("interval_s", "10"), ("boards", "web, ops")];
+    let response = session.post("/manage/playlists", &good).await;
+    assert_eq!(response.status(), 303);
+    let (_, list) = session.get("/manage/playlists").await;
+    assert!(list.contains("Playlist “Lobby” created.") && list.contains("web, ops"), "{list}");
+    let (_, _, index) = html(&app, "/").await;
+    assert!(index.contains("href=\"/playlists/lobby\""), "the index page lists it");
+
+    let (status, form) = session.get("/manage/playlists/lobby").await;
+    assert!(status == 200 && form.contains("value=\"web, ops\""), "{form}");
+    let changed = [("title", "Lobby"), ("name", "lobby"), ("interval_s", "20"), ("boards", "ops")];
+    assert_eq!(session.post("/manage/playlists/lobby", &changed).await.status(), 303);
+    let playlist: Json = app.send(reqwest::Method::GET, "/dashboard/playlists/lobby", None).await.json().await.unwrap();
+    assert_eq!((&playlist["interval_s"], &playlist["boards"]), (&json!(20), &json!(["ops"])));
+
+    assert_eq!(session.post("/manage/playlists/lobby/delete", &[]).await.status(), 303);
+    assert_eq!(app.count("playlists").await, 0);
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE target = 'lobby' ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(actions, ["playlist.created", "playlist.updated", "playlist.deleted"]);
 }
