@@ -719,7 +719,8 @@ async fn a_playlist_rotates_its_boards_on_a_tv_never_showing_none_and_live() {
     with_browser(1920, 1080, async |browser| {
         open_live(browser, &app.url("/playlists/tv")).await;
         browser.eval(SAMPLE_VISIBLE_BOARDS).await;
-        let rendered = browser.eval("return [...document.querySelectorAll('.playlist-board')].map(s => s.dataset.board)");
+        let rendered =
+            browser.eval("return [...document.querySelectorAll('.playlist-board')].map(s => s.dataset.board)");
         assert_eq!(rendered.await, json!(["alpha", "beta"]), "the private board is skipped");
         assert_eq!(browser.eval("return document.documentElement.classList.contains('kiosk')").await, json!(true));
         browser.screenshot("playlist-first-board").await;

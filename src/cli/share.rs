@@ -16,9 +16,10 @@ pub async fn run(db: &Db, command: ShareCommand) -> anyhow::Result<()> {
                     errors.iter().next().map_or(("name", "is invalid"), |(f, m)| (f.as_str(), m.as_str()));
                 anyhow::anyhow!("{field}: {message}")
             })?;
-            let (share, secret) = changes::create_share(&mut *db.acquire().await?, CLI_ACTOR, Target::Board(board.as_str()), &new)
-                .await
-                .map_err(|e| no_such(e, format!("no board {:?}", board.as_str())))?;
+            let (share, secret) =
+                changes::create_share(&mut *db.acquire().await?, CLI_ACTOR, Target::Board(board.as_str()), &new)
+                    .await
+                    .map_err(|e| no_such(e, format!("no board {:?}", board.as_str())))?;
             println!("{}", shares::path_of(&secret));
             eprintln!(
                 "share link {} ({:?}) for board {:?} created; this is the only time its address is shown",

@@ -141,7 +141,8 @@ async fn set_boards(tx: &mut PgConnection, id: i64, boards: &[Slug]) -> StoreRes
         .bind(&wanted)
         .fetch_all(&mut *tx)
         .await?;
-    let unknown: Vec<String> = wanted.iter().filter(|w| !found.iter().any(|f| f == *w)).map(|w| w.to_string()).collect();
+    let unknown: Vec<String> =
+        wanted.iter().filter(|w| !found.iter().any(|f| f == *w)).map(|w| w.to_string()).collect();
     if !unknown.is_empty() {
         return Ok(Err(UnknownBoards(unknown)));
     }

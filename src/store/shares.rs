@@ -28,10 +28,7 @@ macro_rules! share_columns {
 /// `shares s` with the board `b` or the playlist `p` it admits to (the other is all NULLs).
 macro_rules! share_tables {
     ($shares:literal) => {
-        concat!(
-            $shares,
-            " s LEFT JOIN boards b ON b.id = s.board_id LEFT JOIN playlists p ON p.id = s.playlist_id"
-        )
+        concat!($shares, " s LEFT JOIN boards b ON b.id = s.board_id LEFT JOIN playlists p ON p.id = s.playlist_id")
     };
 }
 

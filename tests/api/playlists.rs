@@ -24,7 +24,10 @@ async fn an_editor_creates_reads_changes_and_deletes_a_playlist_and_each_change_
     app.create_board("ops", &[]).await;
     app.create_board("web", &[]).await;
     let created = app
-        .post("/dashboard/playlists", json!({"name": "tv", "title": "Lobby", "interval_s": 10, "boards": ["web", "ops"]}))
+        .post(
+            "/dashboard/playlists",
+            json!({"name": "tv", "title": "Lobby", "interval_s": 10, "boards": ["web", "ops"]}),
+        )
         .await;
     assert_eq!(created.status(), 201);
     assert_eq!(created.headers()["location"], "/dashboard/playlists/tv");
@@ -33,7 +36,10 @@ async fn an_editor_creates_reads_changes_and_deletes_a_playlist_and_each_change_
 
     let patched = app.send(Method::PATCH, "/dashboard/playlists/tv", Some(json!({"name": "wall", "boards": ["ops"]})));
     let patched = json_of(patched.await).await;
-    assert_eq!((&patched["name"], &patched["boards"], &patched["title"]), (&json!("wall"), &json!(["ops"]), &json!("Lobby")));
+    assert_eq!(
+        (&patched["name"], &patched["boards"], &patched["title"]),
+        (&json!("wall"), &json!(["ops"]), &json!("Lobby"))
+    );
     assert_eq!(app.send(Method::GET, "/dashboard/playlists/tv", None).await.status(), 404, "renamed");
     let listed = json_of(app.send(Method::GET, "/dashboard/playlists", None).await).await;
     assert_eq!(listed["playlists"].as_array().unwrap().len(), 1);
@@ -84,7 +90,11 @@ async fn a_bad_playlist_is_a_422_naming_each_field_and_nothing_is_stored() {
     assert_eq!(json_of(again).await["error"]["details"]["name"], "is already taken");
     let patch = app.send(Method::PATCH, "/dashboard/playlists/tv", Some(json!({"boards": ["nope"]}))).await;
     assert_eq!(patch.status(), 422);
-    assert_eq!(json_of(app.send(Method::GET, "/dashboard/playlists/tv", None).await).await["boards"], json!(["ops"]), "unchanged");
+    assert_eq!(
+        json_of(app.send(Method::GET, "/dashboard/playlists/tv", None).await).await["boards"],
+        json!(["ops"]),
+        "unchanged"
+    );
 }
 
 #[tokio::test]

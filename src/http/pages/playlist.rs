@@ -9,10 +9,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::Utc;
 
+use super::PageError;
 use super::board::{StreamConfig, ticket_for};
 use super::cards::{self, Body, Card};
 use super::layout::Layout;
-use super::PageError;
 use crate::domain::{Audience, Slug};
 use crate::http::audience::audience_of;
 use crate::http::{ApiError, ApiResult, AppState};
@@ -54,7 +54,10 @@ pub async fn show(
     let mut conn = state.conn().await?;
     let mut boards = Vec::with_capacity(snapshots.len());
     for snapshot in &snapshots {
-        boards.push(ShownBoard { cards: cards::of_board(&mut conn, snapshot, now).await?, board: snapshot.board.clone() });
+        boards.push(ShownBoard {
+            cards: cards::of_board(&mut conn, snapshot, now).await?,
+            board: snapshot.board.clone(),
+        });
     }
     let shown: Vec<&BoardRow> = boards.iter().map(|b| &b.board).collect();
     Ok(PlaylistPage {

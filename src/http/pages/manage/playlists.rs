@@ -74,10 +74,7 @@ pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpR
     list_page(&state, &manager, PlaylistForm::blank(), FieldErrors::default(), StatusCode::OK).await
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    submitted: Submitted<PlaylistForm>,
-) -> Result<HttpResponse, PageError> {
+pub async fn create(state: web::Data<AppState>, submitted: Submitted<PlaylistForm>) -> Result<HttpResponse, PageError> {
     let Submitted { manager, form } = submitted;
     match create_as(&state, &manager.caller, &form.json()).await {
         Ok(playlist) => {
