@@ -81,7 +81,9 @@ fn boards_field(f: &mut Fields<'_>) -> Option<Vec<Slug>> {
     for (i, item) in items.iter().enumerate() {
         let field = format!("boards[{i}]");
         match item.as_str().map(Slug::parse) {
-            Some(Ok(slug)) if boards.contains(&slug) => problems.add(field, format!("lists board {slug:?} again")),
+            Some(Ok(slug)) if boards.contains(&slug) => {
+                problems.add(field, format!("lists board {:?} again", slug.as_str()))
+            }
             Some(Ok(slug)) => boards.push(slug),
             Some(Err(slug_rule)) => problems.add(field, slug_rule),
             None => problems.add(field, "must be a board slug (a string)"),
