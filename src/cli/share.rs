@@ -2,7 +2,8 @@ use chrono::Utc;
 
 use super::ShareCommand;
 use crate::domain::{CLI_ACTOR, NewShare, Slug, parse_lifetime};
-use crate::store::{Db, StoreError, boards, changes, shares};
+use crate::store::shares::{self, Target};
+use crate::store::{Db, StoreError, boards, changes};
 
 pub async fn run(db: &Db, command: ShareCommand) -> anyhow::Result<()> {
     match command {
@@ -15,13 +16,16 @@ pub async fn run(db: &Db, command: ShareCommand) -> anyhow::Result<()> {
                     errors.iter().next().map_or(("name", "is invalid"), |(f, m)| (f.as_str(), m.as_str()));
                 anyhow::anyhow!("{field}: {message}")
             })?;
-            let (share, secret) = changes::create_share(&mut *db.acquire().await?, CLI_ACTOR, board.as_str(), &new)
-                .await
-                .map_err(|e| no_such(e, format!("no board {:?}", board.as_str())))?;
+            let (share, secret) =
+                changes::create_share(&mut *db.acquire().await?, CLI_ACTOR, Target::Board(board.as_str()), &new)
+                    .await
+                    .map_err(|e| no_such(e, format!("no board {:?}", board.as_str())))?;
             println!("{}", shares::path_of(&secret));
             eprintln!(
                 "share link {} ({:?}) for board {:?} created; this is the only time its address is shown",
-                share.id, share.name, share.board
+                share.id,
+                share.name,
+                board.as_str()
             );
         }
         ShareCommand::List { board } => list(db, board.as_deref()).await?,
@@ -29,7 +33,7 @@ pub async fn run(db: &Db, command: ShareCommand) -> anyhow::Result<()> {
             let share = changes::revoke_share(&mut *db.acquire().await?, CLI_ACTOR, None, id)
                 .await
                 .map_err(|e| no_such(e, format!("no active share link {id}")))?;
-            println!("share link {id} ({:?}) of board {:?} revoked", share.name, share.board);
+            println!("share link {id} ({:?}) of {} revoked", share.name, described(share.target()));
         }
     }
     Ok(())
@@ -42,18 +46,26 @@ fn no_such(error: StoreError, message: String) -> anyhow::Error {
     }
 }
 
+/// `board "ops"` or `playlist "tv"`.
+fn described(target: Target<'_>) -> String {
+    match target {
+        Target::Board(slug) => format!("board {slug:?}"),
+        Target::Playlist(name) => format!("playlist {name:?}"),
+    }
+}
+
 async fn list(db: &Db, board: Option<&str>) -> anyhow::Result<()> {
     if let Some(slug) = board {
         boards::find(&mut *db.acquire().await?, slug).await.map_err(|e| no_such(e, format!("no board {slug:?}")))?;
     }
-    let rows = shares::list(db, board).await?;
+    let rows = shares::list(db, board.map(Target::Board)).await?;
     println!("{:<6} {:<20} {:<24} {:<17} {:<17} STATE", "ID", "BOARD", "NAME", "CREATED", "EXPIRES");
     let time = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
     for row in rows {
         println!(
             "{:<6} {:<20} {:<24} {:<17} {:<17} {}",
             row.id,
-            row.board,
+            row.target().to_string(),
             row.name,
             time(row.created_at),
             row.expires_at.map_or("never".into(), time),

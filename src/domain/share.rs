@@ -80,6 +80,13 @@ pub struct SharePath {
     pub id: i64,
 }
 
+/// `…/playlists/{playlist}/shares/{id}`: one link of one playlist.
+#[derive(Debug, serde::Deserialize)]
+pub struct PlaylistSharePath {
+    pub playlist: Slug,
+    pub id: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -46,7 +46,10 @@ pub async fn admitted(state: &AppState, req: &HttpRequest) -> StoreResult<Admitt
     // Only links that add a board count: one whose board the session shows anyway ends nothing.
     let adding: Vec<shares::Admission> =
         shares::admissions(&state.db, &secrets).await?.into_iter().filter(|a| !signed_in.covers(&a.board)).collect();
-    let shares = adding.iter().map(|a| a.id).collect();
+    // A playlist's link admits to each of its boards: one id per link.
+    let mut shares: Vec<i64> = adding.iter().map(|a| a.id).collect();
+    shares.sort_unstable();
+    shares.dedup();
     Ok(Admitted { audience: signed_in.and(adding.into_iter().map(|a| a.board).collect()), shares })
 }
 

@@ -81,6 +81,15 @@ impl Caller {
         Ok(())
     }
 
+    /// [`Self::require`] for an act on several boards at once (a playlist's): each must be one it
+    /// may act on, and none at all counts as no one board.
+    pub fn require_all<S: AsRef<str>>(&self, needs: Role, boards: &[S]) -> Result<(), ApiError> {
+        if boards.is_empty() {
+            return self.require(needs, None);
+        }
+        boards.iter().try_for_each(|board| self.require(needs, Some(board.as_ref())))
+    }
+
     /// The boards this caller may see: every board, or public ones and those it is limited to.
     pub fn audience(&self) -> Audience {
         match self.boards() {

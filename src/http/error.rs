@@ -132,6 +132,7 @@ fn conflict(constraint: &str) -> ApiError {
         c if c.starts_with("boards_slug") => ("slug", "a board with this slug already exists"),
         c if c.starts_with("widgets_board_id_key") => ("key", "this board already has a widget with this key"),
         c if c.starts_with("api_tokens_name") => ("name", "a token with this name already exists"),
+        c if c.starts_with("playlists_name") => ("name", "a playlist with this name already exists"),
         _ => ("", "this already exists"),
     };
     ApiError::Conflict { message: message.into(), field }

@@ -27,9 +27,13 @@ pub enum Action {
     TokenRevoked,
     /// A board turned public or private (target: the board's slug).
     VisibilityChanged,
-    /// A share link made for a board (target: the board's slug; details: the link's name, never its secret).
+    /// A share link made for a board or a playlist (target: the board's slug or `playlist:<name>`;
+    /// details: the link's name, never its secret).
     ShareCreated,
     ShareRevoked,
+    PlaylistCreated,
+    PlaylistUpdated,
+    PlaylistDeleted,
     /// `dashboard import`: one entry for the whole file (details: what it created, updated, deleted).
     Import,
 }
@@ -48,6 +52,9 @@ impl Action {
             Self::VisibilityChanged => "visibility.changed",
             Self::ShareCreated => "share.created",
             Self::ShareRevoked => "share.revoked",
+            Self::PlaylistCreated => "playlist.created",
+            Self::PlaylistUpdated => "playlist.updated",
+            Self::PlaylistDeleted => "playlist.deleted",
             Self::Import => "import",
         }
     }

@@ -2,8 +2,9 @@
 //! rows and its audit entry in one transaction, so the log holds exactly the changes that
 //! happened. The API, the management pages and the CLI all change things through here.
 //!
-//! Targets: a board by its slug, a widget as `board/key`, a token by its name; after a rename,
-//! the new name (the details hold the old one).
+//! Targets: a board by its slug, a widget as `board/key`, a token or a playlist by its name, a
+//! share link by what it admits to (a board's slug, or `playlist:<name>`); after a rename, the new
+//! name (the details hold the old one).
 
 use serde_json::json;
 use sqlx::{Acquire, PgConnection};
@@ -12,10 +13,13 @@ use super::StoreResult;
 use super::audit::{self, Action, Changes};
 use super::board_file::{self, ImportError, Plan};
 use super::boards::{self, BoardRow};
-use super::shares::{self, ShareRow};
+use super::playlists::{self, PlaylistRow};
+use super::shares::{self, ShareRow, Target};
 use super::tokens::{self, UnknownBoards};
 use super::widgets::{self, WidgetRow};
-use crate::domain::{BoardFile, BoardPatch, NewBoard, NewShare, NewToken, NewWidget, WidgetPatch};
+use crate::domain::{
+    BoardFile, BoardPatch, NewBoard, NewPlaylist, NewShare, NewToken, NewWidget, PlaylistPatch, WidgetPatch,
+};
 
 pub async fn create_board(conn: &mut PgConnection, actor: &str, new: &NewBoard) -> StoreResult<BoardRow> {
     let mut tx = conn.begin().await?;
@@ -132,27 +136,33 @@ pub async fn revoke_token(conn: &mut PgConnection, actor: &str, name: &str) -> S
     Ok(())
 }
 
-/// Returns the new link with its secret, which the entry does not hold. `NotFound`: no such board.
+/// Returns the new link with its secret, which the entry does not hold. `NotFound`: no such
+/// board or playlist.
 pub async fn create_share(
     conn: &mut PgConnection,
     actor: &str,
-    board: &str,
+    target: Target<'_>,
     new: &NewShare,
 ) -> StoreResult<(ShareRow, String)> {
     let mut tx = conn.begin().await?;
-    let (share, secret) = shares::create(&mut tx, board, new).await?;
+    let (share, secret) = shares::create(&mut tx, target, new).await?;
     let details = json!({"id": share.id, "name": share.name, "expires_at": share.expires_at});
-    audit::record(&mut tx, actor, Action::ShareCreated, &share.board, details).await?;
+    audit::record(&mut tx, actor, Action::ShareCreated, &share.target().to_string(), details).await?;
     tx.commit().await?;
     Ok((share, secret))
 }
 
-/// Revokes link `id` of `board` (`None`: whichever board it is on).
-pub async fn revoke_share(conn: &mut PgConnection, actor: &str, board: Option<&str>, id: i64) -> StoreResult<ShareRow> {
+/// Revokes link `id` of `target` (`None`: whatever it admits to).
+pub async fn revoke_share(
+    conn: &mut PgConnection,
+    actor: &str,
+    target: Option<Target<'_>>,
+    id: i64,
+) -> StoreResult<ShareRow> {
     let mut tx = conn.begin().await?;
-    let share = shares::revoke(&mut tx, board, id).await?;
-    audit::record(&mut tx, actor, Action::ShareRevoked, &share.board, json!({"id": share.id, "name": share.name}))
-        .await?;
+    let share = shares::revoke(&mut tx, target, id).await?;
+    let details = json!({"id": share.id, "name": share.name});
+    audit::record(&mut tx, actor, Action::ShareRevoked, &share.target().to_string(), details).await?;
     tx.commit().await?;
     Ok(share)
 }
@@ -184,6 +194,54 @@ pub async fn import(
     audit::record(&mut tx, actor, Action::Import, &target, json!({"changes": plan.lines()})).await?;
     tx.commit().await?;
     Ok(plan)
+}
+
+/// Nothing is stored when a board it names does not exist.
+pub async fn create_playlist(
+    conn: &mut PgConnection,
+    actor: &str,
+    new: &NewPlaylist,
+) -> StoreResult<Result<PlaylistRow, UnknownBoards>> {
+    let mut tx = conn.begin().await?;
+    let playlist = match playlists::create(&mut tx, new).await? {
+        Ok(playlist) => playlist,
+        Err(unknown) => return Ok(Err(unknown)),
+    };
+    let details = json!({"title": playlist.title, "interval_s": playlist.interval_s, "boards": playlist.boards});
+    audit::record(&mut tx, actor, Action::PlaylistCreated, &playlist.name, details).await?;
+    tx.commit().await?;
+    Ok(Ok(playlist))
+}
+
+/// `old` is the playlist as [`playlists::find_locked`] read it on this same connection, in the
+/// transaction the caller opened to decide whether the change is allowed. An update that changes
+/// nothing leaves no entry.
+pub async fn update_playlist(
+    tx: &mut PgConnection,
+    actor: &str,
+    old: &PlaylistRow,
+    patch: &PlaylistPatch,
+) -> StoreResult<Result<PlaylistRow, UnknownBoards>> {
+    let new = match playlists::update(tx, &old.name, patch).await? {
+        Ok(new) => new,
+        Err(unknown) => return Ok(Err(unknown)),
+    };
+    let mut changes = Changes::default();
+    changes
+        .field("name", &old.name, &new.name)
+        .field("title", &old.title, &new.title)
+        .field("interval_s", &old.interval_s, &new.interval_s)
+        .field("boards", &old.boards, &new.boards);
+    if !changes.is_empty() {
+        audit::record(tx, actor, Action::PlaylistUpdated, &new.name, changes.into_json()).await?;
+    }
+    Ok(Ok(new))
+}
+
+/// `name` is locked in the caller's transaction, as for [`update_playlist`].
+pub async fn delete_playlist(tx: &mut PgConnection, actor: &str, name: &str) -> StoreResult<()> {
+    playlists::delete(tx, name).await?;
+    audit::record(tx, actor, Action::PlaylistDeleted, name, json!({})).await
 }
 
 fn widget_target(board: &str, key: &str) -> String {

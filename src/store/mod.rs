@@ -43,6 +43,7 @@ pub mod demo;
 pub mod event_writer;
 pub mod events;
 pub mod jobs;
+pub mod playlists;
 mod rows;
 pub mod sessions;
 pub mod shares;

@@ -1,4 +1,4 @@
-// The board's connection to the SSE stream, and the indicator that shows its state:
+// A page's connection to the SSE stream, and the indicator that shows its state:
 // connecting → live (or polling, when the server is in its database-polling fallback) →
 // reconnecting after a drop → offline once SSE_CONNECTION_TIMEOUT passes without a hello.
 
@@ -15,13 +15,13 @@ export class Stream {
   /**
    * @param indicator the #stream-state element, carrying data-url, -auto, -timeout-ms, -retry-ms,
    *   and data-ticket-url when the stream is on another origin and the board private
-   * @param board the board's slug
+   * @param boards the slugs of the boards it streams, comma-separated
    * @param lastEventId the id of the snapshot the page was rendered from
    * @param handlers { widget(event), board(change), reset(info) }
    */
-  constructor(indicator, board, lastEventId, handlers) {
+  constructor(indicator, boards, lastEventId, handlers) {
     this.indicator = indicator;
-    this.board = board;
+    this.boards = boards;
     this.lastEventId = lastEventId;
     this.handlers = handlers;
     this.url = indicator.dataset.url;
@@ -61,7 +61,7 @@ export class Stream {
   open() {
     this.close();
     const url = new URL(this.url, window.location.href);
-    url.searchParams.set('boards', this.board);
+    url.searchParams.set('boards', this.boards);
     url.searchParams.set('last_event_id', String(this.lastEventId));
     if (this.ticketUrl && this.ticketUsed) {
       this.openWithFreshTicket(url);

@@ -1,6 +1,7 @@
 // Applies one event (from the stream, or a board's JSON) to a server-rendered widget card.
 // Only textContent and attributes are written: user text is never parsed as HTML.
 
+import { refreshTimes } from './clock.js';
 import { formatChange, formatNumber } from './format.js';
 import * as charts from './chart.js';
 
@@ -18,6 +19,8 @@ export function applyEvent(card, event) {
   card.classList.remove('is-empty');
   const time = card.querySelector('time.ago');
   if (time) time.dateTime = event.created_at;
+  // "just now" with the value itself, not at the clock's next tick.
+  refreshTimes(card);
   highlight(card);
   return true;
 }

@@ -12,6 +12,7 @@ mod limits;
 mod operator;
 mod ordering;
 mod outage;
+mod playlists;
 mod private_boards;
 mod roles;
 mod scripts;

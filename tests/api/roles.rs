@@ -64,12 +64,13 @@ const ADMIN_READ: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403,
 const ADMIN_CREATE: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 201, 201, 401, 401];
 const ADMIN_DELETE: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 403, 204, 204, 401, 401];
 
-/// Every API route there is, on board `this` and its widget `n`; `read_this` is what reads of
+/// Every API route there is, on board `this`, its widget `n` and playlist `this` (of board `this`); `read_this` is what reads of
 /// that board answer. `{n}` in a path or body is a number new on each request, so that creating
 /// twice does not conflict.
 fn routes(read_this: [u16; 14]) -> Vec<(Method, &'static str, Option<Json>, [u16; 14])> {
     let push = json!({"value": 1});
     let batch = json!({"events": [{"board": "this", "widget": "n", "value": {"value": 2}}]});
+    let playlist = json!({"name": "p-{n}", "title": "P", "interval_s": 5, "boards": ["this"]});
     vec![
         (Method::GET, "/dashboard", None, READ),
         (Method::POST, "/dashboard/boards", Some(json!({"title": "New", "slug": "new-{n}"})), CREATE_BOARD),
@@ -101,6 +102,14 @@ fn routes(read_this: [u16; 14]) -> Vec<(Method, &'static str, Option<Json>, [u16
             Some(json!({"version": 1, "boards": [{"slug": "this", "title": "T"}]})),
             EDIT,
         ),
+        (Method::GET, "/dashboard/playlists", None, READ),
+        (Method::POST, "/dashboard/playlists", Some(playlist), CREATED_BY_EDITOR),
+        (Method::GET, "/dashboard/playlists/this", None, read_this),
+        (Method::PATCH, "/dashboard/playlists/this", Some(json!({"title": "Renamed"})), EDIT),
+        (Method::DELETE, "/dashboard/playlists/this", None, DELETED_BY_EDITOR),
+        (Method::POST, "/dashboard/playlists/this/shares", Some(json!({"name": "tv"})), CREATED_BY_EDITOR),
+        (Method::GET, "/dashboard/playlists/this/shares", None, EDIT),
+        (Method::DELETE, "/dashboard/playlists/this/shares/7000{n}", None, DELETED_BY_EDITOR),
         (Method::GET, "/dashboard/audit", None, ADMIN_READ),
         (Method::GET, "/dashboard/tokens", None, ADMIN_READ),
         (Method::POST, "/dashboard/tokens", Some(json!({"name": "made-{n}", "role": "read"})), ADMIN_CREATE),
@@ -137,8 +146,8 @@ fn share_secret(stem: &str) -> String {
 }
 
 /// Puts back what an earlier request may have deleted: board `this` (of this visibility) with
-/// widget `n`, in the lists of the tokens limited to it, a token `victim-{n}` and a share link of
-/// id `{n}` to revoke.
+/// widget `n`, in the lists of the tokens limited to it and in playlist `this`, a token
+/// `victim-{n}`, a share link of id `{n}` to revoke and one of playlist `this`, of id `7000{n}`.
 async fn restore(app: &TestApp, n: usize, visibility: &str) {
     if app.send(Method::GET, "/dashboard/boards/this", None).await.status() == 404 {
         let board = json!({"slug": "this", "title": "this", "visibility": visibility});
@@ -179,6 +188,27 @@ async fn restore(app: &TestApp, n: usize, visibility: &str) {
     .execute(&app.db)
     .await
     .unwrap();
+    restore_playlist(app, n).await;
+}
+
+async fn restore_playlist(app: &TestApp, n: usize) {
+    for statement in [
+        "INSERT INTO playlists (name, title, interval_s) VALUES ('this', 'this', 5) ON CONFLICT DO NOTHING",
+        "INSERT INTO playlist_boards (playlist_id, position, board_id)
+         SELECT p.id, 1, b.id FROM playlists p, boards b WHERE p.name = 'this' AND b.slug = 'this'
+         ON CONFLICT DO NOTHING",
+    ] {
+        sqlx::query(statement).execute(&app.db).await.unwrap();
+    }
+    let id: i64 = format!("7000{n}").parse().unwrap();
+    sqlx::query(
+        "INSERT INTO shares (id, playlist_id, name, secret_hash) OVERRIDING SYSTEM VALUE
+         SELECT $1, id, 'victim', sha256($1::text::bytea) FROM playlists WHERE name = 'this'",
+    )
+    .bind(id)
+    .execute(&app.db)
+    .await
+    .unwrap();
 }
 
 /// Rows of every table a write may touch, to see that a refused request changed nothing.
@@ -191,8 +221,13 @@ async fn rows(app: &TestApp) -> Vec<i64> {
     counts.push(sqlx::query_scalar(state).fetch_one(&app.db).await.unwrap());
     let shares = "SELECT count(*) FROM shares WHERE revoked_at IS NULL";
     counts.push(sqlx::query_scalar(shares).fetch_one(&app.db).await.unwrap());
-    let titles = "SELECT count(*) FROM boards WHERE title = 'Renamed'";
-    counts.push(sqlx::query_scalar(titles).fetch_one(&app.db).await.unwrap());
+    for query in [
+        "SELECT count(*) FROM boards WHERE title = 'Renamed'",
+        "SELECT count(*) FROM playlists",
+        "SELECT count(*) FROM playlists WHERE title = 'Renamed'",
+    ] {
+        counts.push(sqlx::query_scalar(query).fetch_one(&app.db).await.unwrap());
+    }
     counts
 }
 

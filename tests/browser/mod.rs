@@ -717,3 +717,82 @@ async fn smashing_pushes_show_live_and_its_reload_reloads_the_page() {
     })
     .await;
 }
+
+/// Records, every 100 ms and on every animation frame, which playlist boards are on screen
+/// (visible, with a size and cards), with the time since the page started.
+const SAMPLE_VISIBLE_BOARDS: &str = "
+    window.__samples = [];
+    const sample = () => {
+        const visible = [...document.querySelectorAll('.playlist-board')].filter((s) => {
+            const box = s.getBoundingClientRect();
+            return getComputedStyle(s).visibility === 'visible' && box.width > 0 && box.height > 0
+                && s.querySelector('.card') !== null;
+        });
+        window.__samples.push([Math.round(performance.now()), visible.map((s) => s.dataset.board).join(',')]);
+    };
+    setInterval(sample, 100);
+    const frame = () => { sample(); requestAnimationFrame(frame); };
+    requestAnimationFrame(frame);
+    return null;";
+
+async fn samples(browser: &Browser) -> Vec<(u64, String)> {
+    serde_json::from_value(browser.eval("return window.__samples").await).unwrap()
+}
+
+async fn press(browser: &Browser, key: &str) {
+    browser.client.find(Locator::Css("body")).await.unwrap().send_keys(key).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_playlist_rotates_its_boards_on_a_tv_never_showing_none_and_live() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("alpha", &[("n", "number")]).await;
+    app.create_board("beta", &[("n", "number"), ("m", "number")]).await;
+    let hidden = json!({"slug": "secret", "title": "Secret floor", "visibility": "private"});
+    assert_eq!(app.post("/dashboard/boards", hidden).await.status(), 201);
+    app.push("alpha", "n", json!({"value": 1})).await;
+    let playlist = json!({"name": "tv", "title": "Lobby", "interval_s": 5, "boards": ["alpha", "secret", "beta"]});
+    assert_eq!(app.post("/dashboard/playlists", playlist).await.status(), 201);
+    with_browser(1920, 1080, async |browser| {
+        open_live(browser, &app.url("/playlists/tv")).await;
+        browser.eval(SAMPLE_VISIBLE_BOARDS).await;
+        let rendered =
+            browser.eval("return [...document.querySelectorAll('.playlist-board')].map(s => s.dataset.board)");
+        assert_eq!(rendered.await, json!(["alpha", "beta"]), "the private board is skipped");
+        assert_eq!(browser.eval("return document.documentElement.classList.contains('kiosk')").await, json!(true));
+        browser.screenshot("playlist-first-board").await;
+
+        let current = "document.getElementById('playlist').dataset.current";
+        browser.wait_for("the second board", &format!("{current} === 'beta'"), WAIT).await;
+        app.push("beta", "m", json!({"value": 4321})).await;
+        let value = ".playlist-board.is-current .card[data-key=\"m\"] .big .value";
+        browser
+            .wait_for("a live value", &format!("document.querySelector('{value}').textContent === '4,321'"), LIVE)
+            .await;
+        browser.screenshot("playlist-second-board-live").await;
+
+        let seen = samples(browser).await;
+        let switched = seen.iter().find(|(_, on)| on == "beta").map(|(at, _)| *at).unwrap();
+        let started = seen.iter().find(|(_, on)| on == "alpha").map(|(at, _)| *at).unwrap();
+        assert!(switched - started >= 4_000, "alpha shown for its interval: from {started} ms to {switched} ms");
+
+        press(browser, "\u{E014}").await; // →
+        browser.wait_for("→ wraps to the first board", &format!("{current} === 'alpha'"), WAIT).await;
+        press(browser, "\u{E012}").await; // ←
+        browser.wait_for("← steps back", &format!("{current} === 'beta'"), WAIT).await;
+        press(browser, " ").await;
+        browser.wait_for("the paused sign", "!document.getElementById('playlist-paused').hidden", WAIT).await;
+        browser.screenshot("playlist-paused").await;
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert_eq!(browser.eval(&format!("return {current}")).await, "beta", "paused: no switch");
+        press(browser, " ").await;
+        browser.wait_for("the rotation resumes", &format!("{current} === 'alpha'"), WAIT).await;
+
+        let seen = samples(browser).await;
+        assert!(seen.len() > 150, "sampled often enough: {}", seen.len());
+        let wrong: Vec<_> = seen.iter().filter(|(_, on)| on != "alpha" && on != "beta").collect();
+        assert!(wrong.is_empty(), "every sample shows exactly one board: {wrong:?}");
+    })
+    .await;
+}

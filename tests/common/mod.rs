@@ -193,6 +193,7 @@ impl TestApp {
             "widgets" => "SELECT count(*) FROM widgets",
             "events" => "SELECT count(*) FROM events",
             "api_tokens" => "SELECT count(*) FROM api_tokens",
+            "playlists" => "SELECT count(*) FROM playlists",
             other => panic!("no count for {other}"),
         };
         sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()

@@ -159,13 +159,16 @@ async fn user_text_is_escaped_everywhere() {
 async fn pages_have_no_inline_script_or_style() {
     let app = TestApp::spawn().await;
     board_with_values(&app).await;
+    let playlist = json!({"name": "wall", "title": "Wall", "interval_s": 5, "boards": ["ops"]});
+    assert_eq!(app.post("/dashboard/playlists", playlist).await.status(), 201);
     let mut session = ManageSession::sign_in(&app).await;
-    let pages = ["/", "/boards/ops", "/boards/ops?kiosk=1", "/manage/sign-in"];
+    let pages = ["/", "/boards/ops", "/boards/ops?kiosk=1", "/playlists/wall", "/manage/sign-in"];
     let mut bodies = Vec::new();
     for path in pages {
         bodies.push((path.to_string(), html(&app, path).await.2));
     }
-    for path in ["/manage", "/manage/boards/ops", "/manage/boards/ops/widgets/cpu", "/manage/new-board"] {
+    let managed = ["/manage", "/manage/boards/ops", "/manage/boards/ops/widgets/cpu", "/manage/new-board"];
+    for path in managed.into_iter().chain(["/manage/playlists", "/manage/playlists/wall"]) {
         bodies.push((path.to_string(), session.get(path).await.1));
     }
     for (path, body) in bodies {
@@ -206,6 +209,35 @@ async fn unknown_board_gets_a_friendly_html_404_and_the_api_keeps_json() {
     assert_eq!(serde_json::from_str::<Json>(&body).unwrap()["error"]["code"], "not_found");
     let response = app.get("/no/such/page").await; // no Accept: text/html
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+}
+
+#[tokio::test]
+async fn a_playlist_page_renders_in_kiosk_mode_only_the_boards_the_visitor_may_see() {
+    let app = TestApp::spawn().await;
+    board_with_values(&app).await;
+    let vault = json!({"slug": "vault", "title": "Vault floor", "visibility": "private"});
+    assert_eq!(app.post("/dashboard/boards", vault).await.status(), 201);
+    for (name, boards) in [("wall", json!(["vault", "ops"])), ("hidden", json!(["vault"]))] {
+        let playlist = json!({"name": name, "title": "Lobby <b>", "interval_s": 7, "boards": boards});
+        assert_eq!(app.post("/dashboard/playlists", playlist).await.status(), 201);
+    }
+    let (status, _, body) = html(&app, "/playlists/wall").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("class=\"kiosk\"") && body.contains("data-theme=\"dark\""), "kiosk mode");
+    assert!(body.contains("class=\"playlist-board is-current\" data-board=\"ops\""), "the first board it may see");
+    assert!(body.contains("data-interval-ms=\"7000\"") && body.contains("Lobby &#60;b&#62;"));
+    assert!(body.contains("data-key=\"visitors\""), "the board's cards are rendered");
+    assert!(!body.contains("vault") && !body.contains("Vault floor"), "the private board is left out");
+
+    for (path, says) in [
+        ("/playlists/hidden", "There is no playlist called “hidden”"),
+        ("/playlists/nope", "There is no playlist called “nope”"),
+        ("/playlists/Not%20A%20Name", "There is no such board, widget or playlist."),
+    ] {
+        let (status, _, body) = html(&app, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(body.contains(says), "{path}: {body}");
+    }
 }
 
 #[tokio::test]
@@ -1234,4 +1266,44 @@ async fn a_page_gets_a_fresh_ticket_for_its_reconnects_from_its_own_server() {
     assert!(!page.contains("data-ticket-url"), "{page}");
     assert_eq!(web.get("/boards/lobby/ticket").await.json::<Json>().await.unwrap(), json!({"ticket": null}));
     assert_eq!(stream_status(&stream_app, "boards=lobby").await, 200);
+}
+
+#[tokio::test]
+async fn playlists_are_made_changed_and_deleted_through_the_management_forms() {
+    let app = TestApp::spawn().await;
+    app.create_board("ops", &[]).await;
+    app.create_board("web", &[]).await;
+    let mut session = ManageSession::sign_in(&app).await;
+    let (status, body) = session.get("/manage").await;
+    assert!(status == 200 && body.contains("href=\"/manage/playlists\""), "linked from the management index");
+
+    let bad = [("title", "Lobby"), ("name", "lobby"), ("interval_s", "2"), ("boards", "ops, nope")];
+    let response = session.post("/manage/playlists", &bad).await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("must be a whole number from 5 to 86400"), "the interval's error is shown");
+    assert_eq!(app.count("playlists").await, 0);
+
+    let good = [("title", "Lobby"), ("name", "lobby"), ("interval_s", "10"), ("boards", "web, ops")];
+    let response = session.post("/manage/playlists", &good).await;
+    assert_eq!(response.status(), 303);
+    let (_, list) = session.get("/manage/playlists").await;
+    assert!(list.contains("Playlist “Lobby” created.") && list.contains("web, ops"), "{list}");
+    let (_, _, index) = html(&app, "/").await;
+    assert!(index.contains("href=\"/playlists/lobby\""), "the index page lists it");
+
+    let (status, form) = session.get("/manage/playlists/lobby").await;
+    assert!(status == 200 && form.contains("value=\"web, ops\""), "{form}");
+    let changed = [("title", "Lobby"), ("name", "lobby"), ("interval_s", "20"), ("boards", "ops")];
+    assert_eq!(session.post("/manage/playlists/lobby", &changed).await.status(), 303);
+    let playlist: Json = app.send(reqwest::Method::GET, "/dashboard/playlists/lobby", None).await.json().await.unwrap();
+    assert_eq!((&playlist["interval_s"], &playlist["boards"]), (&json!(20), &json!(["ops"])));
+
+    assert_eq!(session.post("/manage/playlists/lobby/delete", &[]).await.status(), 303);
+    assert_eq!(app.count("playlists").await, 0);
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE target = 'lobby' ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(actions, ["playlist.created", "playlist.updated", "playlist.deleted"]);
 }

@@ -33,20 +33,21 @@ pub struct BoardPage {
 }
 
 /// Where and whether the page connects to the stream (the `SSE_*` settings).
-struct StreamConfig {
-    url: String,
-    auto: bool,
-    timeout_ms: u128,
+pub(super) struct StreamConfig {
+    pub(super) url: String,
+    pub(super) auto: bool,
+    pub(super) timeout_ms: u128,
     /// How long to wait before reopening a stream the browser gave up on (`SSE_RETRY_INTERVAL`).
-    retry_ms: u128,
+    pub(super) retry_ms: u128,
     /// Where the page gets a fresh ticket before it reconnects, when its stream needs one.
-    ticket_url: Option<String>,
+    pub(super) ticket_url: Option<String>,
 }
 
 impl StreamConfig {
-    fn new(settings: &Settings, board: &BoardRow) -> Self {
+    /// The stream of a page showing `boards`, whose fresh tickets come from `ticket_url`.
+    pub(super) fn new(settings: &Settings, boards: &[&BoardRow], ticket_url: String) -> Self {
         let sse = &settings.sse;
-        let ticket = ticket_for(settings, board);
+        let ticket = ticket_for(settings, boards);
         let url = match (sse.server_type, &ticket) {
             (SseServerType::Inline, _) => "/dashboard/stream".to_string(),
             // Scheme-relative: the stream is reached with the page's own scheme.
@@ -57,7 +58,7 @@ impl StreamConfig {
         };
         Self {
             url,
-            ticket_url: ticket.map(|_| format!("/boards/{}/ticket", board.slug)),
+            ticket_url: ticket.map(|_| ticket_url),
             auto: sse.auto_refresh,
             timeout_ms: sse.connection_timeout.as_millis(),
             retry_ms: sse.retry_interval.as_millis(),
@@ -76,19 +77,21 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<
     Ok(BoardPage {
         layout: Layout::from_query(snapshot.board.title.clone(), req.query_string()),
         last_event_id: snapshot.last_event_id,
-        stream: StreamConfig::new(&state.settings, &snapshot.board),
+        stream: StreamConfig::new(&state.settings, &[&snapshot.board], format!("/boards/{slug}/ticket")),
         board: snapshot.board,
         cards,
         server_now_ms: now.timestamp_millis(),
     })
 }
 
-/// The ticket a page of `board` needs for its stream: only a private board's, and only when the
-/// stream is on another origin, where the browser does not send this site's cookies. The caller
-/// has already been found to see the board.
-fn ticket_for(settings: &Settings, board: &BoardRow) -> Option<String> {
-    let needed = settings.sse.server_type == SseServerType::Separate && board.visibility == Visibility::Private;
-    needed.then(|| StreamTickets::new(&settings.secret_key_base).issue_now(std::slice::from_ref(&board.slug)))
+/// The ticket a page of `boards` needs for its stream: only for private boards, and only when
+/// the stream is on another origin, where the browser does not send this site's cookies. The
+/// caller has already been found to see the boards.
+pub(super) fn ticket_for(settings: &Settings, boards: &[&BoardRow]) -> Option<String> {
+    let private: Vec<String> =
+        boards.iter().filter(|b| b.visibility == Visibility::Private).map(|b| b.slug.clone()).collect();
+    let needed = settings.sse.server_type == SseServerType::Separate && !private.is_empty();
+    needed.then(|| StreamTickets::new(&settings.secret_key_base).issue_now(&private))
 }
 
 /// `{"ticket": …}`, fresh, for a page that reconnects after its first ticket expired; `null` when
@@ -104,5 +107,5 @@ pub async fn ticket(state: web::Data<AppState>, req: HttpRequest, path: web::Pat
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "ticket": ticket_for(&state.settings, &board) })))
+        .json(serde_json::json!({ "ticket": ticket_for(&state.settings, &[&board]) })))
 }

@@ -71,6 +71,9 @@ impl From<ApiError> for PageError {
             ApiError::Unavailable(_) => Self::Unavailable,
             ApiError::RateLimited(limited) => Self::RateLimited(limited),
             ApiError::BadRequest(message) => Self::BadRequest(message),
+            ApiError::Forbidden { .. } => {
+                Self::NotAllowed("This token may not change that: it is limited to other boards.")
+            }
             other => Self::Internal(other.to_string()),
         }
     }

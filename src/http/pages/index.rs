@@ -1,4 +1,5 @@
-//! `GET /`: every board the visitor may see, with its widget count and when it last changed.
+//! `GET /`: every board the visitor may see, with its widget count and when it last changed, and
+//! the playlists that show them.
 
 use actix_web::{HttpRequest, web};
 use askama::Template;
@@ -11,12 +12,14 @@ use super::layout::Layout;
 use crate::http::AppState;
 use crate::http::audience::audience_of;
 use crate::store::boards;
+use crate::store::playlists::{self, PlaylistRow};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "index.html")]
 pub struct IndexPage {
     layout: Layout,
     boards: Vec<BoardLink>,
+    playlists: Vec<PlaylistRow>,
 }
 
 struct BoardLink {
@@ -42,5 +45,6 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<IndexP
             widget_count: summary.widget_count,
         })
         .collect();
-    Ok(IndexPage { layout: Layout::from_query("Boards", req.query_string()), boards })
+    let playlists = playlists::list(&state.db, &audience).await?;
+    Ok(IndexPage { layout: Layout::from_query("Boards", req.query_string()), boards, playlists })
 }

@@ -36,6 +36,15 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// A page that is always a wall screen (a playlist): kiosk mode whatever the query says,
+    /// dark unless it asks for light.
+    pub fn kiosk_from_query(title: impl Into<String>, query: &str) -> Self {
+        let layout = Self::from_query(title, query);
+        Self { kiosk: true, theme: layout.theme.or(Some("dark")), ..layout }
+    }
+}
+
 fn lenient_query<T: for<'de> Deserialize<'de> + Default>(query: &str) -> T {
     actix_web::web::Query::<T>::from_query(query).map(|q| q.into_inner()).unwrap_or_default()
 }
@@ -52,5 +61,9 @@ mod tests {
         assert_eq!(Layout::from_query("x", "kiosk=1&theme=light").theme, Some("light"));
         assert_eq!(Layout::from_query("x", "theme=purple").theme, None);
         assert!(!Layout::from_query("x", "kiosk=%zz").kiosk);
+        let wall = Layout::kiosk_from_query("x", "kiosk=0");
+        assert!(wall.kiosk);
+        assert_eq!(wall.theme, Some("dark"));
+        assert_eq!(Layout::kiosk_from_query("x", "theme=light").theme, Some("light"));
     }
 }

@@ -9,6 +9,7 @@ pub mod format;
 mod index;
 mod layout;
 mod manage;
+mod playlist;
 mod security;
 mod share;
 
@@ -32,6 +33,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
                 .get(board::show),
         )
         .service(web::resource("/boards/{board}/ticket").get(board::ticket))
+        .service(
+            web::resource("/playlists/{playlist}")
+                .app_data(path_config())
+                .wrap(security::embeddable(settings))
+                .get(playlist::show),
+        )
+        .service(web::resource("/playlists/{playlist}/ticket").get(playlist::ticket))
         .service(web::resource("/s/{secret}").get(share::admit))
         .service(web::resource("/static/{path:.*}").get(assets::serve).head(assets::serve));
     manage::configure(cfg, settings);
@@ -41,7 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
 /// page's 404 (the app-wide rule answers with the API's JSON, and such a name must not reach SQL).
 fn path_config() -> web::PathConfig {
     web::PathConfig::default()
-        .error_handler(|_, _| PageError::NotFound("There is no such board or widget.".into()).into())
+        .error_handler(|_, _| PageError::NotFound("There is no such board, widget or playlist.".into()).into())
 }
 
 /// Maps a failed board lookup to the page's 404.

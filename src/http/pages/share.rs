@@ -1,6 +1,6 @@
 //! `GET /s/{secret}`: a share link. A working one leaves its secret in a cookie of the browser
-//! and sends it on to the board, which that cookie then shows it (page, JSON and stream) until
-//! the link is revoked or expires. The cookie holds the secret itself, checked against the
+//! and sends it on to the board (or the playlist), which that cookie then shows it (page, JSON
+//! and stream) until the link is revoked or expires. The cookie holds the secret itself, checked against the
 //! database on every request, so it survives restarts and works on every instance.
 //!
 //! One cookie per link (`dashboard_share_<id>`), so links to several boards work side by side
@@ -16,7 +16,7 @@ use super::PageError;
 use super::manage::cookie;
 use crate::config::Settings;
 use crate::http::AppState;
-use crate::store::shares::{self, ShareRow};
+use crate::store::shares::{self, ShareRow, Target};
 
 const COOKIE_PREFIX: &str = "dashboard_share_";
 /// At most this many share cookies are looked at per request, so a flood of cookies costs nothing.
@@ -38,9 +38,12 @@ pub async fn admit(
     let share =
         shares::find_working(&state.db, &secret).await?.ok_or_else(|| PageError::NotFound(NOT_WORKING.into()))?;
     let admission = admission(&share, secret, &req, &state.settings);
+    let page = match share.target() {
+        Target::Board(slug) => format!("/boards/{slug}"),
+        Target::Playlist(name) => format!("/playlists/{name}"),
+    };
     let query = req.query_string();
-    let to =
-        if query.is_empty() { format!("/boards/{}", share.board) } else { format!("/boards/{}?{query}", share.board) };
+    let to = if query.is_empty() { page } else { format!("{page}?{query}") };
     let mut response = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .insert_header((header::CACHE_CONTROL, "no-store"))

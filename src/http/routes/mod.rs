@@ -4,6 +4,7 @@ mod boards;
 mod debug;
 mod events;
 mod health;
+pub mod playlists;
 mod shares;
 mod smashing;
 mod stream;
@@ -29,6 +30,19 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/boards/{board}/shares").get(shares::list).post(shares::create))
         .service(web::resource("/dashboard/boards/{board}/shares/{id}").delete(shares::revoke))
         .service(web::resource("/dashboard/boards/{board}/widgets").post(widgets::create))
+        .service(web::resource("/dashboard/playlists").get(playlists::list).post(playlists::create))
+        .service(
+            web::resource("/dashboard/playlists/{playlist}")
+                .get(playlists::show)
+                .patch(playlists::update)
+                .delete(playlists::delete),
+        )
+        .service(
+            web::resource("/dashboard/playlists/{playlist}/shares")
+                .get(shares::list_for_playlist)
+                .post(shares::create_for_playlist),
+        )
+        .service(web::resource("/dashboard/playlists/{playlist}/shares/{id}").delete(shares::revoke_for_playlist))
         .service(
             web::resource("/dashboard/boards/{board}/widgets/{widget}")
                 .get(widgets::show)

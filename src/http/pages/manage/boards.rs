@@ -186,7 +186,7 @@ pub(super) async fn editing(state: &AppState, slug: &str) -> Result<Editing, Pag
     let mut conn = state.conn().await?;
     let board = boards::find(&mut conn, slug).await.map_err(board_missing(slug))?;
     let widgets = widgets::list_with_latest(&mut conn, &board).await?;
-    let shares = shares::list(&state.db, Some(slug)).await?;
+    let shares = shares::list(&state.db, Some(shares::Target::Board(slug))).await?;
     Ok(Editing { board, widgets, shares, new_link: None, share_error: None })
 }
 

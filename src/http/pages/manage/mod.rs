@@ -1,10 +1,11 @@
 //! The management pages under `/manage`: sign in with an API token, then create, edit and
-//! delete boards and widgets through forms. Every form carries the session's CSRF token, and
+//! delete boards, widgets and playlists through forms. Every form carries the session's CSRF token, and
 //! every write goes through the same domain parsers and store functions as the JSON API.
 
 mod audit;
 mod boards;
 mod forms;
+mod playlists;
 mod session;
 mod shares;
 mod sign_in;
@@ -32,6 +33,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
             .service(web::resource("/sign-in").get(sign_in::form).post(sign_in::submit))
             .service(web::resource("/sign-out").post(sign_in::sign_out))
             .service(web::resource("/new-board").get(boards::new).post(boards::create))
+            .service(web::resource("/playlists").get(playlists::index).post(playlists::create))
+            .service(web::resource("/playlists/{playlist}").get(playlists::edit).post(playlists::update))
+            .service(web::resource("/playlists/{playlist}/delete").post(playlists::delete))
             .service(web::resource("/boards/{board}").get(boards::edit).post(boards::update))
             .service(web::resource("/boards/{board}/delete").post(boards::delete))
             .service(web::resource("/boards/{board}/shares").post(shares::create))

@@ -11,7 +11,8 @@ use super::session::{NoFields, Submitted};
 use crate::domain::{NewShare, SharePath, Slug, parse_lifetime};
 use crate::http::pages::PageError;
 use crate::http::{AppState, pages::board_missing};
-use crate::store::{StoreError, changes, shares};
+use crate::store::shares::{self, Target};
+use crate::store::{StoreError, changes};
 
 #[derive(Default, serde::Deserialize)]
 #[serde(default)]
@@ -51,9 +52,10 @@ pub async fn create(
             return edit_page(&manager, page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let (share, secret) = changes::create_share(&mut *state.conn().await?, manager.caller.name(), &slug, &new)
-        .await
-        .map_err(board_missing(&slug))?;
+    let (share, secret) =
+        changes::create_share(&mut *state.conn().await?, manager.caller.name(), Target::Board(&slug), &new)
+            .await
+            .map_err(board_missing(&slug))?;
     let mut page = editing(&state, &slug).await?;
     let origin = req.connection_info();
     let url = format!("{}://{}{}", origin.scheme(), origin.host(), shares::path_of(&secret));
@@ -68,14 +70,17 @@ pub async fn revoke(
 ) -> Result<HttpResponse, PageError> {
     let manager = submitted.manager;
     manager.require_board(&path.board)?;
-    let share = changes::revoke_share(&mut *state.conn().await?, manager.caller.name(), Some(&path.board), path.id)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                PageError::NotFound("There is no such share link, or it is revoked already.".into())
-            }
-            other => other.into(),
-        })?;
+    let share = changes::revoke_share(
+        &mut *state.conn().await?,
+        manager.caller.name(),
+        Some(Target::Board(&path.board)),
+        path.id,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::NotFound => PageError::NotFound("There is no such share link, or it is revoked already.".into()),
+        other => other.into(),
+    })?;
     manager.flash(&format!("Share link “{}” revoked: it admits nobody from now on.", share.name)).await;
     Ok(redirect(&format!("/manage/boards/{}", path.board)))
 }
