@@ -11,7 +11,7 @@ use crate::common::served::Server;
 use crate::common::sse::{SseClient, assert_ids};
 use crate::common::{TestApp, fresh_database};
 
-async fn open_connections(app: &TestApp) -> u64 {
+pub async fn open_connections(app: &TestApp) -> u64 {
     let debug: Json = app.get("/dashboard/debug").await.json().await.unwrap();
     debug["stream"]["connections"].as_u64().unwrap()
 }
