@@ -76,8 +76,8 @@ async fn closed_clients_of_an_idle_board_free_their_slots_at_once() {
     eprintln!("{STREAMS} closed streams freed in {took:?}");
 }
 
-/// A client that shuts down its sending side will not read on either (no HTTP/1.1 stream
-/// client does this): it is taken as gone, as nginx and Go's net/http take it.
+/// A client that shuts down only its sending side (browsers and curl never do) is taken as
+/// gone, as nginx and Go's net/http take it: its stream ends and the server closes its side.
 #[tokio::test]
 async fn a_client_that_half_closes_is_taken_as_gone() {
     let app = idle_app(&[]).await;
