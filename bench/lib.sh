@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Shared by the bench scripts: builds the release binary, starts and stops Dashboard and the
-# peers of ../shared/peers, samples memory and CPU from /proc, and appends to BENCHMARKS.md.
+# peers of bench/peers, samples memory and CPU from /proc, and appends to BENCHMARKS.md.
 # Everything runs on loopback; every process started here is stopped by its own PID.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PEERS=${PEERS:-$(cd "$ROOT/.." && pwd)/shared/peers}
+PEERS=${PEERS:-$ROOT/bench/peers}
 RUN=${RUN:-/tmp/dashboard-bench}
 # BIN=/path/to/dashboard measures that binary as it is (e.g. to compare two builds); by
 # default the scripts build and measure the worktree's release binary.
@@ -30,7 +30,7 @@ apt_install() { # packages...
 
 ensure_peers() {
   command -v go >/dev/null && [ -e /usr/lib/nginx/modules/ngx_nchan_module.so ] && command -v curl >/dev/null ||
-    apt_install golang-go nginx-light libnginx-mod-nchan curl
+    apt_install golang-go nginx libnginx-mod-nchan curl
 }
 
 # The stream URL, and how loadtest publishes, per server.

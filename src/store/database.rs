@@ -51,6 +51,18 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(db).await
 }
 
+/// Names the set of migrations this binary embeds (their versions and checksums), so a test
+/// harness can keep one migrated template database per set.
+pub fn migrations_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for migration in MIGRATOR.iter() {
+        hasher.update(migration.version.to_be_bytes());
+        hasher.update(&migration.checksum);
+    }
+    hex::encode(&hasher.finalize()[..6])
+}
+
 /// Whether every migration this binary embeds has been applied. It only reads: commands that
 /// should not change the schema ask this instead of migrating.
 pub async fn is_migrated(db: &Db) -> Result<bool, sqlx::Error> {

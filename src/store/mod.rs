@@ -50,7 +50,10 @@ pub mod shares;
 pub mod tokens;
 pub mod widgets;
 
-pub use database::{Db, connect, connect_failure, connect_lazy, create_database_if_missing, is_migrated, migrate};
+pub use database::{
+    Db, connect, connect_failure, connect_lazy, create_database_if_missing, is_migrated, migrate,
+    migrations_fingerprint,
+};
 
 /// What the HTTP layer needs to know about a failed query.
 #[derive(Debug, thiserror::Error)]

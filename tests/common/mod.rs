@@ -18,7 +18,6 @@ use dashboard::startup::{Application, Role};
 use dashboard::store::{self, Db, tokens};
 pub use database::TestDatabase;
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio_util::sync::CancellationToken;
 
@@ -274,7 +273,7 @@ pub fn base_env() -> HashMap<String, String> {
 /// A new, migrated, empty database of its own for one test.
 pub async fn fresh_database() -> TestDatabase {
     let base = base_env().remove("DATABASE_URL").expect("DATABASE_URL in .env.test or the environment");
-    let template = format!("dashboard_test_tpl_{}", migrations_hash());
+    let template = format!("dashboard_test_tpl_{}", store::migrations_fingerprint());
     let name = format!("dashboard_test_{}", rand_suffix());
     let mut admin = PgConnection::connect(&with_database(&base, "postgres")).await.expect("PostgreSQL reachable");
     sqlx::query("SELECT pg_advisory_lock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await.unwrap();
@@ -300,19 +299,6 @@ pub fn with_database(url: &str, name: &str) -> String {
     let mut url = url::Url::parse(url).expect("DATABASE_URL is a URL");
     url.set_path(&format!("/{name}"));
     url.to_string()
-}
-
-/// The template is rebuilt whenever a migration changes.
-fn migrations_hash() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(Result::ok).map(|e| e.path()).collect();
-    files.sort();
-    let mut hasher = Sha256::new();
-    for file in files {
-        hasher.update(file.file_name().unwrap().as_encoded_bytes());
-        hasher.update(std::fs::read(&file).unwrap());
-    }
-    hex::encode(&hasher.finalize()[..6])
 }
 
 pub fn rand_suffix() -> String {

@@ -1,0 +1,3 @@
+module dashboard/bench/peers/goserver
+
+go 1.19
