@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web_lab::middleware::{CatchPanic, PanicReporter};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -16,7 +17,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{JobsMode, Settings};
 use crate::http::access_log::AccessLog;
 use crate::http::limits::Limits;
-use crate::http::{ApiError, AppState, auth, body_deadline, client, https, metrics, pages, routes};
+use crate::http::{ApiError, AppState, auth, body_deadline, client, https, metrics, pages, panics, routes};
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store;
@@ -119,6 +120,9 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             // Before any handler or extractor runs: a wrong token is told so before the body is read.
             .wrap(from_fn(auth::authenticate_first))
             .wrap(from_fn(body_deadline::bound_body_reads))
+            .wrap(PanicReporter::new(panics::log_panic))
+            .wrap(CatchPanic::default())
+            .wrap(from_fn(panics::answer_panics))
             // Innermost, so the error bodies it writes get the security headers too.
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, pages::method_not_allowed))
             // Inside drop_untrusted_forwarding, which decides whether X-Forwarded-Proto is believed.
