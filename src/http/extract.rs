@@ -2,12 +2,12 @@
 //! and the API token of a write.
 
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
-use std::pin::Pin;
+use std::future::{Ready, ready};
 
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
-use futures_util::StreamExt;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+use actix_web_lab::extract::{Json, JsonPayloadError};
+use futures_util::future::LocalBoxFuture;
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -19,44 +19,27 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub const BATCH_BODY_LIMIT: usize = 1024 * 1024;
 
 /// A JSON request body of at most `LIMIT` bytes, parsed but not yet validated.
+///
+/// actix-web-lab's body-limited `Json` reads it; its failures become the API's errors here.
 pub struct JsonBody<const LIMIT: usize = BODY_LIMIT>(pub serde_json::Value);
 
 impl<const LIMIT: usize> FromRequest for JsonBody<LIMIT> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
-        let declared_too_large = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-            .is_some_and(|len| len > LIMIT);
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if declared_too_large {
-                return Err(ApiError::PayloadTooLarge { limit: LIMIT });
-            }
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
-                if body.len() + chunk.len() > LIMIT {
-                    return Err(ApiError::PayloadTooLarge { limit: LIMIT });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            serde_json::from_slice(&body)
-                .map(JsonBody)
-                .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
-        })
+        let body = Json::<serde_json::Value, LIMIT>::from_request(req, payload);
+        Box::pin(async move { body.await.map(|Json(value)| JsonBody(value)).map_err(body_error) })
+    }
+}
+
+fn body_error(error: JsonPayloadError) -> ApiError {
+    match error {
+        JsonPayloadError::Overflow { limit, .. } => ApiError::PayloadTooLarge { limit },
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize { source } => ApiError::BadRequest(format!("malformed JSON: {}", source.source())),
+        JsonPayloadError::Payload { source } => ApiError::BadRequest(format!("could not read the body: {source}")),
+        other => ApiError::BadRequest(other.to_string()),
     }
 }
 
