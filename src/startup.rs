@@ -168,7 +168,9 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
 /// stream's body, so the hub cannot see it fall behind. The kernel can: with TCP_USER_TIMEOUT,
 /// data left unacknowledged (including a zero window that never opens) for one heartbeat
 /// interval drops the connection, which ends the stream and frees its slot. The same catches a
-/// client that vanished without closing, at its next heartbeat.
+/// client that vanished without closing, at its next heartbeat. Linux (the supported server
+/// platform, see README) has it; elsewhere such a reader holds its slot until the OS gives up.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn drop_stalled_readers(connection: &dyn std::any::Any, timeout: Duration) {
     if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
         && let Err(error) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(timeout))
@@ -176,6 +178,9 @@ fn drop_stalled_readers(connection: &dyn std::any::Any, timeout: Duration) {
         tracing::debug!(%error, "cannot set TCP_USER_TIMEOUT");
     }
 }
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn drop_stalled_readers(_: &dyn std::any::Any, _: Duration) {}
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("no such route"))
