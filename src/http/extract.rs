@@ -37,7 +37,9 @@ fn body_error(error: JsonPayloadError) -> ApiError {
     match error {
         JsonPayloadError::Overflow { limit, .. } => ApiError::PayloadTooLarge { limit },
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-        JsonPayloadError::Deserialize { source } => ApiError::BadRequest(format!("malformed JSON: {}", source.source())),
+        JsonPayloadError::Deserialize { source } => {
+            ApiError::BadRequest(format!("malformed JSON: {}", source.source()))
+        }
         JsonPayloadError::Payload { source } => ApiError::BadRequest(format!("could not read the body: {source}")),
         other => ApiError::BadRequest(other.to_string()),
     }

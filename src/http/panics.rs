@@ -82,8 +82,9 @@ mod tests {
     /// Answers of GETs of `paths`, each sent after the previous answer on the same connection,
     /// from a server whose `/dashboard/panic` and `/boards/panic` panic.
     async fn exchange(paths: &[&str]) -> Vec<String> {
-        let settings = Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&[("DATABASE_URL", "postgres://h/db")]))
-            .unwrap();
+        let settings =
+            Settings::from_source(AppEnv::Test, &EnvSource::from_pairs(&[("DATABASE_URL", "postgres://h/db")]))
+                .unwrap();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(PanicReporter::new(log_panic))
@@ -105,7 +106,8 @@ mod tests {
         let answers = actix_web::rt::task::spawn_blocking(move || {
             let mut connection = BufReader::new(TcpStream::connect(("127.0.0.1", port)).unwrap());
             let ask = |connection: &mut BufReader<TcpStream>, path: &str| {
-                write!(connection.get_mut(), "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n\r\n").unwrap();
+                write!(connection.get_mut(), "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n\r\n")
+                    .unwrap();
                 read_answer(connection)
             };
             paths.iter().map(|path| ask(&mut connection, path)).collect()
@@ -120,13 +122,20 @@ mod tests {
     async fn a_panicking_handler_answers_500_with_the_error_body_and_keeps_the_connection() {
         let answers = exchange(&["/dashboard/panic", "/boards/panic", "/dashboard/fine"]).await;
         let statuses: Vec<&str> = answers.iter().map(|answer| answer.lines().next().unwrap()).collect();
-        assert_eq!(statuses, ["HTTP/1.1 500 Internal Server Error", "HTTP/1.1 500 Internal Server Error", "HTTP/1.1 200 OK"]);
+        assert_eq!(
+            statuses,
+            ["HTTP/1.1 500 Internal Server Error", "HTTP/1.1 500 Internal Server Error", "HTTP/1.1 200 OK"]
+        );
         assert!(
             answers[0].ends_with(r#"{"error":{"code":"internal_error","details":{},"message":"internal error"}}"#),
             "{}",
             answers[0]
         );
-        assert!(answers[1].contains("Something went wrong on our side."), "the page's answer is the error page: {}", answers[1]);
+        assert!(
+            answers[1].contains("Something went wrong on our side."),
+            "the page's answer is the error page: {}",
+            answers[1]
+        );
         assert!(answers[2].ends_with("fine"), "{}", answers[2]);
         assert_eq!(answers.iter().filter(|answer| answer.contains("x-content-type-options: nosniff")).count(), 3);
     }
@@ -153,8 +162,8 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             // Another test may have met the log line first, with no subscriber to take it.
             tracing::callsite::rebuild_interest_cache();
-            let _ = std::panic::catch_unwind(|| panic!("the test panic"))
-                .map_err(|payload| log_panic(payload.as_ref()));
+            let _ =
+                std::panic::catch_unwind(|| panic!("the test panic")).map_err(|payload| log_panic(payload.as_ref()));
         });
         let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert!(log.contains("a handler panicked") && log.contains("the test panic"), "{log}");
