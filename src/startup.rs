@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web_lab::middleware::{CatchPanic, PanicReporter};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -16,7 +17,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{JobsMode, Settings};
 use crate::http::access_log::AccessLog;
 use crate::http::limits::Limits;
-use crate::http::{ApiError, AppState, auth, body_deadline, client, https, metrics, pages, routes};
+use crate::http::{ApiError, AppState, auth, body_deadline, client, https, metrics, pages, panics, routes};
 use crate::jobs::{JobContext, Runner};
 use crate::realtime::Realtime;
 use crate::store;
@@ -119,6 +120,9 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             // Before any handler or extractor runs: a wrong token is told so before the body is read.
             .wrap(from_fn(auth::authenticate_first))
             .wrap(from_fn(body_deadline::bound_body_reads))
+            .wrap(PanicReporter::new(panics::log_panic))
+            .wrap(CatchPanic::default())
+            .wrap(from_fn(panics::answer_panics))
             // Innermost, so the error bodies it writes get the security headers too.
             .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, pages::method_not_allowed))
             // Inside drop_untrusted_forwarding, which decides whether X-Forwarded-Proto is believed.
@@ -170,7 +174,9 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
 /// stream's body, so the hub cannot see it fall behind. The kernel can: with TCP_USER_TIMEOUT,
 /// data left unacknowledged (including a zero window that never opens) for one heartbeat
 /// interval drops the connection, which ends the stream and frees its slot. The same catches a
-/// client that vanished without closing, at its next heartbeat.
+/// client that vanished without closing, at its next heartbeat. Linux (the supported server
+/// platform, see README) has it; elsewhere such a reader holds its slot until the OS gives up.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn drop_stalled_readers(connection: &dyn std::any::Any, timeout: Duration) {
     if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
         && let Err(error) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(timeout))
@@ -178,6 +184,9 @@ fn drop_stalled_readers(connection: &dyn std::any::Any, timeout: Duration) {
         tracing::debug!(%error, "cannot set TCP_USER_TIMEOUT");
     }
 }
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn drop_stalled_readers(_: &dyn std::any::Any, _: Duration) {}
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("no such route"))

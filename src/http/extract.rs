@@ -3,11 +3,12 @@
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
-use std::pin::Pin;
 
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use actix_web_lab::extract::{Json, JsonPayloadError};
 use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -19,40 +20,40 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub const BATCH_BODY_LIMIT: usize = 1024 * 1024;
 
 /// A JSON request body of at most `LIMIT` bytes, parsed but not yet validated.
+///
+/// actix-web-lab's body-limited `Json` reads it; its failures become the API's errors here.
 pub struct JsonBody<const LIMIT: usize = BODY_LIMIT>(pub serde_json::Value);
 
 impl<const LIMIT: usize> FromRequest for JsonBody<LIMIT> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
-        let declared_too_large = declared_too_large(req, LIMIT);
-        let read = read_json(req, payload, LIMIT);
-        Box::pin(async move {
-            if declared_too_large {
-                return Err(ApiError::PayloadTooLarge { limit: LIMIT });
-            }
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            read.await.map(JsonBody)
-        })
+        let body = Json::<serde_json::Value, LIMIT>::from_request(req, payload);
+        Box::pin(async move { body.await.map(|Json(value)| JsonBody(value)).map_err(body_error) })
+    }
+}
+
+fn body_error(error: JsonPayloadError) -> ApiError {
+    match error {
+        JsonPayloadError::Overflow { limit, .. } => ApiError::PayloadTooLarge { limit },
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize { source } => {
+            ApiError::BadRequest(format!("malformed JSON: {}", source.source()))
+        }
+        JsonPayloadError::Payload { source } => ApiError::BadRequest(format!("could not read the body: {source}")),
+        other => ApiError::BadRequest(other.to_string()),
     }
 }
 
 /// A body of at most `LIMIT` bytes read as JSON whatever its `Content-Type`: Smashing's
-/// documented `curl -d` sends JSON as a form.
+/// documented `curl -d` sends JSON as a form. (The lab's `Json` insists on a JSON type, so this
+/// one reads the body itself.)
 pub struct AnyTypeJsonBody<const LIMIT: usize = BODY_LIMIT>(pub serde_json::Value);
 
 impl<const LIMIT: usize> FromRequest for AnyTypeJsonBody<LIMIT> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let read = read_json(req, payload, LIMIT);

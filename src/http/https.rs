@@ -1,7 +1,8 @@
 //! `FORCE_HTTPS`: plain-HTTP requests are sent to HTTPS with a 308, and HTTPS responses carry
 //! `Strict-Transport-Security`.
 //!
-//! Not actix-web-lab's `RedirectHttps`: it answers 307 (temporary, so clients never learn the
+//! Not actix-web-lab's `RedirectHttps` (as of 0.29.5, which has no way to choose the status): it
+//! answers 307 (temporary, so clients never learn the
 //! https address for good), drops the query string and cannot leave `/health` alone. Its
 //! `StrictTransportSecurity` header is used.
 //!

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod metrics;
 pub mod operator;
 pub mod pages;
+pub mod panics;
 pub mod permit_body;
 pub mod routes;
 pub mod state;

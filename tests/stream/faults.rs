@@ -84,6 +84,17 @@ async fn redis_unreachable_at_start_means_polling_from_the_start() {
 }
 
 #[tokio::test]
+async fn redis_over_tls_refuses_a_self_signed_certificate_unless_the_url_says_insecure() {
+    let redis = PrivateRedis::start_tls().await;
+    let verified = redis.url().replace("#insecure", "");
+    let app = TestApp::spawn_with(&[("REDIS_URL", &verified)]).await;
+    // The next test reaches pub/sub on the same server, with #insecure, well within this.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(stream_mode(&app).await, "polling");
+    assert_eq!(redis.client_counts().await, (0, 0), "no connection of the app's got past the handshake");
+}
+
+#[tokio::test]
 async fn redis_over_tls_with_a_self_signed_certificate_is_pubsub() {
     // Hosted Redis (Heroku's, for one) is reached with rediss:// and a self-signed certificate.
     let redis = PrivateRedis::start_tls().await;

@@ -127,9 +127,20 @@ where
         let response = self.service.call(req);
         let policy = self.policy.clone();
         Box::pin(async move {
-            let mut response = response.await?;
-            policy.apply(response.headers_mut());
-            Ok(response)
+            match response.await {
+                Ok(mut response) => {
+                    policy.apply(response.headers_mut());
+                    Ok(response)
+                }
+                // An error left for actix to answer: a handler's panic (see `http::panics`).
+                Err(mut error) => {
+                    error.add_response_mapper(move |mut answer| {
+                        policy.apply(answer.headers_mut());
+                        answer
+                    });
+                    Err(error)
+                }
+            }
         })
     }
 }
