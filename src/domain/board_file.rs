@@ -1,5 +1,5 @@
 //! A boards file, what `dashboard export` writes and `dashboard import` reads (README, "Boards
-//! as code"): `{"version": 1, "boards": [{…, "widgets": […]}], "playlists": []}`.
+//! as code"): `{"version": 1, "boards": [{…, "widgets": […]}], "playlists": [{…}]}`.
 //!
 //! Each board and widget is checked by the same rules as the API ([`NewBoard`], [`NewWidget`]);
 //! a file is refused as a whole, by the first problem in it, named by its JSON path
@@ -12,6 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use super::board::NewBoard;
 use super::fields::ValidationErrors;
+use super::playlist::NewPlaylist;
 use super::visibility::Visibility;
 use super::widget::NewWidget;
 
@@ -21,6 +22,7 @@ pub const BOARD_FILE_VERSION: i64 = 1;
 const FILE_FIELDS: [&str; 3] = ["version", "boards", "playlists"];
 const BOARD_FIELDS: [&str; 6] = ["slug", "title", "description", "columns", "visibility", "widgets"];
 const WIDGET_FIELDS: [&str; 5] = ["key", "title", "kind", "config", "position"];
+const PLAYLIST_FIELDS: [&str; 4] = ["name", "title", "interval_s", "boards"];
 
 /// What is wrong with a file, and where: shown as one line, `boards[1].slug: duplicate "ops"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +58,7 @@ impl std::error::Error for FileError {}
 #[derive(Debug, Clone)]
 pub struct BoardFile {
     pub boards: Vec<BoardSpec>,
+    pub playlists: Vec<NewPlaylist>,
 }
 
 /// One board of a file, with the widgets it should have.
@@ -86,7 +89,7 @@ impl BoardFile {
         let file = object("file", json, "must be a JSON object with \"version\" and \"boards\"")?;
         known_fields("", file, &FILE_FIELDS)?;
         check_version(file.get("version"))?;
-        check_playlists(file.get("playlists"))?;
+        let playlists = parse_playlists(file.get("playlists"))?;
         let raw_boards = match file.get("boards") {
             Some(Json::Array(boards)) => boards,
             Some(_) => return Err(FileError::new("boards", "must be a list of boards")),
@@ -104,7 +107,13 @@ impl BoardFile {
             }
             boards.push(spec);
         }
-        Ok(Self { boards })
+        Ok(Self { boards, playlists })
+    }
+
+    /// Every board the file names: its own, and those its playlists show.
+    pub fn board_slugs(&self) -> impl Iterator<Item = &str> {
+        let own = self.boards.iter().map(|spec| spec.board.slug.as_str());
+        own.chain(self.playlists.iter().flat_map(|p| p.boards.iter().map(|b| b.as_str())))
     }
 }
 
@@ -120,14 +129,24 @@ fn check_version(raw: Option<&Json>) -> Result<(), FileError> {
     }
 }
 
-/// Playlists travel in the same file; until this build has them, only an empty list is read.
-fn check_playlists(raw: Option<&Json>) -> Result<(), FileError> {
-    match raw {
-        None | Some(Json::Null) => Ok(()),
-        Some(Json::Array(items)) if items.is_empty() => Ok(()),
-        Some(Json::Array(_)) => Err(FileError::new("playlists", "not supported yet")),
-        Some(_) => Err(FileError::new("playlists", "must be a list")),
+/// The file's playlists, each checked by the API's rules; a name given twice is an error.
+fn parse_playlists(raw: Option<&Json>) -> Result<Vec<NewPlaylist>, FileError> {
+    let items = match raw {
+        None | Some(Json::Null) => return Ok(Vec::new()),
+        Some(Json::Array(items)) => items,
+        Some(_) => return Err(FileError::new("playlists", "must be a list of playlists")),
+    };
+    let mut playlists: Vec<NewPlaylist> = Vec::with_capacity(items.len());
+    for (index, raw) in items.iter().enumerate() {
+        let path = format!("playlists[{index}]");
+        known_fields(&path, object(&path, raw, "must be a playlist object")?, &PLAYLIST_FIELDS)?;
+        let playlist = NewPlaylist::parse(raw).map_err(|e| FileError::first_of(&path, &e))?;
+        if playlists.iter().any(|p| p.name == playlist.name) {
+            return Err(FileError::new(join(&path, "name"), format!("duplicate {:?}", playlist.name.as_str())));
+        }
+        playlists.push(playlist);
     }
+    Ok(playlists)
 }
 
 fn parse_board(index: usize, raw: &Json, default_visibility: Visibility) -> Result<BoardSpec, FileError> {
@@ -219,7 +238,18 @@ mod tests {
             (json!({"version": "1", "boards": []}), "version: must be 1"),
             (json!({"version": 1}), "boards: is required"),
             (json!({"version": 1, "boards": [], "extra": 1}), "extra: unknown field"),
-            (json!({"version": 1, "boards": [], "playlists": [{"name": "tv"}]}), "playlists: not supported yet"),
+            (json!({"version": 1, "boards": [], "playlists": [{"name": "tv"}]}), "playlists[0].title: is required"),
+            (
+                json!({"version": 1, "boards": [], "playlists": [
+                    {"name": "tv", "title": "TV", "interval_s": 10, "boards": ["ops"]},
+                    {"name": "tv", "title": "TV", "interval_s": 10, "boards": ["ops"]}
+                ]}),
+                "playlists[1].name: duplicate \"tv\"",
+            ),
+            (
+                json!({"version": 1, "boards": [], "playlists": [{"name": "tv", "title": "TV", "interval_s": 1, "boards": ["ops"]}]}),
+                "playlists[0].interval_s: must be a whole number from 5 to 86400",
+            ),
             (
                 json!({"version": 1, "boards": [board("a", json!([])), board("a", json!([]))]}),
                 "boards[1].slug: duplicate \"a\"",

@@ -10,10 +10,13 @@ use serde_json::Value as Json;
 use sqlx::{Acquire, PgConnection};
 
 use super::boards::{self, BoardRow};
+use super::playlists::{self, PlaylistRow};
+use super::tokens::UnknownBoards;
 use super::widgets::{self, WidgetRow};
 use super::{StoreError, StoreResult};
 use crate::domain::{
-    BOARD_FILE_VERSION, BoardFile, BoardPatch, BoardSpec, FileError, NewWidget, Visibility, WidgetKind, WidgetPatch,
+    BOARD_FILE_VERSION, BoardFile, BoardPatch, BoardSpec, FileError, NewPlaylist, NewWidget, PlaylistPatch, Visibility,
+    WidgetKind, WidgetPatch,
 };
 
 /// Serializes imports: two files applied at once would each plan against what the other changes.
@@ -24,8 +27,15 @@ const IMPORT_LOCK: i64 = 0x696d_706f_7274;
 pub struct ExportedFile {
     version: i64,
     boards: Vec<ExportedBoard>,
-    /// Where playlists will go: the file format has them, this build has none yet.
-    playlists: Vec<Json>,
+    playlists: Vec<ExportedPlaylist>,
+}
+
+#[derive(Debug, Serialize)]
+struct ExportedPlaylist {
+    name: String,
+    title: String,
+    interval_s: i32,
+    boards: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,8 +70,8 @@ impl ExportedFile {
     }
 }
 
-/// The boards `include` accepts, by slug, each with its widgets by position and key, all read
-/// from one snapshot. Configs are as management views show them: a pull source's headers by
+/// The boards `include` accepts, by slug, each with its widgets by position and key, and the
+/// playlists that show only such boards, by name, all read from one snapshot. Configs are as management views show them: a pull source's headers by
 /// name only (they are secrets).
 pub async fn export(conn: &mut PgConnection, include: impl Fn(&str) -> bool) -> StoreResult<ExportedFile> {
     let mut tx = conn.begin().await?;
@@ -79,7 +89,13 @@ pub async fn export(conn: &mut PgConnection, include: impl Fn(&str) -> bool) -> 
             visibility: board.visibility,
         });
     }
-    Ok(ExportedFile { version: BOARD_FILE_VERSION, boards, playlists: Vec::new() })
+    let playlists = playlists::all(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|p| p.boards.iter().all(|board| include(board)))
+        .map(|p| ExportedPlaylist { name: p.name, title: p.title, interval_s: p.interval_s, boards: p.boards })
+        .collect();
+    Ok(ExportedFile { version: BOARD_FILE_VERSION, boards, playlists })
 }
 
 fn exported_widget(widget: WidgetRow) -> ExportedWidget {
@@ -100,6 +116,8 @@ pub enum Change {
     CreateWidget { board: String, key: String },
     UpdateWidget { board: String, key: String, fields: Vec<&'static str> },
     DeleteWidget { board: String, key: String },
+    CreatePlaylist { name: String },
+    UpdatePlaylist { name: String, fields: Vec<&'static str> },
 }
 
 impl fmt::Display for Change {
@@ -112,6 +130,8 @@ impl fmt::Display for Change {
                 write!(f, "update widget {board}/{key} ({})", fields.join(", "))
             }
             Self::DeleteWidget { board, key } => write!(f, "delete widget {board}/{key}"),
+            Self::CreatePlaylist { name } => write!(f, "create playlist {name}"),
+            Self::UpdatePlaylist { name, fields } => write!(f, "update playlist {name} ({})", fields.join(", ")),
         }
     }
 }
@@ -161,15 +181,71 @@ impl From<sqlx::Error> for ImportError {
     }
 }
 
-/// Makes the boards of `file` match it, on `conn`'s transaction; with `prune`, the widgets of
-/// those boards that the file lacks are deleted. Boards the file does not name are not touched.
+/// Makes the boards and playlists of `file` match it, on `conn`'s transaction; with `prune`, the
+/// widgets of those boards that the file lacks are deleted. Boards and playlists the file does
+/// not name are not touched.
 pub async fn apply(conn: &mut PgConnection, file: &BoardFile, prune: bool) -> Result<Plan, ImportError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(IMPORT_LOCK).execute(&mut *conn).await?;
     let mut plan = Plan::default();
     for spec in &file.boards {
         apply_board(conn, spec, prune, &mut plan).await?;
     }
+    for (index, playlist) in file.playlists.iter().enumerate() {
+        apply_playlist(conn, index, playlist, &mut plan).await?;
+    }
     Ok(plan)
+}
+
+/// Creates the playlist or updates what differs; its boards must exist (in the database, or
+/// earlier in this same import).
+async fn apply_playlist(
+    conn: &mut PgConnection,
+    index: usize,
+    wanted: &NewPlaylist,
+    plan: &mut Plan,
+) -> Result<(), ImportError> {
+    let name = wanted.name.as_str();
+    let stored = match playlists::find_locked(conn, name).await {
+        Ok(stored) => Some(stored),
+        Err(StoreError::NotFound) => None,
+        Err(other) => return Err(other.into()),
+    };
+    let outcome = match stored {
+        None => {
+            plan.changes.push(Change::CreatePlaylist { name: name.to_string() });
+            playlists::create(conn, wanted).await?.map(drop)
+        }
+        Some(stored) => {
+            let (patch, fields) = playlist_patch(&stored, wanted);
+            if fields.is_empty() {
+                return Ok(());
+            }
+            plan.changes.push(Change::UpdatePlaylist { name: name.to_string(), fields });
+            playlists::update(conn, name, &patch).await?.map(drop)
+        }
+    };
+    outcome.map_err(|UnknownBoards(unknown)| {
+        let message = format!("names boards that do not exist: {}", unknown.join(", "));
+        FileError::new(format!("playlists[{index}].boards"), message).into()
+    })
+}
+
+fn playlist_patch(stored: &PlaylistRow, wanted: &NewPlaylist) -> (PlaylistPatch, Vec<&'static str>) {
+    let mut patch = PlaylistPatch::default();
+    let mut fields = Vec::new();
+    if wanted.title != stored.title {
+        patch.title = Some(wanted.title.clone());
+        fields.push("title");
+    }
+    if wanted.interval_s != stored.interval_s {
+        patch.interval_s = Some(wanted.interval_s);
+        fields.push("interval_s");
+    }
+    if !wanted.boards.iter().map(|b| b.as_str()).eq(stored.boards.iter().map(String::as_str)) {
+        patch.boards = Some(wanted.boards.clone());
+        fields.push("boards");
+    }
+    (patch, fields)
 }
 
 async fn apply_board(

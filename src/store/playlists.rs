@@ -54,6 +54,15 @@ pub async fn list(db: &Db, audience: &Audience) -> StoreResult<Vec<PlaylistRow>>
     Ok(rows)
 }
 
+/// Every playlist with all its boards, by name (for an export).
+pub async fn all(conn: &mut PgConnection) -> StoreResult<Vec<PlaylistRow>> {
+    let rows =
+        sqlx::query_as(concat!("SELECT ", playlist_columns!("true", "'{}'"), " FROM playlists p ORDER BY p.name"))
+            .fetch_all(conn)
+            .await?;
+    Ok(rows)
+}
+
 /// The playlist as `audience` sees it; `NotFound` when it may see none of its boards, exactly as
 /// for a playlist that does not exist.
 pub async fn find_visible(db: &Db, name: &str, audience: &Audience) -> StoreResult<PlaylistRow> {

@@ -220,3 +220,43 @@ async fn open_streams_of_a_changed_board_are_told() {
     assert_eq!(frame.event.as_deref(), Some("board"));
     assert_eq!(frame.json(), json!({"board": "ops", "action": "imported"}));
 }
+
+#[tokio::test]
+async fn playlists_travel_with_their_boards() {
+    let mut file = sample_file();
+    file["playlists"] = json!([{"name": "wall", "title": "Wall", "interval_s": 20, "boards": ["web", "ops"]}]);
+    let first = TestApp::spawn().await;
+    let body = import(&first, &file, "").await;
+    assert_eq!(changes(&body).last(), Some(&"create playlist wall"));
+    let exported = export(&first).await;
+    let parsed: Json = serde_json::from_str(&exported).unwrap();
+    assert_eq!(parsed["playlists"], file["playlists"]);
+
+    let second = TestApp::spawn().await;
+    import(&second, &parsed, "").await;
+    assert_eq!(export(&second).await, exported, "the playlist round-trips");
+    let again = import(&second, &parsed, "").await;
+    assert_eq!(changes(&again).len(), 0, "{again}");
+
+    file["playlists"][0]["boards"] = json!(["ops"]);
+    file["playlists"][0]["interval_s"] = json!(30);
+    let changed = import(&second, &file, "").await;
+    assert_eq!(changes(&changed), ["update playlist wall (interval_s, boards)"]);
+
+    let before = export(&second).await;
+    let mut unknown = file.clone();
+    unknown["playlists"][0]["boards"] = json!(["ops", "nowhere"]);
+    unknown["boards"][0]["title"] = json!("Changed before the problem");
+    let (status, body) = import_with(&second, &second.token, &unknown, "").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["message"], "playlists[0].boards: names boards that do not exist: nowhere");
+    assert_eq!(export(&second).await, before, "nothing changed");
+
+    let web_editor = create_token(&second.db, "web-editor", Role::Editor, Some(&["web"])).await;
+    let only_web = json!({"version": 1, "boards": [], "playlists": [
+        {"name": "wall", "title": "Wall", "interval_s": 30, "boards": ["web", "ops"]}
+    ]});
+    assert_eq!(import_with(&second, &web_editor, &only_web, "").await.0, 403, "ops is not its board");
+    let exported: Json = export_with(&second, &web_editor).await.json().await.unwrap();
+    assert_eq!(exported["playlists"], json!([]), "a playlist showing a board it may not act on is left out");
+}

@@ -32,8 +32,8 @@ pub async fn import(
     caller.require_role(Role::Editor)?;
     let options = ImportOptions { prune: flag(&request, "prune")?, dry_run: flag(&request, "dry_run")? };
     let file = BoardFile::parse(&body.0, state.settings.default_board_visibility).map_err(ApiError::InvalidFile)?;
-    for spec in &file.boards {
-        caller.require(Role::Editor, Some(spec.board.slug.as_str()))?;
+    for slug in file.board_slugs() {
+        caller.require(Role::Editor, Some(slug))?;
     }
     let plan =
         changes::import(&mut *state.conn().await?, caller.name(), &file, options).await.map_err(|e| match e {
