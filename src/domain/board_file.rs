@@ -238,7 +238,7 @@ mod tests {
             (json!({"version": "1", "boards": []}), "version: must be 1"),
             (json!({"version": 1}), "boards: is required"),
             (json!({"version": 1, "boards": [], "extra": 1}), "extra: unknown field"),
-            (json!({"version": 1, "boards": [], "playlists": [{"name": "tv"}]}), "playlists[0].title: is required"),
+            (json!({"version": 1, "boards": [], "playlists": [{"name": "tv"}]}), "playlists[0].boards: is required"),
             (
                 json!({"version": 1, "boards": [], "playlists": [
                     {"name": "tv", "title": "TV", "interval_s": 10, "boards": ["ops"]},

@@ -34,10 +34,10 @@ impl Default for Hub {
     }
 }
 
-/// At shutdown, tells every stream to end (see [`Frame::end_of_streams`]).
+/// At shutdown, tells every stream to end (see [`Frame::EndOfStreams`]).
 pub async fn end_streams_on_shutdown(realtime: Realtime) {
     realtime.shutdown().cancelled().await;
-    realtime.hub().send(Frame::end_of_streams());
+    realtime.hub().send(Frame::EndOfStreams);
 }
 
 /// One timer per process sends every stream its heartbeat comment.
@@ -46,7 +46,7 @@ pub async fn heartbeats(realtime: Realtime, every: Duration) {
     loop {
         tokio::select! {
             _ = realtime.shutdown().cancelled() => return,
-            _ = ticks.tick() => realtime.hub().send(Frame::heartbeat()),
+            _ = ticks.tick() => realtime.hub().send(Frame::Heartbeat),
         }
     }
 }

@@ -281,7 +281,7 @@ impl Realtime {
 
     /// Ends the streams that may no longer see `board`.
     fn hide(&self, board: &str) {
-        self.inner.hub.send(Frame::board_hidden(board));
+        self.inner.hub.send(Frame::BoardHidden(Arc::from(board)));
     }
 }
 

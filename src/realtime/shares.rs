@@ -85,7 +85,7 @@ pub async fn recheck(realtime: Realtime, db: Db) {
             Ok(working) => open
                 .iter()
                 .filter(|id| !working.contains(id))
-                .for_each(|id| realtime.hub().send(Frame::share_ended(*id))),
+                .for_each(|id| realtime.hub().send(Frame::ShareEnded(*id))),
             Err(error) => tracing::warn!(%error, "cannot check the share links of open streams; checking again soon"),
         }
     }

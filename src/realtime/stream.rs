@@ -172,7 +172,7 @@ impl Replay {
         self.cursor = last_read;
         self.realtime.stats().delivered(page.events.len() as u64, 0);
         // Written to this client only, which may see every board of the page.
-        Ok(Some(page.events.iter().map(|e| Frame::event(e, false).bytes).collect()))
+        Ok(Some(page.events.iter().map(frame::event_bytes).collect()))
     }
 }
 
@@ -205,45 +205,43 @@ impl Live {
                 return None;
             }
             let frame = match self.receiver.recv().await {
-                Ok(frame) if frame.is_end_of_streams() => return None,
-                Ok(frame) if let Some(share) = frame.ended_share() => {
-                    if self.shares.admitted_by(share) {
-                        return None;
-                    }
-                    continue;
-                }
-                Ok(frame) => match frame.hidden_board() {
-                    Some(board) if self.loses(board) => return None,
-                    Some(_) => continue,
-                    None => frame,
-                },
+                Ok(frame) => frame,
                 Err(RecvError::Lagged(_)) => {
                     tracing::info!(cursor = self.cursor, "stream fell a whole buffer behind; closing it so it resumes");
                     return None;
                 }
                 Err(RecvError::Closed) => return None,
             };
-            if frame.id != 0 && frame.id <= self.cursor {
-                continue;
+            let stats = self.realtime.stats();
+            match frame {
+                Frame::EndOfStreams => return None,
+                Frame::ShareEnded(share) if self.shares.admitted_by(share) => return None,
+                Frame::BoardHidden(board) if self.loses(&board) => return None,
+                Frame::ShareEnded(_) | Frame::BoardHidden(_) => {}
+                Frame::Heartbeat => {
+                    stats.delivered(0, 1);
+                    return Some(Bytes::from_static(frame::HEARTBEAT));
+                }
+                Frame::BoardChange { board, private, bytes } if self.wants(&board, private) => {
+                    stats.delivered(1, 0);
+                    return Some(bytes);
+                }
+                Frame::BoardChange { .. } => {}
+                Frame::Event { id, board, private, bytes } if id > self.cursor => {
+                    // The cursor moves even for other boards' events: ids only grow.
+                    self.cursor = id;
+                    if self.wants(&board, private) {
+                        stats.delivered(1, 0);
+                        return Some(bytes);
+                    }
+                }
+                Frame::Event { .. } => {}
             }
-            if frame.id != 0 {
-                // Move the cursor even for other boards' events: ids only grow.
-                self.cursor = frame.id;
-            }
-            if !self.wants(&frame) {
-                continue;
-            }
-            let heartbeat = frame.is_heartbeat();
-            self.realtime.stats().delivered(u64::from(!heartbeat), u64::from(heartbeat));
-            return Some(frame.bytes);
         }
     }
 
-    fn wants(&self, frame: &Frame) -> bool {
-        match &frame.board {
-            Some(board) => self.follows(board) && (!frame.private || self.audience.covers(board)),
-            None => true,
-        }
+    fn wants(&self, board: &str, private: bool) -> bool {
+        self.follows(board) && (!private || self.audience.covers(board))
     }
 
     /// Whether this stream is for `board` (by name, or as one of all boards).

@@ -6,7 +6,7 @@ use askama::Template;
 use serde_json::Value as Json;
 
 use super::session::Manager;
-use super::{Frame, render};
+use super::{PageChrome, render};
 use crate::http::AppState;
 use crate::http::pages::PageError;
 use crate::http::pages::layout::Layout;
@@ -19,7 +19,7 @@ const SHOWN: i64 = 200;
 #[template(path = "manage/audit.html")]
 struct AuditPage {
     layout: Layout,
-    frame: Frame,
+    frame: PageChrome,
     entries: Vec<Row>,
 }
 
@@ -40,7 +40,7 @@ pub async fn show(state: web::Data<AppState>, manager: Manager) -> Result<HttpRe
             entry,
         })
         .collect();
-    render(&AuditPage { layout: Layout::new("Audit log"), frame: Frame::from(&manager), entries }, StatusCode::OK)
+    render(&AuditPage { layout: Layout::new("Audit log"), frame: PageChrome::from(&manager), entries }, StatusCode::OK)
 }
 
 /// `{"title": {"old": "A", "new": "B"}, "kind": "gauge"}` → `title: A → B; kind: gauge`.

@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::forms::{FieldErrors, JsonForm};
 use super::session::{Manager, NoFields, Submitted};
-use super::{Frame, redirect, render};
+use super::{PageChrome, redirect, render};
 use crate::domain::{BoardPatch, NewBoard, Role, Slug};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
@@ -24,7 +24,7 @@ const FIELDS: &[&str] = &["title", "slug", "description", "columns", "visibility
 #[template(path = "manage/index.html")]
 struct IndexPage {
     layout: Layout,
-    frame: Frame,
+    frame: PageChrome,
     boards: Vec<BoardSummary>,
     /// Links to the audit log, which only admins may read.
     is_admin: bool,
@@ -35,7 +35,7 @@ struct IndexPage {
 #[template(path = "manage/board_form.html")]
 struct BoardFormPage {
     layout: Layout,
-    frame: Frame,
+    frame: PageChrome,
     form: BoardForm,
     errors: FieldErrors,
     /// The board being edited (its current slug and widgets); `None` on the "new board" form.
@@ -95,7 +95,8 @@ pub async fn index(state: web::Data<AppState>, manager: Manager) -> Result<HttpR
     boards.retain(|summary| manager.caller.may_see(&summary.board.slug));
     let is_admin = manager.caller.role() == Role::Admin;
     let may_create = manager.may_create_boards();
-    let page = IndexPage { layout: Layout::new("Manage"), frame: Frame::from(&manager), boards, is_admin, may_create };
+    let page =
+        IndexPage { layout: Layout::new("Manage"), frame: PageChrome::from(&manager), boards, is_admin, may_create };
     render(&page, StatusCode::OK)
 }
 
@@ -206,5 +207,8 @@ fn form_page(
         Some(editing) => format!("Edit {}", editing.board.title),
         None => "New board".into(),
     };
-    render(&BoardFormPage { layout: Layout::new(title), frame: Frame::from(manager), form, errors, editing }, status)
+    render(
+        &BoardFormPage { layout: Layout::new(title), frame: PageChrome::from(manager), form, errors, editing },
+        status,
+    )
 }

@@ -48,13 +48,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
 
 /// What every management page shows besides its form: who is signed in, the CSRF token for
 /// its forms, and a message left by the previous request.
-pub struct Frame {
+pub struct PageChrome {
     pub name: String,
     pub csrf: String,
     pub flash: Option<String>,
 }
 
-impl From<&Manager> for Frame {
+impl From<&Manager> for PageChrome {
     fn from(manager: &Manager) -> Self {
         Self { name: manager.caller.name().to_string(), csrf: manager.csrf.clone(), flash: manager.flash.clone() }
     }

@@ -9,7 +9,7 @@ use serde_json::{Value as Json, json};
 
 use super::forms::{FieldErrors, number_or_text};
 use super::session::{Manager, NoFields, Submitted};
-use super::{Frame, redirect, render};
+use super::{PageChrome, redirect, render};
 use crate::domain::Slug;
 use crate::http::pages::PageError;
 use crate::http::pages::layout::Layout;
@@ -25,7 +25,7 @@ const FIELDS: &[&str] = &["name", "title", "interval_s", "boards"];
 #[template(path = "manage/playlists.html")]
 struct PlaylistsPage {
     layout: Layout,
-    frame: Frame,
+    frame: PageChrome,
     /// Every playlist, on the list page; empty on a playlist's own page.
     playlists: Vec<PlaylistRow>,
     /// The playlist the form changes; `None`: the form makes a new one.
@@ -137,7 +137,7 @@ async fn list_page(
 ) -> Result<HttpResponse, PageError> {
     let playlists = playlists::list(&state.db, &manager.caller.audience()).await?;
     let layout = Layout::new("Playlists");
-    render(&PlaylistsPage { layout, frame: Frame::from(manager), playlists, editing: None, form, errors }, status)
+    render(&PlaylistsPage { layout, frame: PageChrome::from(manager), playlists, editing: None, form, errors }, status)
 }
 
 fn edit_page(
@@ -149,7 +149,7 @@ fn edit_page(
 ) -> Result<HttpResponse, PageError> {
     let page = PlaylistsPage {
         layout: Layout::new(format!("Playlist {name}")),
-        frame: Frame::from(manager),
+        frame: PageChrome::from(manager),
         playlists: Vec::new(),
         editing: Some(name.to_string()),
         form,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::forms::FieldErrors;
 use super::session::{Manager, Submitted};
-use super::{Frame, redirect, render};
+use super::{PageChrome, redirect, render};
 use crate::domain::{DEFAULT_ROLE, NewToken, Role, ValidationErrors};
 use crate::http::pages::PageError;
 use crate::http::pages::layout::Layout;
@@ -25,7 +25,7 @@ const FIELDS: &[&str] = &["name", "role", "boards"];
 #[template(path = "manage/tokens.html")]
 struct TokensPage {
     layout: Layout,
-    frame: Frame,
+    frame: PageChrome,
     tokens: Vec<Row>,
     form: TokenForm,
     errors: FieldErrors,
@@ -158,7 +158,7 @@ async fn page(
     let tokens = tokens::list(&state.db).await?.into_iter().map(|token| Row::of(token, manager)).collect();
     let roles = Role::ALL.map(|role| (role, role_hint(role)));
     let layout = Layout::new("API tokens");
-    render(&TokensPage { layout, frame: Frame::from(manager), tokens, form, errors, roles, created }, status)
+    render(&TokensPage { layout, frame: PageChrome::from(manager), tokens, form, errors, roles, created }, status)
 }
 
 fn role_hint(role: Role) -> &'static str {

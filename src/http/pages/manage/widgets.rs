@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::forms::{FieldErrors, JsonForm, number_or_text};
 use super::session::{Manager, NoFields, Submitted};
-use super::{Frame, redirect, render};
+use super::{PageChrome, redirect, render};
 use crate::domain::{NewWidget, Slug, Threshold, WidgetKind, WidgetPatch};
 use crate::http::pages::layout::Layout;
 use crate::http::pages::{PageError, board_missing};
@@ -47,7 +47,7 @@ const NUMERIC_CONFIG: [&str; 7] = ["decimals", "min", "max", "max_points", "stal
 #[template(path = "manage/widget_form.html")]
 struct WidgetFormPage {
     layout: Layout,
-    frame: Frame,
+    frame: PageChrome,
     board: BoardRow,
     form: WidgetForm,
     errors: FieldErrors,
@@ -363,7 +363,7 @@ impl FormPage {
         };
         let page = WidgetFormPage {
             layout: Layout::new(title),
-            frame: Frame::from(manager),
+            frame: PageChrome::from(manager),
             board: self.board,
             form: self.form,
             errors: self.errors,
