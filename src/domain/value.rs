@@ -11,6 +11,8 @@ const MAX_TEXT: usize = 10_000;
 const MAX_ITEMS: usize = 100;
 const MAX_LABEL: usize = 200;
 const MAX_MESSAGE: usize = 1000;
+const MAX_ROWS: usize = 100;
+const MAX_COLUMNS: usize = 20;
 
 /// A value object that fits its widget's kind; extra fields are kept. Every number in
 /// it, at any depth, is within the range of `numbers`.
@@ -33,6 +35,7 @@ impl Value {
             WidgetKind::Text => check_text_value(&object, &mut errors),
             WidgetKind::List => check_list(&object, &mut errors),
             WidgetKind::Status => check_status(&object, &mut errors),
+            WidgetKind::Table => check_table(&object, &mut errors),
         }
         check_object_numbers(&object, &mut errors);
         if object.iter().any(|(key, value)| key.contains('\0') || contains_nul(value)) {
@@ -115,6 +118,43 @@ fn list_value(value: Option<&Json>) -> Result<(), String> {
     }
 }
 
+/// `columns`: optional headings; `rows`: lists of cells, each a string or a number.
+fn check_table(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    match object.get("columns") {
+        None | Some(Json::Null) => {}
+        Some(Json::Array(columns)) if columns.len() <= MAX_COLUMNS => {
+            for (i, column) in columns.iter().enumerate() {
+                if let Err(message) = list_label(Some(column)) {
+                    errors.add(format!("columns[{i}]"), message);
+                }
+            }
+        }
+        Some(_) => errors.add("columns", format!("must be a list of at most {MAX_COLUMNS} strings")),
+    }
+    let rows = match object.get("rows") {
+        Some(Json::Array(rows)) if rows.len() <= MAX_ROWS => rows,
+        Some(Json::Array(rows)) => {
+            return errors.add("rows", format!("has {} rows; at most {MAX_ROWS} are allowed", rows.len()));
+        }
+        Some(_) => return errors.add("rows", "must be a list of rows"),
+        None => return errors.add("rows", "is required"),
+    };
+    for (r, row) in rows.iter().enumerate() {
+        let cells = match row {
+            Json::Array(cells) if cells.len() <= MAX_COLUMNS => cells,
+            _ => {
+                errors.add(format!("rows[{r}]"), format!("must be a list of at most {MAX_COLUMNS} cells"));
+                continue;
+            }
+        };
+        for (c, cell) in cells.iter().enumerate() {
+            if let Err(message) = list_value(Some(cell)) {
+                errors.add(format!("rows[{r}][{c}]"), message);
+            }
+        }
+    }
+}
+
 fn check_status(object: &Map<String, Json>, errors: &mut ValidationErrors) {
     match object.get("status").and_then(Json::as_str) {
         Some("ok" | "warning" | "critical" | "unknown") => {}
@@ -182,6 +222,21 @@ mod tests {
         for bound in [1e18, -1e18, 1e-18, 0.0] {
             assert!(parse(WidgetKind::Gauge, json!({"value": bound})).is_ok(), "{bound}");
         }
+    }
+
+    #[test]
+    fn table_boundaries_name_the_cell() {
+        let table = |rows: usize, cols: usize| {
+            json!({"columns": ["a"], "rows": (0..rows).map(|r| (0..cols).map(|c| json!(r * c)).collect::<Vec<_>>()).collect::<Vec<_>>()})
+        };
+        assert!(parse(WidgetKind::Table, table(100, 20)).is_ok());
+        assert!(parse(WidgetKind::Table, table(101, 1)).unwrap_err().get("rows").is_some());
+        assert!(parse(WidgetKind::Table, table(2, 21)).unwrap_err().get("rows[0]").is_some());
+        let e = parse(WidgetKind::Table, json!({"rows": [[1], [2, 3, "x"], [4, 5, true]]})).unwrap_err();
+        assert!(e.get("rows[2][2]").is_some() && e.iter().count() == 1, "{e:?}");
+        let columns = json!({"columns": (0..21).map(|c| c.to_string()).collect::<Vec<_>>(), "rows": []});
+        assert!(parse(WidgetKind::Table, columns).unwrap_err().get("columns").is_some());
+        assert!(parse(WidgetKind::Table, json!({"columns": [1], "rows": []})).unwrap_err().get("columns[0]").is_some());
     }
 
     #[test]

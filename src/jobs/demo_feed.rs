@@ -84,6 +84,7 @@ fn next_value(view: &WidgetView, rng: &mut impl Rng) -> Option<Json> {
             json!({ "text": format!("v2.{}.{} {message}", rng.random_range(14..20), rng.random_range(0..10)) })
         }),
         WidgetKind::List => rng.random_bool(0.3).then(|| jiggle_items(latest, rng)),
+        WidgetKind::Table => rng.random_bool(0.3).then(|| jiggle_table(latest, rng)),
         WidgetKind::Status => rng.random_bool(0.1).then(|| {
             let (status, message) = *[
                 ("ok", "All systems operational"),
@@ -111,4 +112,17 @@ fn jiggle_items(latest: Option<&Json>, rng: &mut impl Rng) -> Json {
     let value_of = |item: &Json| item.get("value").and_then(Json::as_f64).unwrap_or(0.0);
     items.sort_by(|a, b| value_of(b).total_cmp(&value_of(a)));
     json!({ "items": items })
+}
+
+/// The latest table with each numeric cell moved a little.
+fn jiggle_table(latest: Option<&Json>, rng: &mut impl Rng) -> Json {
+    let mut table = latest.cloned().unwrap_or_else(|| json!({ "rows": [] }));
+    if let Some(rows) = table.get_mut("rows").and_then(Json::as_array_mut) {
+        for cell in rows.iter_mut().filter_map(Json::as_array_mut).flatten() {
+            if let Some(n) = cell.as_f64() {
+                *cell = json!((n * rng.random_range(0.9..1.12) * 10.0).round() / 10.0);
+            }
+        }
+    }
+    table
 }

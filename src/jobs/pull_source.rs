@@ -85,6 +85,7 @@ pub fn as_value_object(kind: WidgetKind, found: Json) -> Json {
         },
         WidgetKind::Status => json!({ "status": found }),
         WidgetKind::List => json!({ "items": found }),
+        WidgetKind::Table => json!({ "rows": found }),
     }
 }
 

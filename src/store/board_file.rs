@@ -13,7 +13,7 @@ use super::boards::{self, BoardRow};
 use super::widgets::{self, WidgetRow};
 use super::{StoreError, StoreResult};
 use crate::domain::{
-    BOARD_FILE_VERSION, BoardFile, BoardPatch, BoardSpec, FileError, NewWidget, Visibility, WidgetPatch, source,
+    BOARD_FILE_VERSION, BoardFile, BoardPatch, BoardSpec, FileError, NewWidget, Visibility, WidgetPatch,
 };
 
 /// Serializes imports: two files applied at once would each plan against what the other changes.
@@ -84,10 +84,10 @@ pub async fn export(conn: &mut PgConnection, include: impl Fn(&str) -> bool) -> 
 
 fn exported_widget(widget: WidgetRow) -> ExportedWidget {
     ExportedWidget {
-        config: source::managed_config(&widget.config.0),
+        config: widget.config.managed_json(),
         key: widget.key,
         title: widget.title,
-        kind: widget.kind,
+        kind: widget.kind.to_string(),
         position: widget.position,
     }
 }
@@ -275,14 +275,14 @@ async fn update_widget(
         return Err(FileError::new(format!("{path}.kind"), message).into());
     }
     let mut config = wanted.config.clone();
-    config.keep_source_headers(&old.config.0).map_err(|errors| FileError::first_of(path, &errors))?;
+    config.keep_source_headers(&old.config).map_err(|errors| FileError::first_of(path, &errors))?;
     let mut patch = WidgetPatch::default();
     let mut fields = Vec::new();
     if wanted.title != old.title {
         patch.title = Some(wanted.title.clone());
         fields.push("title");
     }
-    if config.as_json() != old.config.0 {
+    if config.as_json() != old.config.as_json() {
         patch.config = Some(config);
         fields.push("config");
     }

@@ -58,6 +58,7 @@ fn demo_widgets() -> Vec<Json> {
         json!({"key": "deploys", "title": "Latest deploy", "kind": "text", "config": {"width": 3}}),
         json!({"key": "top-pages", "title": "Top pages", "kind": "list", "config": {}}),
         json!({"key": "api", "title": "API status", "kind": "status", "config": {}}),
+        json!({"key": "hosts", "title": "Hosts", "kind": "table", "config": {"decimals": 1, "width": 2}}),
     ]
 }
 
@@ -80,6 +81,10 @@ pub fn demo_history(key: &str) -> Vec<Json> {
             {"label": "/docs/getting-started", "value": 611}, {"label": "/blog", "value": 287}
         ]})],
         "api" => vec![json!({"status": "ok", "message": "All systems operational"})],
+        "hosts" => vec![json!({"columns": ["Host", "Region", "Load", "Memory %"], "rows": [
+            ["web-1", "eu-west", 0.72, 61.5], ["web-2", "eu-west", 0.64, 58.0],
+            ["db-1", "eu-central", 1.93, 82.4], ["worker-1", "us-east", 0.31, 44.2]
+        ]})],
         _ => Vec::new(),
     }
 }

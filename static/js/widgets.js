@@ -111,6 +111,31 @@ const RENDERERS = {
     card.querySelector('.list-rows').replaceChildren(...rows);
   },
 
+  table(card, value, cfg) {
+    const cell = (tag, raw) => {
+      const el = document.createElement(tag);
+      if (typeof raw === 'number') {
+        el.className = 'num';
+        el.textContent = formatNumber(raw, cfg.decimals);
+      } else {
+        el.textContent = typeof raw === 'string' ? raw : '';
+      }
+      return el;
+    };
+    const columns = Array.isArray(value.columns) ? value.columns : [];
+    const head = card.querySelector('.table-value thead');
+    head.hidden = columns.length === 0;
+    const headRow = document.createElement('tr');
+    headRow.append(...columns.map((c) => Object.assign(cell('th', c), { scope: 'col' })));
+    head.replaceChildren(headRow);
+    const rows = (Array.isArray(value.rows) ? value.rows : []).map((cells) => {
+      const row = document.createElement('tr');
+      row.append(...(Array.isArray(cells) ? cells : []).map((c) => cell('td', c)));
+      return row;
+    });
+    card.querySelector('.table-value tbody').replaceChildren(...rows);
+  },
+
   status(card, value) {
     const status = Object.hasOwn(STATUS_LABELS, value.status) ? value.status : 'unknown';
     for (const name of Object.keys(STATUS_LABELS)) card.classList.toggle(`status-${name}`, name === status);

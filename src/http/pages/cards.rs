@@ -43,6 +43,7 @@ pub enum Body {
     Text(TextView),
     List(Vec<ListRow>),
     Status(StatusView),
+    Table(TableView),
 }
 
 pub struct NumberView {
@@ -97,6 +98,17 @@ pub struct TextView {
 pub struct ListRow {
     pub label: String,
     pub value: String,
+}
+
+pub struct TableView {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<TableCell>>,
+}
+
+/// A cell's text; numbers are formatted and aligned right.
+pub struct TableCell {
+    pub text: String,
+    pub numeric: bool,
 }
 
 pub struct StatusView {
@@ -164,6 +176,7 @@ fn body(kind: WidgetKind, config: &WidgetConfig, value: Option<&Json>, history: 
         }
         WidgetKind::List => Body::List(list(value)),
         WidgetKind::Status => Body::Status(status(&text("status"), text("message"))),
+        WidgetKind::Table => Body::Table(table(config, value)),
     }
 }
 
@@ -277,6 +290,19 @@ fn list(value: Option<&Json>) -> Vec<ListRow> {
             },
         })
         .collect()
+}
+
+fn table(config: &WidgetConfig, value: Option<&Json>) -> TableView {
+    let array = |name: &str| value.and_then(|v| v.get(name)).and_then(Json::as_array).cloned().unwrap_or_default();
+    let cell = |cell: &Json| match cell {
+        Json::Number(n) => TableCell { text: format::number(n.as_f64().unwrap_or_default(), config.decimals()), numeric: true },
+        Json::String(s) => TableCell { text: s.clone(), numeric: false },
+        _ => TableCell { text: String::new(), numeric: false },
+    };
+    TableView {
+        columns: array("columns").iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect(),
+        rows: array("rows").iter().map(|row| row.as_array().map(|r| r.iter().map(cell).collect()).unwrap_or_default()).collect(),
+    }
 }
 
 fn status(status: &str, message: String) -> StatusView {
