@@ -4,6 +4,7 @@
 mod board;
 mod board_file;
 mod fields;
+mod image;
 mod numbers;
 mod role;
 mod share;
@@ -19,6 +20,7 @@ mod widget_config;
 pub use board::{BoardPatch, NewBoard};
 pub use board_file::{BOARD_FILE_VERSION, BoardFile, BoardSpec, FileError};
 pub use fields::{Fields, ValidationErrors};
+pub use image::{ImageHosts, ImageSource};
 pub use role::Role;
 pub use share::{NewShare, SharePath, parse_lifetime};
 pub use slug::Slug;

@@ -46,7 +46,7 @@ pub fn values(
             table_rows(&mut body);
             Ok(vec![Value::parse(kind, Json::Object(body))?])
         }
-        WidgetKind::Text | WidgetKind::List => Ok(vec![Value::parse(kind, Json::Object(body))?]),
+        WidgetKind::Text | WidgetKind::List | WidgetKind::Bar | WidgetKind::Image | WidgetKind::Clock => Ok(vec![Value::parse(kind, Json::Object(body))?]),
     }
 }
 

@@ -85,6 +85,16 @@ fn next_value(view: &WidgetView, rng: &mut impl Rng) -> Option<Json> {
         }),
         WidgetKind::List => rng.random_bool(0.3).then(|| jiggle_items(latest, rng)),
         WidgetKind::Table => rng.random_bool(0.3).then(|| jiggle_table(latest, rng)),
+        WidgetKind::Bar => rng.random_bool(0.5).then(|| jiggle_bars(latest, rng)),
+        WidgetKind::Image => rng.random_bool(0.05).then(|| {
+            let color = ["#2f6fed", "#1a9a52", "#d48a00", "#d7263d"].choose(rng).copied().unwrap_or("#2f6fed");
+            json!({ "url": demo_image(color), "alt": format!("A tile in {color}") })
+        }),
+        // A clock ticks by itself; the demo moves it to another city now and then.
+        WidgetKind::Clock => rng.random_bool(0.02).then(|| {
+            let city = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"].choose(rng).copied();
+            json!({ "timezone": city })
+        }),
         WidgetKind::Status => rng.random_bool(0.1).then(|| {
             let (status, message) = *[
                 ("ok", "All systems operational"),
@@ -125,4 +135,24 @@ fn jiggle_table(latest: Option<&Json>, rng: &mut impl Rng) -> Json {
         }
     }
     table
+}
+
+/// The latest bars, each moved a little.
+fn jiggle_bars(latest: Option<&Json>, rng: &mut impl Rng) -> Json {
+    let mut bars: Vec<Json> = latest.and_then(|v| v.get("bars")).and_then(Json::as_array).cloned().unwrap_or_default();
+    for bar in &mut bars {
+        if let Some(n) = bar.get("value").and_then(Json::as_f64) {
+            bar["value"] = json!((n * rng.random_range(0.85..1.15)).round().clamp(1.0, 100.0));
+        }
+    }
+    json!({ "bars": bars })
+}
+
+/// A small SVG picture as a `data:` URL, so the demo needs no image host.
+pub fn demo_image(color: &str) -> String {
+    let svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 160 90'><rect width='160' height='90' rx='8' fill='{color}'/>\
+         <circle cx='120' cy='30' r='14' fill='white' fill-opacity='.8'/><path d='M0 90 L55 40 L95 75 L120 55 L160 90Z' fill='white' fill-opacity='.45'/></svg>"
+    );
+    format!("data:image/svg+xml,{}", svg.replace('#', "%23").replace('<', "%3C").replace('>', "%3E"))
 }

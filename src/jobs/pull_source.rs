@@ -86,6 +86,9 @@ pub fn as_value_object(kind: WidgetKind, found: Json) -> Json {
         WidgetKind::Status => json!({ "status": found }),
         WidgetKind::List => json!({ "items": found }),
         WidgetKind::Table => json!({ "rows": found }),
+        WidgetKind::Bar => json!({ "bars": found }),
+        WidgetKind::Image => json!({ "url": found }),
+        WidgetKind::Clock => json!({ "timezone": found }),
     }
 }
 
