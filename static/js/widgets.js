@@ -128,7 +128,16 @@ const RENDERERS = {
     const head = card.querySelector('.table-value thead');
     head.hidden = columns.length === 0;
     const headRow = document.createElement('tr');
-    headRow.append(...columns.map((c) => Object.assign(cell('th', c), { scope: 'col' })));
+    const firstRow = Array.isArray(value.rows?.[0]) ? value.rows[0] : [];
+    headRow.append(
+      ...columns.map((c, i) => {
+        const th = cell('th', typeof c === 'string' ? c : '');
+        th.scope = 'col';
+        // a column of numbers has its heading aligned right, as its numbers are
+        if (typeof firstRow[i] === 'number') th.className = 'num';
+        return th;
+      }),
+    );
     head.replaceChildren(headRow);
     const rows = (Array.isArray(value.rows) ? value.rows : []).map((cells) => {
       const row = document.createElement('tr');

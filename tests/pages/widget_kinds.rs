@@ -40,7 +40,7 @@ async fn every_new_kind_renders_its_value_server_side() {
     let (status, headers, body) = html(&app, "/boards/kinds").await;
     assert_eq!(status, 200);
     // table: headings, cells, numbers with the configured decimals, aligned right
-    assert!(body.contains("<th scope=\"col\">Host</th><th scope=\"col\">Load</th>"), "table head");
+    assert!(body.contains("<th scope=\"col\">Host</th><th scope=\"col\" class=\"num\">Load</th>"), "table head");
     assert!(body.contains("<td>web-1</td><td class=\"num\">0.5</td>"), "table row");
     assert!(body.contains("<td class=\"num\">12.0</td>"), "decimals");
     // bar: 50 of 0–200 is a quarter of the track; 180 takes the threshold's colour

@@ -107,7 +107,8 @@ pub struct ListRow {
 }
 
 pub struct TableView {
-    pub columns: Vec<String>,
+    /// Headings; a column whose first cell is a number is aligned right, as its numbers are.
+    pub columns: Vec<TableCell>,
     pub rows: Vec<Vec<TableCell>>,
 }
 
@@ -350,10 +351,15 @@ fn table(config: &WidgetConfig, value: Option<&Json>) -> TableView {
         Json::String(s) => TableCell { text: s.clone(), numeric: false },
         _ => TableCell { text: String::new(), numeric: false },
     };
-    TableView {
-        columns: array("columns").iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect(),
-        rows: array("rows").iter().map(|row| row.as_array().map(|r| r.iter().map(cell).collect()).unwrap_or_default()).collect(),
-    }
+    let rows: Vec<Vec<TableCell>> =
+        array("rows").iter().map(|row| row.as_array().map(|r| r.iter().map(cell).collect()).unwrap_or_default()).collect();
+    let numeric = |i: usize| rows.first().and_then(|row| row.get(i)).is_some_and(|c| c.numeric);
+    let columns = array("columns")
+        .iter()
+        .enumerate()
+        .map(|(i, c)| TableCell { text: c.as_str().unwrap_or_default().to_string(), numeric: numeric(i) })
+        .collect();
+    TableView { columns, rows }
 }
 
 fn bars(config: &WidgetConfig, value: Option<&Json>) -> BarView {
