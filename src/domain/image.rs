@@ -47,7 +47,9 @@ impl ImageHosts {
                 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
                 && !host.starts_with(['.', '-']);
             if !valid {
-                return Err(format!("{host:?} is not a host name (give names like cdn.example.com, no scheme or path)"));
+                return Err(format!(
+                    "{host:?} is not a host name (give names like cdn.example.com, no scheme or path)"
+                ));
             }
             hosts.push(host.to_ascii_lowercase());
         }

@@ -46,7 +46,9 @@ pub fn values(
             table_rows(&mut body);
             Ok(vec![Value::parse(kind, Json::Object(body))?])
         }
-        WidgetKind::Text | WidgetKind::List | WidgetKind::Bar | WidgetKind::Image | WidgetKind::Clock => Ok(vec![Value::parse(kind, Json::Object(body))?]),
+        WidgetKind::Text | WidgetKind::List | WidgetKind::Bar | WidgetKind::Image | WidgetKind::Clock => {
+            Ok(vec![Value::parse(kind, Json::Object(body))?])
+        }
     }
 }
 
@@ -161,7 +163,10 @@ mod tests {
     fn smashing_table_rows_become_cells() {
         let body = json!({"hrows": [{"cols": [{"value": "Host"}, {"value": "Load"}]}],
                           "rows": [{"cols": [{"value": "a"}, {"value": 1.5}]}, {"cols": [{"value": "b"}, {"value": 2}]}]});
-        assert_eq!(mapped(WidgetKind::Table, body), [json!({"columns": ["Host", "Load"], "rows": [["a", 1.5], ["b", 2]]})]);
+        assert_eq!(
+            mapped(WidgetKind::Table, body),
+            [json!({"columns": ["Host", "Load"], "rows": [["a", 1.5], ["b", 2]]})]
+        );
         let e = values(WidgetKind::Table, map(json!({"rows": [{"cols": [{"value": true}]}]})), None).unwrap_err();
         assert!(e.get("rows[0][0]").is_some(), "{e:?}");
     }

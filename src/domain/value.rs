@@ -297,9 +297,7 @@ mod tests {
 
     #[test]
     fn table_boundaries_name_the_cell() {
-        let table = |rows: usize, cols: usize| {
-            json!({"columns": ["a"], "rows": (0..rows).map(|r| (0..cols).map(|c| json!(r * c)).collect::<Vec<_>>()).collect::<Vec<_>>()})
-        };
+        let table = |rows: usize, cols: usize| json!({"columns": ["a"], "rows": (0..rows).map(|r| (0..cols).map(|c| json!(r * c)).collect::<Vec<_>>()).collect::<Vec<_>>()});
         assert!(parse(WidgetKind::Table, table(100, 20)).is_ok());
         assert!(parse(WidgetKind::Table, table(101, 1)).unwrap_err().get("rows").is_some());
         assert!(parse(WidgetKind::Table, table(2, 21)).unwrap_err().get("rows[0]").is_some());
@@ -331,7 +329,12 @@ mod tests {
         assert!(parse(WidgetKind::Image, data(MAX_IMAGE_URL)).is_ok());
         assert!(parse(WidgetKind::Image, data(MAX_IMAGE_URL + 1)).unwrap_err().get("url").is_some());
         assert!(parse(WidgetKind::Image, json!({"url": "javascript:alert(1)"})).unwrap_err().get("url").is_some());
-        assert!(parse(WidgetKind::Image, json!({"url": "https://a.example/x.png", "alt": 1})).unwrap_err().get("alt").is_some());
+        assert!(
+            parse(WidgetKind::Image, json!({"url": "https://a.example/x.png", "alt": 1}))
+                .unwrap_err()
+                .get("alt")
+                .is_some()
+        );
         let remote = parse(WidgetKind::Image, json!({"url": "https://a.example/x.png"})).unwrap();
         let hosts = ImageHosts::parse("a.example").unwrap();
         assert!(remote.check_image_host(&hosts).is_ok());

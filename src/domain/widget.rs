@@ -181,7 +181,10 @@ mod tests {
 
     #[test]
     fn kinds_are_named_alike_everywhere() {
-        assert_eq!(WidgetKind::EXPECTED, "must be one of number, gauge, line, text, list, status, table, bar, image, clock");
+        assert_eq!(
+            WidgetKind::EXPECTED,
+            "must be one of number, gauge, line, text, list, status, table, bar, image, clock"
+        );
         for kind in WidgetKind::ALL {
             assert_eq!(kind.as_str().parse(), Ok(*kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));

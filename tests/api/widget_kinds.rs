@@ -137,7 +137,8 @@ async fn clock_timezones_must_be_iana_names() {
     assert_eq!(push(&app, "clock", json!({})).await.0, 201);
     assert_eq!(push(&app, "clock", json!({"timezone": "Asia/Kolkata"})).await.0, 201);
     refused(&app, "clock", vec![(json!({"timezone": "Mars/Olympus_Mons"}), "timezone")]).await;
-    let widget = json!({"key": "tokyo", "title": "Tokyo", "kind": "clock", "config": {"timezone": "Tokyo", "format": "13h"}});
+    let widget =
+        json!({"key": "tokyo", "title": "Tokyo", "kind": "clock", "config": {"timezone": "Tokyo", "format": "13h"}});
     let response = app.post("/dashboard/boards/kinds/widgets", widget).await;
     assert_eq!(response.status(), 422);
     let details = response.json::<Json>().await.unwrap()["error"]["details"].clone();
@@ -148,7 +149,8 @@ async fn clock_timezones_must_be_iana_names() {
 #[tokio::test]
 async fn the_number_sparkline_is_a_checked_config_key() {
     let app = kinds_board().await;
-    let widget = |sparkline: Json| json!({"key": "n", "title": "N", "kind": "number", "config": {"sparkline": sparkline}});
+    let widget =
+        |sparkline: Json| json!({"key": "n", "title": "N", "kind": "number", "config": {"sparkline": sparkline}});
     let response = app.post("/dashboard/boards/kinds/widgets", widget(json!("yes"))).await;
     assert_eq!(response.status(), 422);
     let details = response.json::<Json>().await.unwrap()["error"]["details"].clone();

@@ -46,9 +46,16 @@ async fn every_new_kind_renders_its_value_server_side() {
     // bar: 50 of 0–200 is a quarter of the track; 180 takes the threshold's colour
     assert!(body.contains("y=\"75.00\" width=\"100.00\" height=\"25.00\"/>"), "vertical bar");
     assert!(body.contains("height=\"90.00\" fill=\"#d7263d\""), "bar over the threshold");
-    assert!(body.contains("class=\"bars horizontal\"") && body.contains("width=\"25.00\" height=\"100.00\""), "horizontal");
+    assert!(
+        body.contains("class=\"bars horizontal\"") && body.contains("width=\"25.00\" height=\"100.00\""),
+        "horizontal"
+    );
     // image: the picture and its alt text, fitted as configured
-    assert!(body.contains("<img class=\"image-value fit-cover\" src=\"https://img.example.com/map.png\" alt=\"The network\">"));
+    assert!(
+        body.contains(
+            "<img class=\"image-value fit-cover\" src=\"https://img.example.com/map.png\" alt=\"The network\">"
+        )
+    );
     // clock: the time in its timezone at render, which the script keeps ticking
     assert!(body.contains("data-timezone=\"Asia/Tokyo\">"), "clock zone");
     assert!(shows_time(&body, &before), "the clock shows Tokyo's time, {before}");

@@ -347,12 +347,16 @@ fn list(value: Option<&Json>) -> Vec<ListRow> {
 fn table(config: &WidgetConfig, value: Option<&Json>) -> TableView {
     let array = |name: &str| value.and_then(|v| v.get(name)).and_then(Json::as_array).cloned().unwrap_or_default();
     let cell = |cell: &Json| match cell {
-        Json::Number(n) => TableCell { text: format::number(n.as_f64().unwrap_or_default(), config.decimals()), numeric: true },
+        Json::Number(n) => {
+            TableCell { text: format::number(n.as_f64().unwrap_or_default(), config.decimals()), numeric: true }
+        }
         Json::String(s) => TableCell { text: s.clone(), numeric: false },
         _ => TableCell { text: String::new(), numeric: false },
     };
-    let rows: Vec<Vec<TableCell>> =
-        array("rows").iter().map(|row| row.as_array().map(|r| r.iter().map(cell).collect()).unwrap_or_default()).collect();
+    let rows: Vec<Vec<TableCell>> = array("rows")
+        .iter()
+        .map(|row| row.as_array().map(|r| r.iter().map(cell).collect()).unwrap_or_default())
+        .collect();
     let numeric = |i: usize| rows.first().and_then(|row| row.get(i)).is_some_and(|c| c.numeric);
     let columns = array("columns")
         .iter()
@@ -379,7 +383,8 @@ fn bars(config: &WidgetConfig, value: Option<&Json>) -> BarView {
         .into_iter()
         .map(|(label, v)| {
             let share = ((v - low) / (high - low)).clamp(0.0, 1.0) * 100.0;
-            let (x, y, width, height) = if horizontal { (0.0, 0.0, share, 100.0) } else { (0.0, 100.0 - share, 100.0, share) };
+            let (x, y, width, height) =
+                if horizontal { (0.0, 0.0, share, 100.0) } else { (0.0, 100.0 - share, 100.0, share) };
             BarRow {
                 label,
                 value: format::number(v, config.decimals()),
@@ -486,7 +491,11 @@ mod tests {
         let config = WidgetConfig::from_stored(json!({"timezone": "Asia/Tokyo", "seconds": true}));
         let c = clock(&config, None, now);
         assert_eq!((c.time.as_str(), c.date.as_str(), c.timezone.as_str()), ("08:05:09", "Tue 1 Dec", "Asia/Tokyo"));
-        let c = clock(&WidgetConfig::from_stored(json!({"format": "12h"})), Some(&json!({"timezone": "America/New_York"})), now);
+        let c = clock(
+            &WidgetConfig::from_stored(json!({"format": "12h"})),
+            Some(&json!({"timezone": "America/New_York"})),
+            now,
+        );
         assert_eq!((c.time.as_str(), c.timezone.as_str()), ("6:05 PM", "America/New_York"));
     }
 

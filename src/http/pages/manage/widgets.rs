@@ -164,7 +164,9 @@ impl WidgetForm {
             config.number(key, self.numeric(key));
         }
         config.set("thresholds", thresholds_json(&self.thresholds));
-        for (key, value) in [("sparkline", &self.sparkline), ("horizontal", &self.horizontal), ("seconds", &self.seconds)] {
+        for (key, value) in
+            [("sparkline", &self.sparkline), ("horizontal", &self.horizontal), ("seconds", &self.seconds)]
+        {
             config.set(key, (!value.is_empty()).then_some(Json::Bool(true)));
         }
         config.text("fit", &self.fit).text("timezone", &self.timezone).text("format", &self.format);
