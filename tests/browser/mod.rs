@@ -270,6 +270,8 @@ async fn the_demo_board_fits_a_wall_screen_and_a_phone() {
         let wider = "document.documentElement.scrollWidth > window.innerWidth";
         assert_eq!(browser.eval(&format!("return {wider}")).await, json!(false), "no sideways scrolling");
         browser.screenshot("demo-phone").await;
+        browser.eval(&format!("document.querySelector('{}').scrollIntoView(); return null", card("hosts", ""))).await;
+        browser.screenshot("demo-phone-new-kinds").await;
     })
     .await;
 }
@@ -408,6 +410,7 @@ async fn the_new_kinds_update_live_and_the_clock_ticks() {
         assert!(after.as_str().unwrap().ends_with("300.0,5.0"), "the newest, highest point at the right: {after}");
 
         browser.assert_not_reloaded().await;
+        browser.eval(&format!("document.querySelector('{}').scrollIntoView(); return null", card("hosts", ""))).await;
         browser.screenshot("new-kinds-after-pushes").await;
     })
     .await;

@@ -103,3 +103,40 @@ fn shows_time(body: &str, before: &str) -> bool {
     let after = tokyo_time();
     [before, after.as_str()].iter().any(|hm| body.contains(&format!("data-timezone=\"Asia/Tokyo\">{hm}:")))
 }
+
+#[tokio::test]
+async fn the_widget_form_sets_and_shows_the_new_kinds_config() {
+    let app = TestApp::spawn().await;
+    app.post("/dashboard/boards", json!({"slug": "x", "title": "X"})).await;
+    let mut session = super::ManageSession::sign_in(&app).await;
+    let refused = [("key", "tokyo"), ("title", "Tokyo"), ("kind", "clock"), ("timezone", "Tokyo/Nowhere")];
+    let response = session.post("/manage/boards/x/new-widget", &refused).await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("must be an IANA timezone name"), "the field's error is shown");
+    assert!(page.contains("value=\"Tokyo/Nowhere\""), "what was typed is kept");
+    assert_eq!(app.count("widgets").await, 0);
+
+    let clock = [
+        ("key", "tokyo"),
+        ("title", "Tokyo"),
+        ("kind", "clock"),
+        ("timezone", "Asia/Tokyo"),
+        ("format", "12h"),
+        ("seconds", "on"),
+    ];
+    assert_eq!(session.post("/manage/boards/x/new-widget", &clock).await.status(), 303);
+    let widget: serde_json::Value = app.get("/dashboard/boards/x/widgets/tokyo").await.json().await.unwrap();
+    assert_eq!(widget["config"], json!({"timezone": "Asia/Tokyo", "format": "12h", "seconds": true}));
+
+    let (status, form) = session.get("/manage/boards/x/widgets/tokyo").await;
+    assert_eq!(status, 200);
+    assert!(form.contains("value=\"Asia/Tokyo\""), "timezone shown");
+    assert!(form.contains("<option value=\"12h\" selected>"), "format shown");
+    assert!(form.contains("name=\"seconds\" checked"), "seconds ticked");
+    // Unticking a box on edit removes its key.
+    let edit = [("key", "tokyo"), ("title", "Tokyo"), ("timezone", "Asia/Tokyo")];
+    assert_eq!(session.post("/manage/boards/x/widgets/tokyo", &edit).await.status(), 303);
+    let widget: serde_json::Value = app.get("/dashboard/boards/x/widgets/tokyo").await.json().await.unwrap();
+    assert_eq!(widget["config"], json!({"timezone": "Asia/Tokyo"}));
+}
