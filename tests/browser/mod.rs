@@ -376,6 +376,8 @@ async fn the_new_kinds_update_live_and_the_clock_ticks() {
             browser.eval(&format!("return document.querySelector('{rect}').getAttribute('height')")).await,
             "90.00"
         );
+        let painted = format!("return getComputedStyle(document.querySelector('{rect}')).fill");
+        assert_eq!(browser.eval(&painted).await, "rgb(229, 165, 10)", "drawn in the threshold's colour");
         assert_eq!(browser.text(&card("regions", "li:first-child .bar-label")).await, evil);
 
         let picture = dashboard::jobs::demo_feed::demo_image("#d7263d");
