@@ -87,14 +87,12 @@ fn next_value(view: &WidgetView, rng: &mut impl Rng) -> Option<Json> {
         WidgetKind::Table => rng.random_bool(0.3).then(|| jiggle_table(latest, rng)),
         WidgetKind::Bar => rng.random_bool(0.5).then(|| jiggle_bars(latest, rng)),
         WidgetKind::Image => rng.random_bool(0.05).then(|| {
-            let color = ["#2f6fed", "#1a9a52", "#d48a00", "#d7263d"].choose(rng).copied().unwrap_or("#2f6fed");
-            json!({ "url": demo_image(color), "alt": format!("A tile in {color}") })
+            let tiles = [("#2f6fed", "blue"), ("#1a9a52", "green"), ("#d48a00", "amber"), ("#d7263d", "red")];
+            let (color, name) = tiles.choose(rng).copied().unwrap_or(tiles[0]);
+            json!({ "url": demo_image(color), "alt": format!("The network map, {name}") })
         }),
-        // A clock ticks by itself; the demo moves it to another city now and then.
-        WidgetKind::Clock => rng.random_bool(0.02).then(|| {
-            let city = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"].choose(rng).copied();
-            json!({ "timezone": city })
-        }),
+        // A clock ticks by itself in the browser: nothing to push.
+        WidgetKind::Clock => None,
         WidgetKind::Status => rng.random_bool(0.1).then(|| {
             let (status, message) = *[
                 ("ok", "All systems operational"),
