@@ -20,7 +20,7 @@ use tracing_subscriber::EnvFilter;
 /// What a limit that cannot be 0 is told to be.
 const AT_LEAST_ONE: &str = "a whole number of at least 1";
 const DEFAULT_AUTH_FAILURE_LIMIT: NonZeroU32 = NonZeroU32::new(20).unwrap();
-use crate::domain::{Slug, Visibility};
+use crate::domain::{ImageHosts, Slug, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -99,6 +99,8 @@ pub struct Settings {
     /// What a new board is when its creator does not say.
     pub default_board_visibility: Visibility,
     pub allowed_source_hosts: Vec<String>,
+    /// The hosts image widgets may show pictures from (besides `data:` images).
+    pub image_hosts: ImageHosts,
     /// The only board the Smashing push API (`POST /widgets/{id}`) looks for widgets on.
     pub smashing_board: Option<Slug>,
     pub log_level: String,
@@ -234,6 +236,12 @@ impl Settings {
                 if production { Visibility::Private } else { Visibility::Public },
             )?,
             allowed_source_hosts: env.list("ALLOWED_SOURCE_HOSTS"),
+            image_hosts: env.parse_or_else(
+                "IMAGE_HOSTS",
+                "host names separated by commas, e.g. cdn.example.com,grafana.example.com",
+                |raw| ImageHosts::parse(raw).ok(),
+                ImageHosts::default,
+            )?,
             smashing_board: env.parse_or_else(
                 "SMASHING_BOARD",
                 "a board slug",

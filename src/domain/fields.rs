@@ -94,6 +94,22 @@ impl<'a> Fields<'a> {
         }
     }
 
+    pub fn boolean(&mut self, name: &str) -> Option<bool> {
+        match self.raw(name)? {
+            Json::Bool(b) => Some(*b),
+            _ => self.fail(name, "must be true or false"),
+        }
+    }
+
+    /// A string that must be one of `choices`.
+    pub fn choice(&mut self, name: &str, choices: &[&'static str]) -> Option<&'static str> {
+        let raw = self.raw(name)?;
+        match choices.iter().find(|c| raw.as_str() == Some(c)) {
+            Some(choice) => Some(choice),
+            None => self.fail(name, format!("must be one of {}", choices.join(", "))),
+        }
+    }
+
     pub fn fail<T>(&mut self, name: &str, message: impl Into<String>) -> Option<T> {
         self.errors.add(name, message);
         None

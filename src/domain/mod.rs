@@ -4,6 +4,7 @@
 mod board;
 mod board_file;
 mod fields;
+mod image;
 mod numbers;
 mod playlist;
 mod role;
@@ -20,6 +21,7 @@ mod widget_config;
 pub use board::{BoardPatch, NewBoard};
 pub use board_file::{BOARD_FILE_VERSION, BoardFile, BoardSpec, FileError};
 pub use fields::{Fields, ValidationErrors};
+pub use image::{ImageHosts, ImageSource};
 pub use playlist::{MAX_BOARDS as MAX_PLAYLIST_BOARDS, MIN_INTERVAL_S, NewPlaylist, PlaylistPatch};
 pub use role::Role;
 pub use share::{NewShare, PlaylistSharePath, SharePath, parse_lifetime};

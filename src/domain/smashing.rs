@@ -42,7 +42,36 @@ pub fn values(
             rename_missing(&mut body, "text", "message");
             Ok(vec![Value::parse(kind, Json::Object(body))?])
         }
-        WidgetKind::Text | WidgetKind::List => Ok(vec![Value::parse(kind, Json::Object(body))?]),
+        WidgetKind::Table => {
+            table_rows(&mut body);
+            Ok(vec![Value::parse(kind, Json::Object(body))?])
+        }
+        WidgetKind::Text | WidgetKind::List | WidgetKind::Bar | WidgetKind::Image | WidgetKind::Clock => {
+            Ok(vec![Value::parse(kind, Json::Object(body))?])
+        }
+    }
+}
+
+/// Smashing's table widget sends `hrows: [{"cols": [{"value"}…]}]` and `rows: [{"cols": [{"value"}…]}…]`:
+/// the first header row becomes `columns`, each row its cells' values. A row or cell of another
+/// shape is left as it is, for the table's own check to name.
+fn table_rows(body: &mut Map<String, Json>) {
+    fn cells(row: &Json) -> Option<Json> {
+        let cols = row.get("cols")?.as_array()?;
+        cols.iter().map(|col| col.get("value").cloned()).collect::<Option<Vec<_>>>().map(Json::Array)
+    }
+    if let Some(Json::Array(hrows)) = body.remove("hrows")
+        && !body.contains_key("columns")
+        && let Some(columns) = hrows.first().and_then(cells)
+    {
+        body.insert("columns".into(), columns);
+    }
+    if let Some(Json::Array(rows)) = body.get_mut("rows") {
+        for row in rows.iter_mut() {
+            if let Some(values) = cells(row) {
+                *row = values;
+            }
+        }
     }
 }
 
@@ -128,6 +157,18 @@ mod tests {
 
     fn mapped(kind: WidgetKind, body: Json) -> Vec<Json> {
         values(kind, map(body), None).unwrap().into_iter().map(Value::into_json).collect()
+    }
+
+    #[test]
+    fn smashing_table_rows_become_cells() {
+        let body = json!({"hrows": [{"cols": [{"value": "Host"}, {"value": "Load"}]}],
+                          "rows": [{"cols": [{"value": "a"}, {"value": 1.5}]}, {"cols": [{"value": "b"}, {"value": 2}]}]});
+        assert_eq!(
+            mapped(WidgetKind::Table, body),
+            [json!({"columns": ["Host", "Load"], "rows": [["a", 1.5], ["b", 2]]})]
+        );
+        let e = values(WidgetKind::Table, map(json!({"rows": [{"cols": [{"value": true}]}]})), None).unwrap_err();
+        assert!(e.get("rows[0][0]").is_some(), "{e:?}");
     }
 
     #[test]

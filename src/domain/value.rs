@@ -1,6 +1,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::fields::{ValidationErrors, check_text};
+use super::image::{ImageHosts, ImageSource, MAX_IMAGE_URL};
 use super::numbers::check_object_numbers;
 use super::widget::{NUL_MESSAGE, WidgetKind, contains_nul};
 
@@ -11,6 +12,9 @@ const MAX_TEXT: usize = 10_000;
 const MAX_ITEMS: usize = 100;
 const MAX_LABEL: usize = 200;
 const MAX_MESSAGE: usize = 1000;
+const MAX_ROWS: usize = 100;
+const MAX_COLUMNS: usize = 20;
+const MAX_BARS: usize = 50;
 
 /// A value object that fits its widget's kind; extra fields are kept. Every number in
 /// it, at any depth, is within the range of `numbers`.
@@ -24,8 +28,10 @@ impl Value {
         };
         let mut errors = ValidationErrors::default();
         let size = serde_json::to_vec(&object).map(|v| v.len()).unwrap_or(usize::MAX);
-        if size > MAX_VALUE_BYTES {
-            errors.add("value", format!("is {size} bytes; at most {MAX_VALUE_BYTES} are allowed"));
+        // An image's `url` has its own limit, so a data: image of that size fits.
+        let limit = if kind == WidgetKind::Image { MAX_VALUE_BYTES + MAX_IMAGE_URL } else { MAX_VALUE_BYTES };
+        if size > limit {
+            errors.add("value", format!("is {size} bytes; at most {limit} are allowed"));
             return Err(errors);
         }
         match kind {
@@ -33,6 +39,10 @@ impl Value {
             WidgetKind::Text => check_text_value(&object, &mut errors),
             WidgetKind::List => check_list(&object, &mut errors),
             WidgetKind::Status => check_status(&object, &mut errors),
+            WidgetKind::Table => check_table(&object, &mut errors),
+            WidgetKind::Bar => check_bars(&object, &mut errors),
+            WidgetKind::Image => check_image(&object, &mut errors),
+            WidgetKind::Clock => check_clock(&object, &mut errors),
         }
         check_object_numbers(&object, &mut errors);
         if object.iter().any(|(key, value)| key.contains('\0') || contains_nul(value)) {
@@ -43,6 +53,16 @@ impl Value {
 
     pub fn as_map(&self) -> &Map<String, Json> {
         &self.0
+    }
+
+    /// Whether an image value's picture may be shown: its `url` is a `data:` image or comes
+    /// from a host in `hosts` (other kinds always may).
+    pub fn check_image_host(&self, hosts: &ImageHosts) -> Result<(), ValidationErrors> {
+        let source = self.0.get("url").and_then(Json::as_str).map(ImageSource::parse);
+        match source {
+            Some(Ok(source)) => hosts.check(&source).map_err(|message| ValidationErrors::single("url", message)),
+            _ => Ok(()),
+        }
     }
 
     pub fn into_json(self) -> Json {
@@ -115,6 +135,105 @@ fn list_value(value: Option<&Json>) -> Result<(), String> {
     }
 }
 
+/// `columns`: optional headings; `rows`: lists of cells, each a string or a number.
+fn check_table(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    match object.get("columns") {
+        None | Some(Json::Null) => {}
+        Some(Json::Array(columns)) if columns.len() <= MAX_COLUMNS => {
+            for (i, column) in columns.iter().enumerate() {
+                if let Err(message) = list_label(Some(column)) {
+                    errors.add(format!("columns[{i}]"), message);
+                }
+            }
+        }
+        Some(_) => errors.add("columns", format!("must be a list of at most {MAX_COLUMNS} strings")),
+    }
+    let rows = match object.get("rows") {
+        Some(Json::Array(rows)) if rows.len() <= MAX_ROWS => rows,
+        Some(Json::Array(rows)) => {
+            return errors.add("rows", format!("has {} rows; at most {MAX_ROWS} are allowed", rows.len()));
+        }
+        Some(_) => return errors.add("rows", "must be a list of rows"),
+        None => return errors.add("rows", "is required"),
+    };
+    for (r, row) in rows.iter().enumerate() {
+        let cells = match row {
+            Json::Array(cells) if cells.len() <= MAX_COLUMNS => cells,
+            _ => {
+                errors.add(format!("rows[{r}]"), format!("must be a list of at most {MAX_COLUMNS} cells"));
+                continue;
+            }
+        };
+        for (c, cell) in cells.iter().enumerate() {
+            if let Err(message) = list_value(Some(cell)) {
+                errors.add(format!("rows[{r}][{c}]"), message);
+            }
+        }
+    }
+}
+
+/// `bars`: `{"label", "value"}` objects, value a finite number.
+fn check_bars(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    let bars = match object.get("bars") {
+        Some(Json::Array(bars)) if bars.len() <= MAX_BARS => bars,
+        Some(Json::Array(bars)) => {
+            return errors.add("bars", format!("has {} bars; at most {MAX_BARS} are allowed", bars.len()));
+        }
+        Some(_) => return errors.add("bars", "must be a list"),
+        None => return errors.add("bars", "is required"),
+    };
+    for (i, bar) in bars.iter().enumerate() {
+        let Some(bar) = bar.as_object() else {
+            errors.add(format!("bars[{i}]"), "must be an object with \"label\" and \"value\"");
+            continue;
+        };
+        if let Err(message) = list_label(bar.get("label")) {
+            errors.add(format!("bars[{i}].label"), message);
+        }
+        match bar.get("value") {
+            Some(Json::Number(n)) if n.as_f64().is_some_and(f64::is_finite) => {}
+            Some(_) => errors.add(format!("bars[{i}].value"), "must be a finite number"),
+            None => errors.add(format!("bars[{i}].value"), "is required"),
+        }
+    }
+}
+
+fn check_image(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    match object.get("url") {
+        Some(Json::String(url)) => {
+            if let Err(message) = ImageSource::parse(url) {
+                errors.add("url", message);
+            }
+        }
+        Some(_) => errors.add("url", "must be a string"),
+        None => errors.add("url", "is required"),
+    }
+    optional_text(object, "alt", MAX_MESSAGE, errors);
+}
+
+fn check_clock(object: &Map<String, Json>, errors: &mut ValidationErrors) {
+    match object.get("timezone") {
+        None | Some(Json::Null) => {}
+        Some(Json::String(name)) if name.parse::<chrono_tz::Tz>().is_ok() => {}
+        Some(_) => errors.add("timezone", TIMEZONE_MESSAGE),
+    }
+}
+
+/// What a timezone that is not an IANA name is told.
+pub(super) const TIMEZONE_MESSAGE: &str = "must be an IANA timezone name, e.g. Europe/Berlin or UTC";
+
+fn optional_text(object: &Map<String, Json>, name: &str, max_chars: usize, errors: &mut ValidationErrors) {
+    match object.get(name) {
+        None | Some(Json::Null) => {}
+        Some(Json::String(text)) => {
+            if let Err(message) = check_text(text, max_chars) {
+                errors.add(name, message);
+            }
+        }
+        Some(_) => errors.add(name, "must be a string"),
+    }
+}
+
 fn check_status(object: &Map<String, Json>, errors: &mut ValidationErrors) {
     match object.get("status").and_then(Json::as_str) {
         Some("ok" | "warning" | "critical" | "unknown") => {}
@@ -123,15 +242,7 @@ fn check_status(object: &Map<String, Json>, errors: &mut ValidationErrors) {
         }
         _ => errors.add("status", "is required"),
     }
-    match object.get("message") {
-        None | Some(Json::Null) => {}
-        Some(Json::String(m)) => {
-            if let Err(message) = check_text(m, MAX_MESSAGE) {
-                errors.add("message", message);
-            }
-        }
-        Some(_) => errors.add("message", "must be a string"),
-    }
+    optional_text(object, "message", MAX_MESSAGE, errors);
 }
 
 #[cfg(test)]
@@ -182,6 +293,60 @@ mod tests {
         for bound in [1e18, -1e18, 1e-18, 0.0] {
             assert!(parse(WidgetKind::Gauge, json!({"value": bound})).is_ok(), "{bound}");
         }
+    }
+
+    #[test]
+    fn table_boundaries_name_the_cell() {
+        let table = |rows: usize, cols: usize| json!({"columns": ["a"], "rows": (0..rows).map(|r| (0..cols).map(|c| json!(r * c)).collect::<Vec<_>>()).collect::<Vec<_>>()});
+        assert!(parse(WidgetKind::Table, table(100, 20)).is_ok());
+        assert!(parse(WidgetKind::Table, table(101, 1)).unwrap_err().get("rows").is_some());
+        assert!(parse(WidgetKind::Table, table(2, 21)).unwrap_err().get("rows[0]").is_some());
+        let e = parse(WidgetKind::Table, json!({"rows": [[1], [2, 3, "x"], [4, 5, true]]})).unwrap_err();
+        assert!(e.get("rows[2][2]").is_some() && e.iter().count() == 1, "{e:?}");
+        let columns = json!({"columns": (0..21).map(|c| c.to_string()).collect::<Vec<_>>(), "rows": []});
+        assert!(parse(WidgetKind::Table, columns).unwrap_err().get("columns").is_some());
+        assert!(parse(WidgetKind::Table, json!({"columns": [1], "rows": []})).unwrap_err().get("columns[0]").is_some());
+    }
+
+    #[test]
+    fn bar_boundaries_name_the_bar() {
+        let bars = |n: usize| json!({"bars": (0..n).map(|i| json!({"label": "b", "value": i})).collect::<Vec<_>>()});
+        assert!(parse(WidgetKind::Bar, bars(50)).is_ok());
+        assert!(parse(WidgetKind::Bar, bars(51)).unwrap_err().get("bars").is_some());
+        let e = parse(WidgetKind::Bar, json!({"bars": [{"label": "a", "value": 1}, {"label": 2, "value": "1"}, 3]}))
+            .unwrap_err();
+        for field in ["bars[1].label", "bars[1].value", "bars[2]"] {
+            assert!(e.get(field).is_some(), "{field}: {e:?}");
+        }
+        let overflow: Json = serde_json::from_str(r#"{"bars": [{"label": "a", "value": 1e999}]}"#)
+            .unwrap_or(json!({"bars": [{"label": "a", "value": null}]}));
+        assert!(parse(WidgetKind::Bar, overflow).is_err());
+    }
+
+    #[test]
+    fn image_urls_and_their_hosts() {
+        let data = |n: usize| json!({"url": format!("data:image/png;base64,{}", "A".repeat(n - 22)), "alt": "a"});
+        assert!(parse(WidgetKind::Image, data(MAX_IMAGE_URL)).is_ok());
+        assert!(parse(WidgetKind::Image, data(MAX_IMAGE_URL + 1)).unwrap_err().get("url").is_some());
+        assert!(parse(WidgetKind::Image, json!({"url": "javascript:alert(1)"})).unwrap_err().get("url").is_some());
+        assert!(
+            parse(WidgetKind::Image, json!({"url": "https://a.example/x.png", "alt": 1}))
+                .unwrap_err()
+                .get("alt")
+                .is_some()
+        );
+        let remote = parse(WidgetKind::Image, json!({"url": "https://a.example/x.png"})).unwrap();
+        let hosts = ImageHosts::parse("a.example").unwrap();
+        assert!(remote.check_image_host(&hosts).is_ok());
+        let e = remote.check_image_host(&ImageHosts::parse("b.example").unwrap()).unwrap_err();
+        assert!(e.get("url").is_some_and(|m| m.contains("a.example")), "{e:?}");
+    }
+
+    #[test]
+    fn clock_timezones_are_iana_names() {
+        assert!(parse(WidgetKind::Clock, json!({})).is_ok());
+        assert!(parse(WidgetKind::Clock, json!({"timezone": "America/New_York"})).is_ok());
+        assert!(parse(WidgetKind::Clock, json!({"timezone": "Mars/Olympus"})).unwrap_err().get("timezone").is_some());
     }
 
     #[test]

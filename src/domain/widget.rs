@@ -42,6 +42,10 @@ widget_kinds! {
     Text => "text",
     List => "list",
     Status => "status",
+    Table => "table",
+    Bar => "bar",
+    Image => "image",
+    Clock => "clock",
 }
 
 impl FromStr for WidgetKind {
@@ -177,7 +181,10 @@ mod tests {
 
     #[test]
     fn kinds_are_named_alike_everywhere() {
-        assert_eq!(WidgetKind::EXPECTED, "must be one of number, gauge, line, text, list, status");
+        assert_eq!(
+            WidgetKind::EXPECTED,
+            "must be one of number, gauge, line, text, list, status, table, bar, image, clock"
+        );
         for kind in WidgetKind::ALL {
             assert_eq!(kind.as_str().parse(), Ok(*kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));

@@ -11,7 +11,9 @@ use serde_json::{Map, Value as Json};
 use super::fields::{Fields, ValidationErrors};
 use super::numbers::check_numbers;
 use super::source::{self, Source};
+use super::value::TIMEZONE_MESSAGE;
 use super::widget::{NUL_MESSAGE, contains_nul};
+use chrono_tz::Tz;
 
 /// Tallest row span a widget can ask for (`config.height`); the stylesheet has a class per span.
 pub const MAX_HEIGHT: i64 = 6;
@@ -41,6 +43,17 @@ pub struct ConfigKeys {
     pub stale_after: Option<i64>,
     pub width: Option<i64>,
     pub height: Option<i64>,
+    /// A bar chart's bars run left to right instead of bottom up.
+    pub horizontal: Option<bool>,
+    /// How an image fills its card: `contain` or `cover`.
+    pub fit: Option<&'static str>,
+    pub timezone: Option<Tz>,
+    /// A clock's `24h` or `12h`.
+    pub format: Option<&'static str>,
+    /// Whether a clock shows seconds.
+    pub seconds: Option<bool>,
+    /// Whether a number draws its last `max_points` values under it.
+    pub sparkline: Option<bool>,
     /// A stored source that no longer parses is kept as its errors, for the pull job to report.
     pub source: Option<Result<Source, ValidationErrors>>,
 }
@@ -73,6 +86,12 @@ impl ConfigKeys {
             stale_after: f.integer("stale_after", 1, 31_536_000),
             width: f.integer("width", 1, 12),
             height: f.integer("height", 1, MAX_HEIGHT),
+            horizontal: f.boolean("horizontal"),
+            fit: f.choice("fit", &["contain", "cover"]),
+            timezone: timezone_field(f),
+            format: f.choice("format", &["24h", "12h"]),
+            seconds: f.boolean("seconds"),
+            sparkline: f.boolean("sparkline"),
             source: f.raw("source").map(source::parse),
         }
     }
@@ -182,6 +201,31 @@ impl WidgetConfig {
         self.keys.height.unwrap_or(1).clamp(1, MAX_HEIGHT)
     }
 
+    pub fn horizontal(&self) -> bool {
+        self.keys.horizontal.unwrap_or(false)
+    }
+
+    /// An image's `object-fit`.
+    pub fn fit(&self) -> &'static str {
+        self.keys.fit.unwrap_or("contain")
+    }
+
+    pub fn timezone(&self) -> Tz {
+        self.keys.timezone.unwrap_or(Tz::UTC)
+    }
+
+    pub fn twelve_hour(&self) -> bool {
+        self.keys.format == Some("12h")
+    }
+
+    pub fn seconds(&self) -> bool {
+        self.keys.seconds.unwrap_or(false)
+    }
+
+    pub fn sparkline(&self) -> bool {
+        self.keys.sparkline.unwrap_or(false)
+    }
+
     /// The pull source, if the widget has one.
     pub fn source(&self) -> Option<&Result<Source, ValidationErrors>> {
         self.keys.source.as_ref()
@@ -190,6 +234,13 @@ impl WidgetConfig {
     /// The names of the stored source's headers (their values are never shown).
     pub fn source_header_names(&self) -> Vec<String> {
         self.given.get("source").and_then(Json::as_object).map(source::header_names).unwrap_or_default()
+    }
+}
+
+fn timezone_field(f: &mut Fields<'_>) -> Option<Tz> {
+    match f.raw("timezone")?.as_str().map(str::parse::<Tz>) {
+        Some(Ok(tz)) => Some(tz),
+        _ => f.fail("timezone", TIMEZONE_MESSAGE),
     }
 }
 
@@ -302,6 +353,23 @@ mod tests {
         let mut edit = WidgetConfig::parse(&json!({ "source": source })).unwrap();
         edit.keep_source_headers(&stored).unwrap();
         assert_eq!(edit.source().unwrap().as_ref().unwrap().headers["x-key"], "k");
+    }
+
+    #[test]
+    fn new_kinds_keys_are_checked() {
+        let config = WidgetConfig::parse(&json!({"horizontal": true, "fit": "cover", "timezone": "Asia/Tokyo",
+                                                 "format": "12h", "seconds": true, "sparkline": true}))
+        .unwrap();
+        assert!(config.horizontal() && config.twelve_hour() && config.seconds() && config.sparkline());
+        assert_eq!((config.fit(), config.timezone()), ("cover", Tz::Asia__Tokyo));
+        let e = WidgetConfig::parse(&json!({"horizontal": "yes", "fit": "fill", "timezone": "Nowhere/City",
+                                            "format": "25h", "seconds": 1, "sparkline": null}))
+        .unwrap_err();
+        for field in ["config.horizontal", "config.fit", "config.timezone", "config.format", "config.seconds"] {
+            assert!(e.get(field).is_some(), "{field} missing in {e:?}");
+        }
+        let config = WidgetConfig::default();
+        assert_eq!((config.fit(), config.timezone(), config.twelve_hour()), ("contain", Tz::UTC, false));
     }
 
     #[test]

@@ -84,6 +84,15 @@ fn next_value(view: &WidgetView, rng: &mut impl Rng) -> Option<Json> {
             json!({ "text": format!("v2.{}.{} {message}", rng.random_range(14..20), rng.random_range(0..10)) })
         }),
         WidgetKind::List => rng.random_bool(0.3).then(|| jiggle_items(latest, rng)),
+        WidgetKind::Table => rng.random_bool(0.3).then(|| jiggle_table(latest, rng)),
+        WidgetKind::Bar => rng.random_bool(0.5).then(|| jiggle_bars(latest, rng)),
+        WidgetKind::Image => rng.random_bool(0.05).then(|| {
+            let tiles = [("#2f6fed", "blue"), ("#1a9a52", "green"), ("#d48a00", "amber"), ("#d7263d", "red")];
+            let (color, name) = tiles.choose(rng).copied().unwrap_or(tiles[0]);
+            json!({ "url": demo_image(color), "alt": format!("The network map, {name}") })
+        }),
+        // A clock ticks by itself in the browser: nothing to push.
+        WidgetKind::Clock => None,
         WidgetKind::Status => rng.random_bool(0.1).then(|| {
             let (status, message) = *[
                 ("ok", "All systems operational"),
@@ -111,4 +120,37 @@ fn jiggle_items(latest: Option<&Json>, rng: &mut impl Rng) -> Json {
     let value_of = |item: &Json| item.get("value").and_then(Json::as_f64).unwrap_or(0.0);
     items.sort_by(|a, b| value_of(b).total_cmp(&value_of(a)));
     json!({ "items": items })
+}
+
+/// The latest table with each numeric cell moved a little.
+fn jiggle_table(latest: Option<&Json>, rng: &mut impl Rng) -> Json {
+    let mut table = latest.cloned().unwrap_or_else(|| json!({ "rows": [] }));
+    if let Some(rows) = table.get_mut("rows").and_then(Json::as_array_mut) {
+        for cell in rows.iter_mut().filter_map(Json::as_array_mut).flatten() {
+            if let Some(n) = cell.as_f64() {
+                *cell = json!((n * rng.random_range(0.9..1.12) * 10.0).round() / 10.0);
+            }
+        }
+    }
+    table
+}
+
+/// The latest bars, each moved a little.
+fn jiggle_bars(latest: Option<&Json>, rng: &mut impl Rng) -> Json {
+    let mut bars: Vec<Json> = latest.and_then(|v| v.get("bars")).and_then(Json::as_array).cloned().unwrap_or_default();
+    for bar in &mut bars {
+        if let Some(n) = bar.get("value").and_then(Json::as_f64) {
+            bar["value"] = json!((n * rng.random_range(0.85..1.15)).round().clamp(1.0, 100.0));
+        }
+    }
+    json!({ "bars": bars })
+}
+
+/// A small SVG picture as a `data:` URL, so the demo needs no image host.
+pub fn demo_image(color: &str) -> String {
+    let svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 160 90'><rect width='160' height='90' rx='8' fill='{color}'/>\
+         <circle cx='120' cy='30' r='14' fill='white' fill-opacity='.8'/><path d='M0 90 L55 40 L95 75 L120 55 L160 90Z' fill='white' fill-opacity='.45'/></svg>"
+    );
+    format!("data:image/svg+xml,{}", svg.replace('#', "%23").replace('<', "%3C").replace('>', "%3E"))
 }

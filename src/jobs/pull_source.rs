@@ -52,7 +52,9 @@ pub async fn run(ctx: &JobContext, widget_id: i64) -> Result<String, PullError> 
     let document = ctx.sources.fetch_json(&source.url, source.headers.clone()).await?;
     let found = document.pointer(&source.pointer).ok_or_else(|| PullError::MissingPointer(source.pointer.clone()))?;
     let kind = widget.kind;
-    let value = Value::parse(kind, as_value_object(kind, found.clone())).map_err(|errors| PullError::Invalid {
+    let parsed = Value::parse(kind, as_value_object(kind, found.clone()))
+        .and_then(|value| value.check_image_host(&ctx.settings.image_hosts).map(|()| value));
+    let value = parsed.map_err(|errors| PullError::Invalid {
         pointer: source.pointer.clone(),
         kind,
         reason: describe(&errors),
@@ -85,6 +87,10 @@ pub fn as_value_object(kind: WidgetKind, found: Json) -> Json {
         },
         WidgetKind::Status => json!({ "status": found }),
         WidgetKind::List => json!({ "items": found }),
+        WidgetKind::Table => json!({ "rows": found }),
+        WidgetKind::Bar => json!({ "bars": found }),
+        WidgetKind::Image => json!({ "url": found }),
+        WidgetKind::Clock => json!({ "timezone": found }),
     }
 }
 

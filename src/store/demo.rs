@@ -58,6 +58,12 @@ fn demo_widgets() -> Vec<Json> {
         json!({"key": "deploys", "title": "Latest deploy", "kind": "text", "config": {"width": 3}}),
         json!({"key": "top-pages", "title": "Top pages", "kind": "list", "config": {}}),
         json!({"key": "api", "title": "API status", "kind": "status", "config": {}}),
+        json!({"key": "hosts", "title": "Hosts", "kind": "table", "config": {"decimals": 1, "width": 2}}),
+        json!({"key": "regions", "title": "Traffic by region", "kind": "bar", "config": {"unit": "%", "min": 0, "max": 100,
+            "thresholds": [{"value": 80, "color": "#e5a50a"}]}}),
+        json!({"key": "map", "title": "Network map", "kind": "image", "config": {"fit": "cover"}}),
+        json!({"key": "clock", "title": "Berlin", "kind": "clock", "config": {"timezone": "Europe/Berlin", "seconds": true}}),
+        json!({"key": "signups", "title": "Sign-ups today", "kind": "number", "config": {"sparkline": true, "max_points": 30}}),
     ]
 }
 
@@ -80,6 +86,16 @@ pub fn demo_history(key: &str) -> Vec<Json> {
             {"label": "/docs/getting-started", "value": 611}, {"label": "/blog", "value": 287}
         ]})],
         "api" => vec![json!({"status": "ok", "message": "All systems operational"})],
+        "hosts" => vec![json!({"columns": ["Host", "Region", "Load", "Memory %"], "rows": [
+            ["web-1", "eu-west", 0.72, 61.5], ["web-2", "eu-west", 0.64, 58.0],
+            ["db-1", "eu-central", 1.93, 82.4], ["worker-1", "us-east", 0.31, 44.2]
+        ]})],
+        "regions" => vec![json!({"bars": [
+            {"label": "EU", "value": 46}, {"label": "US", "value": 84}, {"label": "Asia", "value": 31}, {"label": "Other", "value": 12}
+        ]})],
+        "map" => vec![json!({"url": crate::jobs::demo_feed::demo_image("#2f6fed"), "alt": "A map of the network"})],
+        "clock" => vec![json!({})],
+        "signups" => (0..30).map(|i: i32| json!({"value": 120 + i * 3 + (i % 4) * 5})).collect(),
         _ => Vec::new(),
     }
 }

@@ -4,6 +4,7 @@
 import { refreshTimes } from './clock.js';
 import { formatChange, formatNumber } from './format.js';
 import * as charts from './chart.js';
+import { refreshClock } from './clock.js';
 
 const STATUS_LABELS = { ok: 'OK', warning: 'Warning', critical: 'Critical', unknown: 'Unknown' };
 const ARROWS = { up: '▲', down: '▼', flat: '■' };
@@ -63,6 +64,7 @@ const RENDERERS = {
     const previous = number(value.last, big.dataset.value === '' ? NaN : Number(big.dataset.value));
     setText(card, '.big .value', formatNumber(current, cfg.decimals));
     big.dataset.value = String(current);
+    extendSparkline(card.querySelector('.number-sparkline'), current, cfg.max_points);
     const change = card.querySelector('.change');
     if (!Number.isFinite(previous)) return;
     const delta = current - previous;
@@ -114,6 +116,95 @@ const RENDERERS = {
     card.querySelector('.list-rows').replaceChildren(...rows);
   },
 
+  table(card, value, cfg) {
+    const cell = (tag, raw) => {
+      const el = document.createElement(tag);
+      if (typeof raw === 'number') {
+        el.className = 'num';
+        el.textContent = formatNumber(raw, cfg.decimals);
+      } else {
+        el.textContent = typeof raw === 'string' ? raw : '';
+      }
+      return el;
+    };
+    const columns = Array.isArray(value.columns) ? value.columns : [];
+    const head = card.querySelector('.table-value thead');
+    head.hidden = columns.length === 0;
+    const headRow = document.createElement('tr');
+    const firstRow = Array.isArray(value.rows?.[0]) ? value.rows[0] : [];
+    headRow.append(
+      ...columns.map((c, i) => {
+        const th = cell('th', typeof c === 'string' ? c : '');
+        th.scope = 'col';
+        // a column of numbers has its heading aligned right, as its numbers are
+        if (typeof firstRow[i] === 'number') th.className = 'num';
+        return th;
+      }),
+    );
+    head.replaceChildren(headRow);
+    const rows = (Array.isArray(value.rows) ? value.rows : []).map((cells) => {
+      const row = document.createElement('tr');
+      row.append(...(Array.isArray(cells) ? cells : []).map((c) => cell('td', c)));
+      return row;
+    });
+    card.querySelector('.table-value tbody').replaceChildren(...rows);
+  },
+
+  bar(card, value, cfg) {
+    const bars = (Array.isArray(value.bars) ? value.bars : []).map((bar) => ({
+      label: String(bar?.label ?? ''),
+      value: number(bar?.value, 0),
+    }));
+    const lowest = Math.min(0, ...bars.map((b) => b.value));
+    const highest = Math.max(...bars.map((b) => b.value));
+    const low = number(cfg.min, lowest);
+    let high = number(cfg.max, highest);
+    if (!(high > low)) high = low + 1;
+    const horizontal = cfg.horizontal === true;
+    const rows = bars.map((bar) => {
+      const share = Math.min(Math.max((bar.value - low) / (high - low), 0), 1) * 100;
+      const row = document.createElement('li');
+      const amount = document.createElement('span');
+      amount.className = 'bar-value';
+      amount.textContent = formatNumber(bar.value, cfg.decimals);
+      const track = document.createElementNS(SVG, 'svg');
+      track.setAttribute('class', 'bar-track');
+      track.setAttribute('viewBox', '0 0 100 100');
+      track.setAttribute('preserveAspectRatio', 'none');
+      track.setAttribute('aria-hidden', 'true');
+      const rect = document.createElementNS(SVG, 'rect');
+      const [x, y, w, h] = horizontal ? [0, 0, share, 100] : [0, 100 - share, 100, share];
+      rect.setAttribute('x', x.toFixed(2));
+      rect.setAttribute('y', y.toFixed(2));
+      rect.setAttribute('width', w.toFixed(2));
+      rect.setAttribute('height', h.toFixed(2));
+      const color = thresholdColor(cfg.thresholds, bar.value);
+      if (color) rect.setAttribute('fill', color);
+      track.append(rect);
+      const label = document.createElement('span');
+      label.className = 'bar-label';
+      label.textContent = bar.label;
+      row.append(amount, track, label);
+      return row;
+    });
+    card.querySelector('.bars').replaceChildren(...rows);
+  },
+
+  image(card, value) {
+    const img = card.querySelector('.image-value');
+    const url = typeof value.url === 'string' ? value.url : '';
+    img.alt = typeof value.alt === 'string' ? value.alt : '';
+    if (url) img.src = url;
+    else img.removeAttribute('src');
+    img.hidden = url === '';
+  },
+
+  clock(card, value, cfg) {
+    const time = card.querySelector('.clock-time');
+    time.dataset.timezone = typeof value.timezone === 'string' ? value.timezone : cfg.timezone || 'UTC';
+    refreshClock(time, cfg);
+  },
+
   status(card, value) {
     const status = Object.hasOwn(STATUS_LABELS, value.status) ? value.status : 'unknown';
     for (const name of Object.keys(STATUS_LABELS)) card.classList.toggle(`status-${name}`, name === status);
@@ -121,6 +212,27 @@ const RENDERERS = {
     setText(card, '.status-message', typeof value.message === 'string' ? value.message : '');
   },
 };
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** Adds `value` to a number's sparkline, keeping its last `maxPoints` values. */
+function extendSparkline(svg, value, maxPoints) {
+  if (!svg) return;
+  let values = [];
+  try {
+    values = JSON.parse(svg.dataset.values || '[]');
+  } catch {
+    // an unreadable list starts again
+  }
+  values.push(value);
+  values = values.slice(-Math.max(2, number(maxPoints, 100)));
+  svg.dataset.values = JSON.stringify(values);
+  const low = Math.min(...values);
+  const span = Math.max(Math.max(...values) - low, Number.EPSILON);
+  const step = 300 / Math.max(values.length - 1, Number.EPSILON);
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(95 - ((v - low) / span) * 90).toFixed(1)}`);
+  svg.querySelector('polyline').setAttribute('points', points.join(' '));
+}
 
 /** The colour of the highest threshold at or below `value`, if any. */
 function thresholdColor(thresholds, value) {

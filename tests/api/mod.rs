@@ -20,4 +20,5 @@ mod shares;
 mod slow_bodies;
 mod smashing;
 mod tokens;
+mod widget_kinds;
 mod widgets;

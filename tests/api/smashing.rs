@@ -96,6 +96,26 @@ async fn each_smashing_shape_arrives_on_the_stream_as_its_mapped_value() {
 }
 
 #[tokio::test]
+async fn a_smashing_table_widget_body_becomes_a_table_value() {
+    let app = sample_board(&[]).await;
+    app.post("/dashboard/boards/sample/widgets", json!({"key": "servers", "title": "Servers", "kind": "table"})).await;
+    let mut stream = stream_of(&app, "sample").await;
+    let body = json!({
+        "hrows": [{"cols": [{"value": "Host"}, {"value": "Load"}]}],
+        "rows": [{"cols": [{"value": "web-1"}, {"value": 0.5}]}, {"cols": [{"value": "<b>db</b>"}, {"value": 2}]}]
+    });
+    let (status, text) = smashing_post(&app, "/widgets/servers", &app.token, body).await;
+    assert_eq!((status, text.as_str()), (204, ""));
+    let expected = json!({"columns": ["Host", "Load"], "rows": [["web-1", 0.5], ["<b>db</b>", 2]]});
+    assert_eq!(next_value(&mut stream).await, ("servers".to_string(), expected));
+    let bad = json!({"rows": [{"cols": [{"value": "a"}]}, {"cols": [{"value": {"nested": 1}}]}]});
+    let (status, text) = smashing_post(&app, "/widgets/servers", &app.token, bad).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("rows[1][0]"), "{text}");
+    assert_eq!(app.count("events").await, 1);
+}
+
+#[tokio::test]
 async fn a_graph_sent_whole_again_stores_only_its_new_points() {
     let app = sample_board(&[]).await;
     let first = now_secs() - 600;

@@ -217,7 +217,7 @@ async fn open_live(browser: &Browser, url: &str) {
 }
 
 #[tokio::test]
-async fn the_demo_board_shows_all_six_widgets() {
+async fn the_demo_board_shows_a_widget_of_every_kind() {
     let _one = ONE_BROWSER.lock().await;
     let app = TestApp::spawn().await;
     demo(&app).await;
@@ -225,7 +225,9 @@ async fn the_demo_board_shows_all_six_widgets() {
         open_live(browser, &app.url("/boards/demo")).await;
 
         let kinds = browser.eval("return [...document.querySelectorAll('.card')].map(c => c.dataset.kind)").await;
-        assert_eq!(kinds, json!(["number", "gauge", "line", "text", "list", "status"]));
+        let expected =
+            ["number", "gauge", "line", "text", "list", "status", "table", "bar", "image", "clock", "number"];
+        assert_eq!(kinds, json!(expected));
         assert_eq!(browser.text(&card("visitors", ".big .value")).await, "1,243");
         assert_eq!(browser.text(&card("cpu", ".gauge-value")).await, "61");
         assert_eq!(
@@ -268,6 +270,8 @@ async fn the_demo_board_fits_a_wall_screen_and_a_phone() {
         let wider = "document.documentElement.scrollWidth > window.innerWidth";
         assert_eq!(browser.eval(&format!("return {wider}")).await, json!(false), "no sideways scrolling");
         browser.screenshot("demo-phone").await;
+        browser.eval(&format!("document.querySelector('{}').scrollIntoView(); return null", card("hosts", ""))).await;
+        browser.screenshot("demo-phone-new-kinds").await;
     })
     .await;
 }
@@ -325,6 +329,91 @@ async fn pushed_values_show_within_two_seconds_without_a_reload() {
 
         browser.assert_not_reloaded().await;
         browser.screenshot("demo-after-pushes").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_new_kinds_update_live_and_the_clock_ticks() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    demo(&app).await;
+    with_browser(1400, 900, async |browser| {
+        open_live(browser, &app.url("/boards/demo")).await;
+        browser.mark_document().await;
+        let seconds = card("clock", ".clock-time");
+        let first = browser.text(&seconds).await;
+        browser
+            .wait_for(
+                "the clock ticks",
+                &format!("document.querySelector('{seconds}').textContent !== '{first}'"),
+                LIVE,
+            )
+            .await;
+
+        let evil = "<img src=x onerror=alert(1)>";
+        app.push("demo", "hosts", json!({"columns": ["Host", "Load"], "rows": [[evil, 1.25], ["b", 2]]})).await;
+        let cells = card("hosts", "tbody td");
+        browser.wait_for("the table", &format!("document.querySelectorAll('{cells}').length === 4"), LIVE).await;
+        assert_eq!(browser.text(&card("hosts", "tbody td")).await, evil, "text, not HTML");
+        assert_eq!(browser.text(&card("hosts", "tbody td.num")).await, "1.3", "the configured decimals");
+        assert_eq!(
+            browser.eval(&format!("return document.querySelectorAll('{} img').length", card("hosts", ""))).await,
+            0
+        );
+
+        app.push("demo", "regions", json!({"bars": [{"label": evil, "value": 90}, {"label": "US", "value": 10}]}))
+            .await;
+        let rect = card("regions", "li:first-child rect");
+        browser
+            .wait_for(
+                "the bar turns amber",
+                &format!("document.querySelector('{rect}')?.getAttribute('fill') === '#e5a50a'"),
+                LIVE,
+            )
+            .await;
+        assert_eq!(
+            browser.eval(&format!("return document.querySelector('{rect}').getAttribute('height')")).await,
+            "90.00"
+        );
+        let painted = format!("return getComputedStyle(document.querySelector('{rect}')).fill");
+        assert_eq!(browser.eval(&painted).await, "rgb(229, 165, 10)", "drawn in the threshold's colour");
+        assert_eq!(browser.text(&card("regions", "li:first-child .bar-label")).await, evil);
+
+        let picture = dashboard::jobs::demo_feed::demo_image("#d7263d");
+        app.push("demo", "map", json!({"url": picture, "alt": evil})).await;
+        let img = card("map", "img");
+        browser.wait_for("the image", &format!("document.querySelector('{img}').alt === '{evil}'"), LIVE).await;
+        browser.wait_for("it loads", &format!("document.querySelector('{img}').naturalWidth > 0"), WAIT).await;
+
+        app.push("demo", "clock", json!({"timezone": "Asia/Tokyo"})).await;
+        browser
+            .wait_for(
+                "the clock moves to Tokyo",
+                &format!("document.querySelector('{}').textContent === 'Asia/Tokyo'", card("clock", ".clock-zone")),
+                LIVE,
+            )
+            .await;
+        let tokyo = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo).format("%H:%M").to_string();
+        assert!(browser.text(&seconds).await.starts_with(&tokyo), "Tokyo's time, {tokyo}");
+
+        let line = card("signups", "polyline");
+        let before = browser.eval(&format!("return document.querySelector('{line}').getAttribute('points')")).await;
+        app.push("demo", "signups", json!({"value": 1000})).await;
+        browser
+            .wait_for(
+                "the number",
+                &format!("document.querySelector('{}').textContent === '1,000'", card("signups", ".big .value")),
+                LIVE,
+            )
+            .await;
+        let after = browser.eval(&format!("return document.querySelector('{line}').getAttribute('points')")).await;
+        assert_ne!(before, after, "the sparkline moved");
+        assert!(after.as_str().unwrap().ends_with("300.0,5.0"), "the newest, highest point at the right: {after}");
+
+        browser.assert_not_reloaded().await;
+        browser.eval(&format!("document.querySelector('{}').scrollIntoView(); return null", card("hosts", ""))).await;
+        browser.screenshot("new-kinds-after-pushes").await;
     })
     .await;
 }

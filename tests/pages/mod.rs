@@ -1,6 +1,8 @@
 //! The HTML pages over real HTTP: what the server renders, its headers, and the
 //! management forms' sign-in, CSRF and validation.
 
+mod widget_kinds;
+
 use crate::common;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,7 +17,7 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use serde_json::{Value as Json, json};
 
-async fn html(app: &TestApp, path: &str) -> (StatusCode, HeaderMap, String) {
+pub(crate) async fn html(app: &TestApp, path: &str) -> (StatusCode, HeaderMap, String) {
     let response = app.client.get(app.url(path)).header("Accept", "text/html").send().await.unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     (status, headers, response.text().await.unwrap())

@@ -43,6 +43,10 @@ pub enum Body {
     Text(TextView),
     List(Vec<ListRow>),
     Status(StatusView),
+    Table(TableView),
+    Bar(BarView),
+    Image(ImageView),
+    Clock(ClockView),
 }
 
 pub struct NumberView {
@@ -51,6 +55,9 @@ pub struct NumberView {
     pub raw: String,
     pub unit: String,
     pub change: Option<Change>,
+    /// With `sparkline` set: the last `max_points` values as an SVG `points` list, and as the
+    /// JSON array the live update extends.
+    pub sparkline: Option<(String, String)>,
 }
 
 pub struct Change {
@@ -99,6 +106,49 @@ pub struct ListRow {
     pub value: String,
 }
 
+pub struct TableView {
+    /// Headings; a column whose first cell is a number is aligned right, as its numbers are.
+    pub columns: Vec<TableCell>,
+    pub rows: Vec<Vec<TableCell>>,
+}
+
+/// A cell's text; numbers are formatted and aligned right.
+pub struct TableCell {
+    pub text: String,
+    pub numeric: bool,
+}
+
+pub struct BarView {
+    pub horizontal: bool,
+    pub unit: String,
+    pub bars: Vec<BarRow>,
+}
+
+/// A bar and its rectangle in the 100×100 viewBox of its track.
+pub struct BarRow {
+    pub label: String,
+    pub value: String,
+    pub x: String,
+    pub y: String,
+    pub width: String,
+    pub height: String,
+    /// The colour of the threshold reached, if any; otherwise the stylesheet's accent.
+    pub color: Option<String>,
+}
+
+pub struct ImageView {
+    pub url: String,
+    pub alt: String,
+    pub fit: &'static str,
+}
+
+/// The time when the page was rendered; the browser keeps it ticking.
+pub struct ClockView {
+    pub time: String,
+    pub date: String,
+    pub timezone: String,
+}
+
 pub struct StatusView {
     pub status: &'static str,
     pub label: &'static str,
@@ -119,6 +169,7 @@ pub async fn of_board(conn: &mut PgConnection, snapshot: &BoardSnapshot, now: Da
 async fn history(conn: &mut PgConnection, view: &WidgetView) -> StoreResult<Vec<EventRow>> {
     let Some(latest) = &view.latest else { return Ok(Vec::new()) };
     let limit = match view.widget.kind {
+        WidgetKind::Number if view.widget.config.sparkline() => view.widget.config.max_points().max(2),
         WidgetKind::Number => 2,
         WidgetKind::Line => view.widget.config.max_points(),
         _ => return Ok(vec![latest.clone()]),
@@ -149,11 +200,17 @@ pub fn card(view: &WidgetView, history: &[EventRow], columns: i64, now: DateTime
         event_id: latest.map_or(0, |e| e.id),
         updated,
         stale,
-        body: body(kind, config, latest.map(|e| &e.value.0), history),
+        body: body(kind, config, latest.map(|e| &e.value.0), history, now),
     }
 }
 
-fn body(kind: WidgetKind, config: &WidgetConfig, value: Option<&Json>, history: &[EventRow]) -> Body {
+fn body(
+    kind: WidgetKind,
+    config: &WidgetConfig,
+    value: Option<&Json>,
+    history: &[EventRow],
+    now: DateTime<Utc>,
+) -> Body {
     let text = |name: &str| value.and_then(|v| v.get(name)).and_then(Json::as_str).unwrap_or_default().to_string();
     match kind {
         WidgetKind::Number => Body::Number(number(config, history)),
@@ -164,6 +221,10 @@ fn body(kind: WidgetKind, config: &WidgetConfig, value: Option<&Json>, history: 
         }
         WidgetKind::List => Body::List(list(value)),
         WidgetKind::Status => Body::Status(status(&text("status"), text("message"))),
+        WidgetKind::Table => Body::Table(table(config, value)),
+        WidgetKind::Bar => Body::Bar(bars(config, value)),
+        WidgetKind::Image => Body::Image(ImageView { url: text("url"), alt: text("alt"), fit: config.fit() }),
+        WidgetKind::Clock => Body::Clock(clock(config, value, now)),
     }
 }
 
@@ -189,6 +250,10 @@ fn number(config: &WidgetConfig, history: &[EventRow]) -> NumberView {
         raw: current.map(|v| v.to_string()).unwrap_or_default(),
         unit: config.unit().to_string(),
         change: current.zip(previous).map(|(current, previous)| change(current, previous, config.decimals())),
+        sparkline: config.sparkline().then(|| {
+            let points: Vec<(f64, f64)> = values.iter().enumerate().map(|(i, v)| (i as f64, *v)).collect();
+            (sparkline(&points), serde_json::to_string(&values).unwrap_or_else(|_| "[]".into()))
+        }),
     }
 }
 
@@ -279,6 +344,91 @@ fn list(value: Option<&Json>) -> Vec<ListRow> {
         .collect()
 }
 
+fn table(config: &WidgetConfig, value: Option<&Json>) -> TableView {
+    let array = |name: &str| value.and_then(|v| v.get(name)).and_then(Json::as_array).cloned().unwrap_or_default();
+    let cell = |cell: &Json| match cell {
+        Json::Number(n) => {
+            TableCell { text: format::number(n.as_f64().unwrap_or_default(), config.decimals()), numeric: true }
+        }
+        Json::String(s) => TableCell { text: s.clone(), numeric: false },
+        _ => TableCell { text: String::new(), numeric: false },
+    };
+    let rows: Vec<Vec<TableCell>> = array("rows")
+        .iter()
+        .map(|row| row.as_array().map(|r| r.iter().map(cell).collect()).unwrap_or_default())
+        .collect();
+    let numeric = |i: usize| rows.first().and_then(|row| row.get(i)).is_some_and(|c| c.numeric);
+    let columns = array("columns")
+        .iter()
+        .enumerate()
+        .map(|(i, c)| TableCell { text: c.as_str().unwrap_or_default().to_string(), numeric: numeric(i) })
+        .collect();
+    TableView { columns, rows }
+}
+
+fn bars(config: &WidgetConfig, value: Option<&Json>) -> BarView {
+    let items = value.and_then(|v| v.get("bars")).and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    let read: Vec<(String, f64)> = items
+        .iter()
+        .map(|bar| {
+            let label = bar.get("label").and_then(Json::as_str).unwrap_or_default().to_string();
+            (label, bar.get("value").and_then(Json::as_f64).unwrap_or_default())
+        })
+        .collect();
+    let (low, high) = bar_scale(config, read.iter().map(|(_, v)| *v));
+    let mut thresholds = config.thresholds().to_vec();
+    thresholds.sort_by(|a, b| a.value.total_cmp(&b.value));
+    let horizontal = config.horizontal();
+    let bars = read
+        .into_iter()
+        .map(|(label, v)| {
+            let share = ((v - low) / (high - low)).clamp(0.0, 1.0) * 100.0;
+            let (x, y, width, height) =
+                if horizontal { (0.0, 0.0, share, 100.0) } else { (0.0, 100.0 - share, 100.0, share) };
+            BarRow {
+                label,
+                value: format::number(v, config.decimals()),
+                x: format!("{x:.2}"),
+                y: format!("{y:.2}"),
+                width: format!("{width:.2}"),
+                height: format!("{height:.2}"),
+                color: thresholds.iter().rev().find(|t| v >= t.value).map(|t| t.color.clone()),
+            }
+        })
+        .collect();
+    BarView { horizontal, unit: config.unit().to_string(), bars }
+}
+
+/// The bars' axis: `min` (default: 0, or the lowest value below 0) to `max` (default: the
+/// highest value); never empty.
+fn bar_scale(config: &WidgetConfig, values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lowest, highest) = values.fold((0.0_f64, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let keys = config.keys();
+    let low = keys.min.unwrap_or(lowest);
+    let high = keys.max.unwrap_or(highest);
+    if high > low { (low, high) } else { (low, low + 1.0) }
+}
+
+fn clock(config: &WidgetConfig, value: Option<&Json>, now: DateTime<Utc>) -> ClockView {
+    let timezone = value
+        .and_then(|v| v.get("timezone"))
+        .and_then(Json::as_str)
+        .and_then(|name| name.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or_else(|| config.timezone());
+    let local = now.with_timezone(&timezone);
+    let time = match (config.twelve_hour(), config.seconds()) {
+        (false, false) => "%H:%M",
+        (false, true) => "%H:%M:%S",
+        (true, false) => "%-I:%M %p",
+        (true, true) => "%-I:%M:%S %p",
+    };
+    ClockView {
+        time: local.format(time).to_string(),
+        date: local.format("%a %-d %b").to_string(),
+        timezone: timezone.name().to_string(),
+    }
+}
+
 fn status(status: &str, message: String) -> StatusView {
     let (status, label) = match status {
         "ok" => ("ok", "OK"),
@@ -321,6 +471,32 @@ mod tests {
     fn sparkline_spans_the_box() {
         assert_eq!(sparkline(&[(0.0, 1.0), (10.0, 3.0)]), "0.0,95.0 300.0,5.0");
         assert_eq!(sparkline(&[]), "");
+    }
+
+    #[test]
+    fn bars_fill_their_share_of_the_scale() {
+        let config = WidgetConfig::from_stored(json!({"thresholds": [{"value": 50, "color": "red"}]}));
+        let view = bars(&config, Some(&json!({"bars": [{"label": "a", "value": 25}, {"label": "b", "value": 100}]})));
+        let a = &view.bars[0];
+        assert_eq!((a.y.as_str(), a.height.as_str(), a.color.as_deref()), ("75.00", "25.00", None));
+        assert_eq!(view.bars[1].color.as_deref(), Some("red"));
+        let sideways = WidgetConfig::from_stored(json!({"horizontal": true, "min": -100, "max": 100}));
+        let view = bars(&sideways, Some(&json!({"bars": [{"label": "a", "value": 0}]})));
+        assert_eq!((view.bars[0].width.as_str(), view.bars[0].height.as_str()), ("50.00", "100.00"));
+    }
+
+    #[test]
+    fn clocks_render_in_their_timezone() {
+        let now = DateTime::parse_from_rfc3339("2026-11-30T23:05:09Z").unwrap().with_timezone(&Utc);
+        let config = WidgetConfig::from_stored(json!({"timezone": "Asia/Tokyo", "seconds": true}));
+        let c = clock(&config, None, now);
+        assert_eq!((c.time.as_str(), c.date.as_str(), c.timezone.as_str()), ("08:05:09", "Tue 1 Dec", "Asia/Tokyo"));
+        let c = clock(
+            &WidgetConfig::from_stored(json!({"format": "12h"})),
+            Some(&json!({"timezone": "America/New_York"})),
+            now,
+        );
+        assert_eq!((c.time.as_str(), c.timezone.as_str()), ("6:05 PM", "America/New_York"));
     }
 
     #[test]

@@ -64,8 +64,11 @@ fn content_security_policy(settings: &Settings, frame_ancestors: &str) -> String
         // A source without a scheme matches the page's own scheme (http or https).
         SseServerType::Separate => format!("'self' {}:{}", settings.sse.host, settings.sse.port),
     };
+    // Image widgets' hosts, without a scheme: an https page loads them over https, an http page
+    // over http or https (README.md, IMAGE_HOSTS).
+    let images: String = settings.image_hosts.as_slice().iter().map(|host| format!(" {host}")).collect();
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{images}; font-src 'self'; \
          connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors {frame_ancestors}"
     )

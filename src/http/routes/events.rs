@@ -3,7 +3,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value as Json, json};
 
 use super::widgets::{WidgetPath, widget_not_found};
-use crate::domain::{Audience, MAX_BATCH, Role, Slug, ValidationErrors, Value};
+use crate::domain::{Audience, ImageHosts, MAX_BATCH, Role, Slug, ValidationErrors, Value};
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiToken, BATCH_BODY_LIMIT, JsonBody};
 use crate::http::permit_body::PermitBody;
@@ -27,6 +27,7 @@ pub async fn push(
     let lookup = async { path.find(&mut *state.conn().await?).await };
     let widget = state.realtime.widgets().get_or_load(&path.board, &path.widget, lookup).await?;
     let value = Value::parse(widget.kind, body.0)?;
+    value.check_image_host(&state.settings.image_hosts)?;
     let event = state.event_writer.push(widget, value).await.map_err(|e| path.error(e))?;
     state.realtime.events_committed(std::slice::from_ref(&event));
     Ok(HttpResponse::Created().json(&event))
@@ -55,7 +56,7 @@ pub async fn push_batch(
     let mut conn = state.conn().await?;
     let pairs: Vec<(String, String)> = items.iter().map(|i| (i.board.to_string(), i.widget.to_string())).collect();
     let found = widgets::find_many(&mut conn, &pairs).await?;
-    let new = resolve_batch(items, &found)?;
+    let new = resolve_batch(items, &found, &state.settings.image_hosts)?;
     let inserted = events::insert(&mut conn, new).await?;
     state.realtime.events_committed(&inserted);
     let ids: Vec<i64> = inserted.iter().map(|e| e.id).collect();
@@ -112,7 +113,11 @@ fn batch_item(item: Json) -> Result<BatchItem, String> {
 }
 
 /// Pairs each item with its widget and checks its value; any failure fails the whole batch.
-fn resolve_batch(items: Vec<BatchItem>, found: &[WidgetRow]) -> Result<Vec<NewEvent<'_>>, ApiError> {
+fn resolve_batch<'a>(
+    items: Vec<BatchItem>,
+    found: &'a [WidgetRow],
+    image_hosts: &ImageHosts,
+) -> Result<Vec<NewEvent<'a>>, ApiError> {
     let mut errors = ValidationErrors::default();
     let mut new = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
@@ -120,7 +125,7 @@ fn resolve_batch(items: Vec<BatchItem>, found: &[WidgetRow]) -> Result<Vec<NewEv
             errors.add(format!("events[{i}]"), widget_not_found(&item.board, &item.widget));
             continue;
         };
-        match Value::parse(widget.kind, item.value) {
+        match Value::parse(widget.kind, item.value).and_then(|v| v.check_image_host(image_hosts).map(|()| v)) {
             Ok(value) => new.push(NewEvent { widget, value }),
             Err(e) => errors.merge(e.nested(&format!("events[{i}].value."))),
         }

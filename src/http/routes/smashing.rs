@@ -42,6 +42,9 @@ pub async fn push(
     };
     drop(conn);
     let values = smashing::values(widget.kind, body, newest)?;
+    for value in &values {
+        value.check_image_host(&state.settings.image_hosts)?;
+    }
     spend_push_budget(&state, &caller, values.len())?;
     let written = write(&state, widget, values).await?;
     state.realtime.events_committed(&written);

@@ -33,6 +33,12 @@ const FIELDS: &[&str] = &[
     "config.stale_after",
     "config.width",
     "config.height",
+    "config.sparkline",
+    "config.horizontal",
+    "config.fit",
+    "config.timezone",
+    "config.format",
+    "config.seconds",
     "config.source.url",
     "config.source.interval_s",
     "config.source.pointer",
@@ -88,6 +94,13 @@ pub struct WidgetForm {
     height: String,
     /// One threshold a line: "70 #e5a50a".
     thresholds: String,
+    /// Checkboxes: present when ticked.
+    sparkline: String,
+    horizontal: String,
+    seconds: String,
+    fit: String,
+    timezone: String,
+    format: String,
     source_url: String,
     source_interval_s: String,
     source_pointer: String,
@@ -116,6 +129,12 @@ impl WidgetForm {
             width: shown(keys.width),
             height: shown(keys.height),
             thresholds: thresholds_text(&keys.thresholds),
+            sparkline: ticked(keys.sparkline),
+            horizontal: ticked(keys.horizontal),
+            seconds: ticked(keys.seconds),
+            fit: shown(keys.fit),
+            timezone: shown(keys.timezone.map(|tz| tz.name())),
+            format: shown(keys.format),
             source_url: shown(source.map(|s| &s.url)),
             source_interval_s: shown(source.map(|s| s.interval_s)),
             source_pointer: shown(source.map(|s| &s.pointer)),
@@ -145,6 +164,12 @@ impl WidgetForm {
             config.number(key, self.numeric(key));
         }
         config.set("thresholds", thresholds_json(&self.thresholds));
+        for (key, value) in
+            [("sparkline", &self.sparkline), ("horizontal", &self.horizontal), ("seconds", &self.seconds)]
+        {
+            config.set(key, (!value.is_empty()).then_some(Json::Bool(true)));
+        }
+        config.text("fit", &self.fit).text("timezone", &self.timezone).text("format", &self.format);
         config.set("source", self.source());
         config.build()
     }
@@ -191,6 +216,11 @@ impl WidgetForm {
         json.number("position", &self.position).set("config", Some(self.config(base)));
         json.build()
     }
+}
+
+/// A checkbox's value: "on" when the key is true.
+fn ticked(value: Option<bool>) -> String {
+    if value == Some(true) { "on".into() } else { String::new() }
 }
 
 /// A value as its field shows it; empty when it is not set.
