@@ -103,7 +103,7 @@ fn exported_widget(widget: WidgetRow) -> ExportedWidget {
         config: widget.config.managed_json(),
         key: widget.key,
         title: widget.title,
-        kind: widget.kind.to_string(),
+        kind: widget.kind,
         position: widget.position,
     }
 }

@@ -1,6 +1,5 @@
 //! The stream over real HTTP, with real Redis and PostgreSQL.
 
-mod closed;
 mod delivery;
 mod faults;
 mod limits;
