@@ -10,14 +10,6 @@ async fn json_of(response: reqwest::Response) -> Json {
     response.json().await.unwrap()
 }
 
-async fn send_as(app: &TestApp, secret: &str, method: Method, path: &str, body: Option<Json>) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(secret);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
-}
-
 #[tokio::test]
 async fn an_editor_creates_reads_changes_and_deletes_a_playlist_and_each_change_is_audited() {
     let app = TestApp::spawn().await;
@@ -118,7 +110,7 @@ async fn a_reader_sees_a_playlist_with_only_the_boards_it_may_see() {
     assert_eq!(listed["playlists"].as_array().unwrap().len(), 1);
 
     let reader = create_token(&app.db, "reader", Role::Read, Some(&["hidden"])).await;
-    let seen = json_of(send_as(&app, &reader, Method::GET, "/dashboard/playlists/mixed", None).await).await;
+    let seen = json_of(app.send_as(&reader, Method::GET, "/dashboard/playlists/mixed", None).await).await;
     assert_eq!(seen["boards"], json!(["hidden", "public"]));
     let all = json_of(app.send(Method::GET, "/dashboard/playlists", None).await).await;
     assert_eq!(all["playlists"].as_array().unwrap().len(), 2, "an unlimited token sees them all");
@@ -131,15 +123,15 @@ async fn an_editor_limited_to_boards_changes_only_playlists_all_of_whose_boards_
     app.create_board("theirs", &[]).await;
     let editor = create_token(&app.db, "limited", Role::Editor, Some(&["mine"])).await;
     let body = |boards: Json| json!({"name": "tv", "title": "TV", "interval_s": 5, "boards": boards});
-    let post = |boards| send_as(&app, &editor, Method::POST, "/dashboard/playlists", Some(body(boards)));
+    let post = |boards| app.send_as(&editor, Method::POST, "/dashboard/playlists", Some(body(boards)));
     assert_eq!(post(json!(["mine", "theirs"])).await.status(), 403);
     assert_eq!(post(json!(["mine"])).await.status(), 201);
-    let widen = send_as(&app, &editor, Method::PATCH, "/dashboard/playlists/tv", Some(json!({"boards": ["theirs"]})));
+    let widen = app.send_as(&editor, Method::PATCH, "/dashboard/playlists/tv", Some(json!({"boards": ["theirs"]})));
     assert_eq!(widen.await.status(), 403);
     let wide = json!({"name": "wide", "title": "Wide", "interval_s": 5, "boards": ["mine", "theirs"]});
     assert_eq!(app.post("/dashboard/playlists", wide).await.status(), 201);
-    assert_eq!(send_as(&app, &editor, Method::DELETE, "/dashboard/playlists/wide", None).await.status(), 403);
-    assert_eq!(send_as(&app, &editor, Method::DELETE, "/dashboard/playlists/tv", None).await.status(), 204);
+    assert_eq!(app.send_as(&editor, Method::DELETE, "/dashboard/playlists/wide", None).await.status(), 403);
+    assert_eq!(app.send_as(&editor, Method::DELETE, "/dashboard/playlists/tv", None).await.status(), 204);
 }
 
 #[tokio::test]

@@ -8,14 +8,6 @@ use super::cli::{assert_one_line_error, dashboard};
 use crate::common::{TestApp, create_token};
 use dashboard::domain::Role;
 
-async fn send_as(app: &TestApp, secret: &str, method: Method, path: &str, body: Option<Json>) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(secret);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
-}
-
 #[tokio::test]
 async fn an_editor_makes_lists_and_revokes_share_links_and_only_a_hash_is_stored() {
     let app = TestApp::spawn().await;
@@ -93,13 +85,13 @@ async fn share_links_need_an_editor_of_the_board() {
     let body = || Some(json!({"name": "tv"}));
     for role in [Role::Read, Role::Push] {
         let secret = create_token(&app.db, &format!("{role}"), role, None).await;
-        assert_eq!(send_as(&app, &secret, Method::POST, "/dashboard/boards/ops/shares", body()).await.status(), 403);
-        assert_eq!(send_as(&app, &secret, Method::GET, "/dashboard/boards/ops/shares", None).await.status(), 403);
+        assert_eq!(app.send_as(&secret, Method::POST, "/dashboard/boards/ops/shares", body()).await.status(), 403);
+        assert_eq!(app.send_as(&secret, Method::GET, "/dashboard/boards/ops/shares", None).await.status(), 403);
     }
     let web_editor = create_token(&app.db, "web-editor", Role::Editor, Some(&["web"])).await;
-    let refused = send_as(&app, &web_editor, Method::POST, "/dashboard/boards/ops/shares", body()).await;
+    let refused = app.send_as(&web_editor, Method::POST, "/dashboard/boards/ops/shares", body()).await;
     assert_eq!(refused.status(), 403, "as for every other change to a board outside its list");
-    assert_eq!(send_as(&app, &web_editor, Method::POST, "/dashboard/boards/web/shares", body()).await.status(), 201);
+    assert_eq!(app.send_as(&web_editor, Method::POST, "/dashboard/boards/web/shares", body()).await.status(), 201);
     assert_eq!(app.post("/dashboard/boards/ops/shares", json!({"name": "tv"})).await.status(), 201, "an admin");
     assert_eq!(app.client.get(app.url("/dashboard/boards/ops/shares")).send().await.unwrap().status(), 401);
 }

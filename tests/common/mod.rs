@@ -88,7 +88,18 @@ impl TestApp {
 
     /// A JSON request with the test's token.
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> reqwest::Response {
-        let mut request = self.client.request(method, self.url(path)).bearer_auth(&self.token);
+        self.send_as(&self.token, method, path, body).await
+    }
+
+    /// [`Self::send`] with another token's secret.
+    pub async fn send_as(
+        &self,
+        secret: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Json>,
+    ) -> reqwest::Response {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(secret);
         if let Some(body) = body {
             request = request.json(&body);
         }
