@@ -3,7 +3,7 @@
 //! The folders follow the request: `config` (settings), `http` (routes, extractors, errors),
 //! `domain` (validated types), `store` (SQL), `realtime` (fan-out, Redis, polling), `jobs`
 //! (background jobs), `cli` (the commands), `loadtest` (`dashboard loadtest`); `startup` builds
-//! the server and `telemetry` the logs. The path of a value through them: docs/architecture.md.
+//! the server, `telemetry` the logs and `tls` the crypto provider. The path of a value through them: docs/architecture.md.
 
 pub mod cli;
 pub mod config;
@@ -15,3 +15,4 @@ pub mod realtime;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

@@ -168,6 +168,7 @@ impl SourceClient {
                 Err(refused) => attempt.error(refused),
             }
         });
+        crate::tls::use_ring();
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(policy)

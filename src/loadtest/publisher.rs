@@ -54,6 +54,7 @@ pub struct Publisher {
 impl Publisher {
     /// Checks the destination answers; on Dashboard, creates the board and widget if missing.
     pub async fn prepare(destination: Destination, rate: f64) -> anyhow::Result<Self> {
+        crate::tls::use_ring();
         let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build()?;
         if let Destination::Dashboard { origin, token, board } = &destination {
             let boards = origin.join("/dashboard/boards")?;

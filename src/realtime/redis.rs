@@ -112,15 +112,8 @@ async fn send(pool: Pool, channel: String, message: String) {
     }
 }
 
-/// rustls is built with two crypto providers, ring (sqlx's) and aws-lc-rs (reqwest's), so it
-/// cannot pick one for redis's `rediss://` connections by itself and would panic there: they use
-/// ring, as sqlx does. Called before each connection is made; only the first call sets it.
-fn choose_tls_provider() {
-    let _already_chosen = rustls::crypto::ring::default_provider().install_default();
-}
-
 fn build_pool(url: &str) -> Result<Pool, String> {
-    choose_tls_provider();
+    crate::tls::use_ring();
     Config::from_url(url)
         .builder()
         .map_err(|e| e.to_string())?
@@ -172,7 +165,7 @@ async fn listen(
     board_messages: &BoardMessages,
     ever_connected: &mut bool,
 ) -> redis::RedisResult<()> {
-    choose_tls_provider();
+    crate::tls::use_ring();
     let client = redis::Client::open(url)?;
     let mut pubsub = tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub())
         .await

@@ -222,7 +222,7 @@ async fn serve_with_json_logs(url: &str, port: u16, env: &[(&str, &str)]) -> std
         .spawn()
         .unwrap();
     for _ in 0..100 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_ok() {
+        if crate::common::http_client().get(format!("http://127.0.0.1:{port}/health")).send().await.is_ok() {
             return server;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -254,13 +254,21 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
     let port = free_port();
     let database = fresh_database().await;
     let server = serve_with_json_logs(&database, port, &[("PIDFILE", pidfile.to_str().unwrap())]).await;
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects = crate::common::no_redirects();
     let sign_in = no_redirects.get(format!("http://127.0.0.1:{port}/manage")).send().await.unwrap();
     assert_eq!(sign_in.status(), 303);
-    let missing = reqwest::get(format!("http://127.0.0.1:{port}/dashboard/boards/nope")).await.unwrap();
+    let missing = crate::common::http_client()
+        .get(format!("http://127.0.0.1:{port}/dashboard/boards/nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     let share_secret = "5ec2e7".repeat(10) + "5ec2";
-    let share = reqwest::get(format!("http://127.0.0.1:{port}/s/{share_secret}?kiosk=1")).await.unwrap();
+    let share = crate::common::http_client()
+        .get(format!("http://127.0.0.1:{port}/s/{share_secret}?kiosk=1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(share.status(), 404);
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     assert_eq!(pid.trim(), server.id().to_string());
@@ -287,7 +295,7 @@ async fn the_logged_client_is_the_peer_unless_the_proxy_is_trusted() {
     for (trust_proxy, client, scheme) in [("false", "127.0.0.1", "http"), ("true", "6.6.6.6", "https")] {
         let port = free_port();
         let server = serve_with_json_logs(&url, port, &[("TRUST_PROXY", trust_proxy)]).await;
-        let response = reqwest::Client::new()
+        let response = crate::common::http_client()
             .get(format!("http://127.0.0.1:{port}/health?probe"))
             .header("X-Forwarded-For", "1.2.3.4, 6.6.6.6")
             .header("X-Forwarded-Proto", "https")

@@ -8,11 +8,6 @@ use serde_json::{Value as Json, json};
 
 use crate::common::TestApp;
 
-/// A client that does not follow redirects, so a test sees the 308 itself.
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
 /// A 429 as the API gives it: `Retry-After` in whole seconds and the JSON error body.
 async fn assert_rate_limited(response: Response) -> u64 {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -111,7 +106,7 @@ fn hsts(headers: &HeaderMap) -> Option<&str> {
 #[tokio::test]
 async fn force_https_redirects_plain_requests_and_sends_hsts_over_https() {
     let app = TestApp::spawn_with(&[("FORCE_HTTPS", "true"), ("TRUST_PROXY", "true")]).await;
-    let client = no_redirects();
+    let client = crate::common::no_redirects();
 
     let plain = client.get(app.url("/dashboard/boards/ops?kiosk=1")).send().await.unwrap();
     assert_eq!(plain.status(), StatusCode::PERMANENT_REDIRECT);
@@ -133,7 +128,12 @@ async fn force_https_redirects_plain_requests_and_sends_hsts_over_https() {
 #[tokio::test]
 async fn an_untrusted_forwarded_proto_does_not_count_as_https() {
     let app = TestApp::spawn_with(&[("FORCE_HTTPS", "true")]).await;
-    let forged = no_redirects().get(app.url("/dashboard")).header("X-Forwarded-Proto", "https").send().await.unwrap();
+    let forged = crate::common::no_redirects()
+        .get(app.url("/dashboard"))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), StatusCode::PERMANENT_REDIRECT);
 
     let app = TestApp::spawn_with(&[("TRUST_PROXY", "true")]).await;

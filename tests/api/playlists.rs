@@ -145,7 +145,7 @@ async fn a_playlist_share_link_admits_to_its_boards_and_is_listed_and_revoked_as
     assert_eq!(app.post("/dashboard/playlists", playlist).await.status(), 201);
     let share = json_of(app.post("/dashboard/playlists/tv/shares", json!({"name": "lobby"})).await).await;
     let link = share["url"].as_str().unwrap();
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects = crate::common::no_redirects();
     let admitted = no_redirects.get(app.url(&format!("{link}?kiosk=1"))).send().await.unwrap();
     assert_eq!(admitted.status(), 303);
     assert_eq!(admitted.headers()["location"], "/playlists/tv?kiosk=1");

@@ -40,6 +40,23 @@ pub struct TestApp {
     database: Option<TestDatabase>,
 }
 
+/// A client for the tests' loopback servers; the process's TLS provider is named first, as the
+/// app does, or reqwest would refuse to build.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    dashboard::tls::use_ring();
+    reqwest::Client::builder()
+}
+
+pub fn http_client() -> reqwest::Client {
+    client_builder().build().expect("a plain client builds")
+}
+
+/// A client that does not follow redirects, so a test sees them itself (a browser without any
+/// credential, say).
+pub fn no_redirects() -> reqwest::Client {
+    client_builder().redirect(reqwest::redirect::Policy::none()).build().expect("a plain client builds")
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(&[]).await
@@ -70,7 +87,7 @@ impl TestApp {
             db,
             database_url: database_url.to_string(),
             token,
-            client: reqwest::Client::new(),
+            client: http_client(),
             env,
             shutdown,
             server,

@@ -100,12 +100,16 @@ impl PrivateRedis {
     }
 
     /// `(all clients, subscribed clients)` from `CLIENT LIST`, not counting the one asking.
+    /// Clients that have sent a command, besides the one asking (a connection still in its
+    /// TLS handshake is listed too, with no command yet), and of those, the subscribed ones.
     pub async fn client_counts(&self) -> (usize, usize) {
         let client = redis::Client::open(self.url()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         let list: String = redis::cmd("CLIENT").arg("LIST").query_async(&mut conn).await.unwrap();
-        let subscribed = list.lines().filter(|line| !line.contains(" sub=0 ")).count();
-        (list.lines().count() - 1, subscribed)
+        let others: Vec<&str> =
+            list.lines().filter(|line| !line.contains(" cmd=NULL ") && !line.contains(" cmd=client|list ")).collect();
+        let subscribed = others.iter().filter(|line| !line.contains(" sub=0 ")).count();
+        (others.len(), subscribed)
     }
 }
 

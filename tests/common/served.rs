@@ -30,7 +30,7 @@ impl Server {
             .unwrap();
         let server = Self { child, base: format!("http://127.0.0.1:{port}") };
         for _ in 0..100 {
-            if reqwest::get(server.url("/health")).await.is_ok() {
+            if crate::common::http_client().get(server.url("/health")).send().await.is_ok() {
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -54,7 +54,8 @@ impl Server {
     }
 
     pub async fn events_delivered(&self) -> u64 {
-        let debug: Json = reqwest::get(self.url("/dashboard/debug")).await.unwrap().json().await.unwrap();
+        let debug: Json =
+            crate::common::http_client().get(self.url("/dashboard/debug")).send().await.unwrap().json().await.unwrap();
         debug["stream"]["events_delivered"].as_u64().unwrap()
     }
 }

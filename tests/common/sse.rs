@@ -50,7 +50,7 @@ pub struct SseClient {
 
 impl SseClient {
     pub async fn connect(url: &str, last_event_id: Option<i64>) -> Self {
-        let mut request = reqwest::Client::new().get(url);
+        let mut request = crate::common::http_client().get(url);
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }

@@ -390,7 +390,7 @@ impl<'a> ManageSession<'a> {
 
     /// A session whose every request carries these headers (a proxy's, say).
     async fn anonymous_with(app: &'a TestApp, headers: HeaderMap) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::common::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
             .build()
@@ -420,7 +420,7 @@ impl<'a> ManageSession<'a> {
     /// The same cookies and CSRF token, in another client (a copied cookie), possibly for another
     /// instance of the app.
     fn copy_to<'b>(&self, app: &'b TestApp) -> ManageSession<'b> {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = crate::common::no_redirects();
         ManageSession { app, client, cookies: self.cookies.clone(), csrf: self.csrf.clone() }
     }
 
@@ -528,7 +528,7 @@ async fn cookies_are_secure_when_the_trusted_proxy_says_https() {
     app.create_board("ops", &[]).await;
     let share: Json = app.post("/dashboard/boards/ops/shares", json!({"name": "tv"})).await.json().await.unwrap();
     let cookie = format!("dashboard_share_{}", share["id"]);
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects = crate::common::no_redirects();
     for (forwarded, secure) in [(behind_proxy(&[("x-forwarded-proto", "https")]), true), (plain, false)] {
         let link = app.url(share["url"].as_str().unwrap());
         let response = no_redirects.get(link).headers(forwarded).send().await.unwrap();
@@ -1162,7 +1162,7 @@ async fn share_links_are_made_listed_and_revoked_on_the_board_page() {
     assert!(body.contains("lobby &#60;tv&#62;") || body.contains("lobby &lt;tv&gt;"), "escaped");
     let start = body.find("/s/").expect("the link's address is shown") + 3;
     let secret = &body[start..start + 64];
-    let visitor = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let visitor = crate::common::no_redirects();
     let admitted = visitor.get(app.url(&format!("/s/{secret}"))).send().await.unwrap();
     assert_eq!(admitted.status(), 303, "the address shown works");
 

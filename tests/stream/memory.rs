@@ -57,7 +57,7 @@ async fn bulk_resumes_and_history_reads_stay_within_a_memory_bound() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let url = server.url("/dashboard/boards/big/widgets/t/events?limit=1000");
     let reads = (0..HISTORY_READS).map(|_| async {
         let response = client.get(&url).send().await.unwrap();

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use dashboard::startup::Role;
+use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Method, redirect};
 use serde_json::{Value as Json, json};
 
 use super::WAIT;
@@ -31,14 +31,9 @@ async fn two_private_boards_and_a_link(app: &TestApp) -> (i64, String) {
     (share["id"].as_i64().unwrap(), share["url"].as_str().unwrap().to_string())
 }
 
-/// A fresh browser without any credential, that does not follow redirects.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(redirect::Policy::none()).build().unwrap()
-}
-
 /// Opens the link like a browser: returns the `name=value` of the cookie it set.
 async fn open_link(app: &TestApp, link: &str) -> String {
-    let response = browser().get(app.url(&format!("{link}?kiosk=1"))).send().await.unwrap();
+    let response = crate::common::no_redirects().get(app.url(&format!("{link}?kiosk=1"))).send().await.unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()[LOCATION], "/boards/vault?kiosk=1");
     let set = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
@@ -47,11 +42,11 @@ async fn open_link(app: &TestApp, link: &str) -> String {
 }
 
 async fn status_with(app: &TestApp, cookie: &str, path: &str) -> u16 {
-    browser().get(app.url(path)).header(COOKIE, cookie).send().await.unwrap().status().as_u16()
+    crate::common::no_redirects().get(app.url(path)).header(COOKIE, cookie).send().await.unwrap().status().as_u16()
 }
 
 async fn stream_with(app: &TestApp, cookie: &str, path: &str) -> SseClient {
-    SseClient::open(browser().get(app.url(path)).header(COOKIE, cookie)).await
+    SseClient::open(crate::common::no_redirects().get(app.url(path)).header(COOKIE, cookie)).await
 }
 
 #[tokio::test]
@@ -61,7 +56,12 @@ async fn a_share_link_shows_its_private_board_and_nothing_of_another() {
     assert_eq!(status_with(&app, "", "/boards/vault").await, 404, "private without the link");
     let cookie = open_link(&app, &link).await;
 
-    let page = browser().get(app.url("/boards/vault?kiosk=1")).header(COOKIE, &cookie).send().await.unwrap();
+    let page = crate::common::no_redirects()
+        .get(app.url("/boards/vault?kiosk=1"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains(TITLE));
     for path in
@@ -77,8 +77,15 @@ async fn a_share_link_shows_its_private_board_and_nothing_of_another() {
     ] {
         assert_eq!(status_with(&app, &cookie, path).await, 404, "{path}");
     }
-    let listed: Json =
-        browser().get(app.url("/dashboard")).header(COOKIE, &cookie).send().await.unwrap().json().await.unwrap();
+    let listed: Json = crate::common::no_redirects()
+        .get(app.url("/dashboard"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let slugs: Vec<_> = listed["boards"].as_array().unwrap().iter().map(|b| b["slug"].as_str().unwrap()).collect();
     assert_eq!(slugs, ["vault"]);
 
@@ -95,7 +102,9 @@ async fn a_share_link_shows_its_private_board_and_nothing_of_another() {
         assert_eq!(status_with(&app, forged, "/dashboard/boards/vault").await, 404, "{forged}");
     }
     // A cookie counts for reads only: a write with it and no token is refused.
-    let write = browser().request(Method::DELETE, app.url("/dashboard/boards/vault")).header(COOKIE, &cookie);
+    let write = crate::common::no_redirects()
+        .request(Method::DELETE, app.url("/dashboard/boards/vault"))
+        .header(COOKIE, &cookie);
     assert_eq!(write.send().await.unwrap().status(), 401);
 }
 
@@ -105,8 +114,12 @@ async fn opening_a_link_clears_the_cookies_of_links_that_no_longer_work() {
     let (id, link) = two_private_boards_and_a_link(&app).await;
     let stale = format!("dashboard_share_999={}", "ab".repeat(32));
     let forged_same_name = format!("dashboard_share_{id}=zz");
-    let response =
-        browser().get(app.url(&link)).header(COOKIE, format!("{stale}; {forged_same_name}")).send().await.unwrap();
+    let response = crate::common::no_redirects()
+        .get(app.url(&link))
+        .header(COOKIE, format!("{stale}; {forged_same_name}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 303);
     let set: Vec<&str> = response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
     assert_eq!(set.len(), 2, "{set:?}");
@@ -119,7 +132,7 @@ async fn opening_a_link_clears_the_cookies_of_links_that_no_longer_work() {
 async fn an_unknown_or_malformed_link_is_the_404_page() {
     let app = TestApp::spawn().await;
     for path in [format!("/s/{}", "ab".repeat(32)), "/s/short".into(), "/s/%00%ff".into()] {
-        let response = browser().get(app.url(&path)).send().await.unwrap();
+        let response = crate::common::no_redirects().get(app.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
         assert!(response.headers().get(SET_COOKIE).is_none());
         assert!(response.text().await.unwrap().contains("does not work"), "{path}");
@@ -150,7 +163,7 @@ async fn ending_the_link_ends_its_streams(stop: impl AsyncFnOnce(&TestApp, i64))
     }
     assert!(!unrelated.ends_within(Duration::from_millis(100)).await, "an anonymous stream goes on");
     for app in [&writer, &reader] {
-        let page = browser().get(app.url(&link)).send().await.unwrap();
+        let page = crate::common::no_redirects().get(app.url(&link)).send().await.unwrap();
         assert_eq!(page.status(), 404);
         assert!(page.text().await.unwrap().contains("does not work"));
         assert_eq!(status_with(app, &cookie, "/boards/vault").await, 404);
