@@ -14,6 +14,8 @@ use common::TestApp;
 use dashboard::domain::Value;
 use dashboard::startup::Role;
 use dashboard::store::{events, widgets};
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use serde_json::{Value as Json, json};
@@ -131,6 +133,13 @@ impl Browser {
         self.click(&format!("{form} button[type=submit]")).await;
         let loaded = "!window.__submitted && document.readyState === 'complete'";
         self.wait_for("the next page", loaded, WAIT).await;
+    }
+
+    /// Signs in to the management pages with the test's admin token.
+    async fn sign_in(&self, app: &TestApp) {
+        self.goto(&app.url("/manage/sign-in")).await;
+        self.fill("#f-token", &app.token).await;
+        self.submit("form").await;
     }
 
     async fn path(&self) -> String {
@@ -599,9 +608,7 @@ async fn an_admin_creates_a_push_token_on_the_token_page_and_a_script_pushes_wit
     let app = TestApp::spawn().await;
     app.create_board("ops", &[("n", "number")]).await;
     with_browser(1280, 900, async |browser| {
-        browser.goto(&app.url("/manage/sign-in")).await;
-        browser.fill("#f-token", &app.token).await;
-        browser.submit("form").await;
+        browser.sign_in(&app).await;
         browser.click("a[href=\"/manage/tokens\"]").await;
         browser.wait_for("the token page", "location.pathname === '/manage/tokens'", WAIT).await;
 
@@ -626,6 +633,74 @@ async fn an_admin_creates_a_push_token_on_the_token_page_and_a_script_pushes_wit
         browser.wait_for("the pushed value", &shown, WAIT).await;
     })
     .await;
+}
+
+/// The keys of the cards (or the layout editor's tiles) `selector` finds, in the page's order.
+async fn keys_in_order(browser: &Browser, selector: &str) -> Json {
+    browser.eval(&format!("return [...document.querySelectorAll('{selector}')].map((e) => e.dataset.key)")).await
+}
+
+/// Drags `from` onto `to` with the mouse, through pointer moves in between, as a hand would.
+async fn drag_onto(browser: &Browser, from: &str, to: &str) {
+    let find = |css: &str| {
+        let css = css.to_string();
+        async move { browser.client.find(Locator::Css(&css)).await.unwrap_or_else(|e| panic!("{css}: {e}")) }
+    };
+    let (from, to) = (find(from).await, find(to).await);
+    let step = Some(Duration::from_millis(300));
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement { element: from, duration: None, x: 0.0, y: 0.0 })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::MoveToElement { element: to, duration: step, x: 0.0, y: 0.0 })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    browser.client.perform_actions(mouse).await.expect("the drag is performed");
+}
+
+#[tokio::test]
+async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_without_a_reload() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("wall", &[("x", "number"), ("y", "text"), ("z", "status")]).await;
+    with_browser(1400, 900, async |viewer| {
+        open_live(viewer, &app.url("/boards/wall")).await;
+        viewer.mark_document().await;
+        with_browser(1280, 1000, async |editor| {
+            editor.sign_in(&app).await;
+            editor.goto(&app.url("/manage/boards/wall")).await;
+            editor
+                .wait_for("the editor", "document.getElementById('layout-editor').dataset.state === 'clean'", WAIT)
+                .await;
+            editor.eval("document.getElementById('layout-editor').scrollIntoView(); return null").await;
+
+            drag_onto(editor, ".layout-tile[data-key=x]", ".layout-tile[data-key=z]").await;
+            assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "z", "x"]), "x took z's place");
+            let tile_y = editor.client.find(Locator::Css(".layout-tile[data-key=y]")).await.unwrap();
+            tile_y.send_keys(&(Key::Shift + &Key::Right)).await.unwrap();
+            let y = "document.querySelector('.layout-tile[data-key=y]')";
+            let size = format!(
+                "return [{y}.dataset.width, {y}.className.match(/\\bw-\\d+/g), {y}.classList.contains('is-changed')]"
+            );
+            assert_eq!(editor.eval(&size).await, json!(["2", ["w-2"], true]), "y one column wider, marked unsaved");
+            assert_eq!(editor.text("#layout-status").await, "Unsaved changes");
+            editor.screenshot("layout-editor-unsaved").await;
+
+            editor.click("#layout-save").await;
+            let saved = "document.getElementById('layout-status').textContent === 'Layout saved'";
+            editor.wait_for("the layout saved", saved, WAIT).await;
+            editor.screenshot("layout-editor-saved").await;
+        })
+        .await;
+
+        let rearranged = "[...document.querySelectorAll('#board .card')].map((c) => c.dataset.key).join() === 'y,z,x'";
+        viewer.wait_for("the board in its new order", rearranged, WAIT).await;
+        let wide = "document.querySelector('#board .card[data-key=y]').classList.contains('w-2')";
+        viewer.wait_for("y two columns wide", wide, WAIT).await;
+        viewer.assert_not_reloaded().await;
+        viewer.screenshot("layout-board-rearranged").await;
+    })
+    .await;
+    let board: Json = app.get("/dashboard/boards/wall").await.json().await.unwrap();
+    assert_eq!(board["widgets"][0]["config"], json!({"width": 2, "height": 1}));
 }
 
 #[tokio::test]
