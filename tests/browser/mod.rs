@@ -26,6 +26,8 @@ const INSTALL: &str = "apt-get update && apt-get install -y chromium chromium-dr
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long a live update may take to show (the issue's bar).
 const LIVE: Duration = Duration::from_secs(2);
+/// How long a drag with the mouse takes (the pointer moves through the way in between).
+const DRAG: Duration = Duration::from_millis(300);
 /// Waits for anything else: a test fails on what never happens, not on a slow machine.
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -640,20 +642,30 @@ async fn keys_in_order(browser: &Browser, selector: &str) -> Json {
     browser.eval(&format!("return [...document.querySelectorAll('{selector}')].map((e) => e.dataset.key)")).await
 }
 
-/// Drags `from` onto `to` with the mouse, through pointer moves in between, as a hand would.
-async fn drag_onto(browser: &Browser, from: &str, to: &str) {
-    let find = |css: &str| {
-        let css = css.to_string();
-        async move { browser.client.find(Locator::Css(&css)).await.unwrap_or_else(|e| panic!("{css}: {e}")) }
-    };
-    let (from, to) = (find(from).await, find(to).await);
-    let step = Some(Duration::from_millis(300));
+async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element {
+    browser.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+/// Presses the left button on `css`, moves to `to` through pointer moves in between, as a hand
+/// would, and lets go.
+async fn drag(browser: &Browser, css: &str, to: PointerAction) {
     let mouse = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveToElement { element: from, duration: None, x: 0.0, y: 0.0 })
+        .then(PointerAction::MoveToElement { element: element(browser, css).await, duration: None, x: 0.0, y: 0.0 })
         .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
-        .then(PointerAction::MoveToElement { element: to, duration: step, x: 0.0, y: 0.0 })
+        .then(to)
         .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
     browser.client.perform_actions(mouse).await.expect("the drag is performed");
+}
+
+/// Drags `from` onto the middle of `to`.
+async fn drag_onto(browser: &Browser, from: &str, to: &str) {
+    let to = element(browser, to).await;
+    drag(browser, from, PointerAction::MoveToElement { element: to, duration: Some(DRAG), x: 0.0, y: 0.0 }).await;
+}
+
+/// Drags `css` by this many pixels.
+async fn drag_by(browser: &Browser, css: &str, x: f64, y: f64) {
+    drag(browser, css, PointerAction::MoveBy { duration: Some(DRAG), x, y }).await;
 }
 
 #[tokio::test]
@@ -674,14 +686,21 @@ async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_w
 
             drag_onto(editor, ".layout-tile[data-key=x]", ".layout-tile[data-key=z]").await;
             assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "z", "x"]), "x took z's place");
-            let tile_y = editor.client.find(Locator::Css(".layout-tile[data-key=y]")).await.unwrap();
-            tile_y.send_keys(&(Key::Shift + &Key::Right)).await.unwrap();
+            element(editor, ".layout-tile[data-key=y]").await.send_keys(&(Key::Shift + &Key::Right)).await.unwrap();
             let y = "document.querySelector('.layout-tile[data-key=y]')";
             let size = format!(
                 "return [{y}.dataset.width, {y}.className.match(/\\bw-\\d+/g), {y}.classList.contains('is-changed')]"
             );
             assert_eq!(editor.eval(&size).await, json!(["2", ["w-2"], true]), "y one column wider, marked unsaved");
             assert_eq!(editor.text("#layout-status").await, "Unsaved changes");
+
+            element(editor, ".layout-tile[data-key=x]").await.send_keys(&Key::Left).await.unwrap();
+            assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "x", "z"]), "← moved x one earlier");
+            // Down by a little more than one row (5.5rem and the gap): the height snaps to 2.
+            drag_by(editor, ".layout-tile[data-key=x] .layout-resize", 0.0, 110.0).await;
+            let x = "document.querySelector('.layout-tile[data-key=x]')";
+            let size = format!("return [{x}.dataset.width, {x}.dataset.height, {x}.classList.contains('h-2')]");
+            assert_eq!(editor.eval(&size).await, json!(["1", "2", true]), "x two rows high");
             editor.screenshot("layout-editor-unsaved").await;
 
             editor.click("#layout-save").await;
@@ -691,16 +710,19 @@ async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_w
         })
         .await;
 
-        let rearranged = "[...document.querySelectorAll('#board .card')].map((c) => c.dataset.key).join() === 'y,z,x'";
+        let rearranged = "[...document.querySelectorAll('#board .card')].map((c) => c.dataset.key).join() === 'y,x,z'";
         viewer.wait_for("the board in its new order", rearranged, WAIT).await;
         let wide = "document.querySelector('#board .card[data-key=y]').classList.contains('w-2')";
         viewer.wait_for("y two columns wide", wide, WAIT).await;
+        let high = "document.querySelector('#board .card[data-key=x]').classList.contains('h-2')";
+        viewer.wait_for("x two rows high", high, WAIT).await;
         viewer.assert_not_reloaded().await;
         viewer.screenshot("layout-board-rearranged").await;
     })
     .await;
     let board: Json = app.get("/dashboard/boards/wall").await.json().await.unwrap();
-    assert_eq!(board["widgets"][0]["config"], json!({"width": 2, "height": 1}));
+    let configs: Vec<&Json> = board["widgets"].as_array().unwrap().iter().map(|w| &w["config"]).collect();
+    assert_eq!(configs[..2], [&json!({"width": 2, "height": 1}), &json!({"width": 1, "height": 2})]);
 }
 
 #[tokio::test]
