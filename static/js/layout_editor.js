@@ -116,7 +116,9 @@ grid.addEventListener('pointerup', (event) => {
   if (target) moveTo(tile, tiles().indexOf(target));
 });
 
+// The browser took the pointer away (a touch turned into a scroll, say): the drag ends where it is.
 grid.addEventListener('pointercancel', endDrag);
+grid.addEventListener('lostpointercapture', endDrag);
 
 function endDrag() {
   if (!drag) return;

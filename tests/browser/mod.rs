@@ -14,7 +14,7 @@ use common::TestApp;
 use dashboard::domain::Value;
 use dashboard::startup::Role;
 use dashboard::store::{events, widgets};
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction, TouchActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
@@ -646,26 +646,27 @@ async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element 
     browser.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
-/// Presses the left button on `css`, moves to `to` through pointer moves in between, as a hand
-/// would, and lets go.
-async fn drag(browser: &Browser, css: &str, to: PointerAction) {
-    let mouse = MouseActions::new("mouse".into())
+/// Puts `pointer` (a mouse or a finger) down on `css`, moves it to `to` through the way in
+/// between, as a hand would, and lifts it.
+async fn drag(browser: &Browser, pointer: impl InputSource<Action = PointerAction>, css: &str, to: PointerAction) {
+    let gesture = pointer
         .then(PointerAction::MoveToElement { element: element(browser, css).await, duration: None, x: 0.0, y: 0.0 })
         .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
         .then(to)
         .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
-    browser.client.perform_actions(mouse).await.expect("the drag is performed");
+    browser.client.perform_actions(gesture).await.expect("the drag is performed");
 }
 
-/// Drags `from` onto the middle of `to`.
+/// Drags `from` onto the middle of `to` with the mouse.
 async fn drag_onto(browser: &Browser, from: &str, to: &str) {
     let to = element(browser, to).await;
-    drag(browser, from, PointerAction::MoveToElement { element: to, duration: Some(DRAG), x: 0.0, y: 0.0 }).await;
+    let to = PointerAction::MoveToElement { element: to, duration: Some(DRAG), x: 0.0, y: 0.0 };
+    drag(browser, MouseActions::new("mouse".into()), from, to).await;
 }
 
-/// Drags `css` by this many pixels.
-async fn drag_by(browser: &Browser, css: &str, x: f64, y: f64) {
-    drag(browser, css, PointerAction::MoveBy { duration: Some(DRAG), x, y }).await;
+/// Drags `css` by this many pixels with a finger (a touch screen).
+async fn drag_by_touch(browser: &Browser, css: &str, x: f64, y: f64) {
+    drag(browser, TouchActions::new("finger".into()), css, PointerAction::MoveBy { duration: Some(DRAG), x, y }).await;
 }
 
 #[tokio::test]
@@ -696,8 +697,9 @@ async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_w
 
             element(editor, ".layout-tile[data-key=x]").await.send_keys(&Key::Left).await.unwrap();
             assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "x", "z"]), "← moved x one earlier");
-            // Down by a little more than one row (5.5rem and the gap): the height snaps to 2.
-            drag_by(editor, ".layout-tile[data-key=x] .layout-resize", 0.0, 110.0).await;
+            // A finger pulls the corner down a little more than one row (5.5rem and the gap): the
+            // height snaps to 2.
+            drag_by_touch(editor, ".layout-tile[data-key=x] .layout-resize", 0.0, 110.0).await;
             let x = "document.querySelector('.layout-tile[data-key=x]')";
             let size = format!("return [{x}.dataset.width, {x}.dataset.height, {x}.classList.contains('h-2')]");
             assert_eq!(editor.eval(&size).await, json!(["1", "2", true]), "x two rows high");
