@@ -6,6 +6,8 @@
 //! share link by what it admits to (a board's slug, or `playlist:<name>`); after a rename, the new
 //! name (the details hold the old one).
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{Map, Value as Json, json};
 use sqlx::{Acquire, PgConnection};
 
@@ -127,11 +129,12 @@ pub async fn save_layout(
 ) -> StoreResult<Result<SavedLayout, ValidationErrors>> {
     let mut tx = conn.begin().await?;
     let old = widgets::of_board_locked(&mut tx, board.id).await?;
+    let keys: HashSet<&str> = old.iter().map(|w| w.key.as_str()).collect();
     let mut unknown = ValidationErrors::default();
     for (i, placement) in layout.widgets.iter().enumerate() {
-        if !old.iter().any(|w| w.key == placement.key.as_str()) {
-            unknown
-                .add(format!("widgets[{i}].key"), format!("board {:?} has no widget {:?}", board.slug, placement.key));
+        let key = placement.key.as_str();
+        if !keys.contains(key) {
+            unknown.add(format!("widgets[{i}].key"), format!("board {:?} has no widget {key:?}", board.slug));
         }
     }
     if !unknown.is_empty() {
@@ -149,9 +152,10 @@ pub async fn save_layout(
 
 /// `{"key": {"position": {"old", "new"}, "width": …, "height": …}}` of each widget that changed.
 fn layout_changes(old: &[WidgetRow], new: &[WidgetRow]) -> Map<String, Json> {
+    let old: HashMap<i64, &WidgetRow> = old.iter().map(|w| (w.id, w)).collect();
     let mut moved = Map::new();
     for after in new {
-        let Some(before) = old.iter().find(|w| w.id == after.id) else { continue };
+        let Some(before) = old.get(&after.id) else { continue };
         let mut changes = Changes::default();
         changes
             .field("position", &before.position, &after.position)

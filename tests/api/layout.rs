@@ -114,6 +114,9 @@ async fn every_refusal_names_its_field_and_changes_nothing() {
         (json!({"layout": [ok]}), "widgets"),
     ];
     let before = stored(&app).await;
+    let response = put_layout(&app, "ops", vec![place("x", 0, 1, 1)]).await;
+    let error: Json = response.json().await.unwrap();
+    assert_eq!(error["error"]["details"]["widgets[0].key"], "board \"ops\" has no widget \"x\"");
     for (body, field) in cases {
         let response = app.send(Method::PUT, "/dashboard/boards/ops/layout", Some(body.clone())).await;
         assert_eq!(response.status(), 422, "{body}");
