@@ -172,6 +172,7 @@ async function save() {
     const response = await fetch(form.action, { method: 'POST', body, headers: { Accept: 'application/json' } });
     const answer = response.headers.get('Content-Type')?.includes('json') ? await response.json() : null;
     if (response.ok && answer) return saved(answer);
+    markInvalid(answer?.error?.details);
     setStatus(`Not saved: ${refusal(response, answer)}`, 'error');
   } catch {
     setStatus('Not saved: the server could not be reached. Try again.', 'error');
@@ -184,15 +185,25 @@ function saved(answer) {
     const cell = document.querySelector(`[data-position-of="${CSS.escape(widget.key)}"]`);
     if (cell) cell.textContent = widget.position;
   }
-  for (const tile of tiles()) tile.classList.remove('is-changed');
+  for (const tile of tiles()) tile.classList.remove('is-changed', 'is-invalid');
   setStatus('Layout saved', 'saved');
+}
+
+/** Outlines the tiles the error names (`widgets[2].key`: the third tile sent). */
+function markInvalid(details) {
+  const sent = tiles();
+  for (const tile of sent) tile.classList.remove('is-invalid');
+  for (const field of Object.keys(details ?? {})) {
+    const index = field.match(/^widgets\[(\d+)\]/)?.[1];
+    sent[Number(index)]?.classList.add('is-invalid');
+  }
 }
 
 /** What the API's error says, with the fields it names; or why there is no such answer. */
 function refusal(response, answer) {
   const error = answer?.error;
   if (!error) return `the server answered ${response.status}; reload the page (you may have been signed out)`;
-  const details = Object.entries(error.details ?? {}).map(([field, problem]) => `${field} ${problem}`);
+  const details = Object.entries(error.details ?? {}).map(([field, problem]) => `${field}: ${problem}`);
   return details.length ? details.join('; ') : error.message;
 }
 

@@ -669,6 +669,38 @@ async fn drag_by_touch(browser: &Browser, css: &str, x: f64, y: f64) {
     drag(browser, TouchActions::new("finger".into()), css, PointerAction::MoveBy { duration: Some(DRAG), x, y }).await;
 }
 
+/// Signs in and opens the layout editor of `board`, scrolled into view.
+async fn open_layout_editor(editor: &Browser, app: &TestApp, board: &str) {
+    editor.sign_in(app).await;
+    editor.goto(&app.url(&format!("/manage/boards/{board}"))).await;
+    let ready = "document.getElementById('layout-editor').dataset.state === 'clean'";
+    editor.wait_for("the layout editor", ready, WAIT).await;
+    editor.eval("document.getElementById('layout-editor').scrollIntoView(); return null").await;
+}
+
+/// On board `wall` (x, y, z): drags x onto z, widens y with shift+→, moves x back one with ←
+/// and makes it two rows high by its corner, checking the editor after each step.
+async fn rearrange_the_wall(editor: &Browser) {
+    drag_onto(editor, ".layout-tile[data-key=x]", ".layout-tile[data-key=z]").await;
+    assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "z", "x"]), "x took z's place");
+    element(editor, ".layout-tile[data-key=y]").await.send_keys(&(Key::Shift + &Key::Right)).await.unwrap();
+    let y = "document.querySelector('.layout-tile[data-key=y]')";
+    let size =
+        format!("return [{y}.dataset.width, {y}.className.match(/\\bw-\\d+/g), {y}.classList.contains('is-changed')]");
+    assert_eq!(editor.eval(&size).await, json!(["2", ["w-2"], true]), "y one column wider, marked unsaved");
+    assert_eq!(editor.text("#layout-status").await, "Unsaved changes");
+
+    element(editor, ".layout-tile[data-key=x]").await.send_keys(&Key::Left).await.unwrap();
+    assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "x", "z"]), "← moved x one earlier");
+    // A finger pulls the corner down a little more than one row (5.5rem and the gap): the
+    // height snaps to 2.
+    drag_by_touch(editor, ".layout-tile[data-key=x] .layout-resize", 0.0, 110.0).await;
+    let x = "document.querySelector('.layout-tile[data-key=x]')";
+    let size = format!("return [{x}.dataset.width, {x}.dataset.height, {x}.classList.contains('h-2')]");
+    assert_eq!(editor.eval(&size).await, json!(["1", "2", true]), "x two rows high");
+    editor.screenshot("layout-editor-unsaved").await;
+}
+
 #[tokio::test]
 async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_without_a_reload() {
     let _one = ONE_BROWSER.lock().await;
@@ -678,33 +710,8 @@ async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_w
         open_live(viewer, &app.url("/boards/wall")).await;
         viewer.mark_document().await;
         with_browser(1280, 1000, async |editor| {
-            editor.sign_in(&app).await;
-            editor.goto(&app.url("/manage/boards/wall")).await;
-            editor
-                .wait_for("the editor", "document.getElementById('layout-editor').dataset.state === 'clean'", WAIT)
-                .await;
-            editor.eval("document.getElementById('layout-editor').scrollIntoView(); return null").await;
-
-            drag_onto(editor, ".layout-tile[data-key=x]", ".layout-tile[data-key=z]").await;
-            assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "z", "x"]), "x took z's place");
-            element(editor, ".layout-tile[data-key=y]").await.send_keys(&(Key::Shift + &Key::Right)).await.unwrap();
-            let y = "document.querySelector('.layout-tile[data-key=y]')";
-            let size = format!(
-                "return [{y}.dataset.width, {y}.className.match(/\\bw-\\d+/g), {y}.classList.contains('is-changed')]"
-            );
-            assert_eq!(editor.eval(&size).await, json!(["2", ["w-2"], true]), "y one column wider, marked unsaved");
-            assert_eq!(editor.text("#layout-status").await, "Unsaved changes");
-
-            element(editor, ".layout-tile[data-key=x]").await.send_keys(&Key::Left).await.unwrap();
-            assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "x", "z"]), "← moved x one earlier");
-            // A finger pulls the corner down a little more than one row (5.5rem and the gap): the
-            // height snaps to 2.
-            drag_by_touch(editor, ".layout-tile[data-key=x] .layout-resize", 0.0, 110.0).await;
-            let x = "document.querySelector('.layout-tile[data-key=x]')";
-            let size = format!("return [{x}.dataset.width, {x}.dataset.height, {x}.classList.contains('h-2')]");
-            assert_eq!(editor.eval(&size).await, json!(["1", "2", true]), "x two rows high");
-            editor.screenshot("layout-editor-unsaved").await;
-
+            open_layout_editor(editor, &app, "wall").await;
+            rearrange_the_wall(editor).await;
             editor.click("#layout-save").await;
             let saved = "document.getElementById('layout-status').textContent === 'Layout saved'";
             editor.wait_for("the layout saved", saved, WAIT).await;
@@ -725,6 +732,31 @@ async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_w
     let board: Json = app.get("/dashboard/boards/wall").await.json().await.unwrap();
     let configs: Vec<&Json> = board["widgets"].as_array().unwrap().iter().map(|w| &w["config"]).collect();
     assert_eq!(configs[..2], [&json!({"width": 2, "height": 1}), &json!({"width": 1, "height": 2})]);
+}
+
+#[tokio::test]
+async fn a_layout_the_server_refuses_says_why_and_stays_unsaved() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("wall", &[("a", "number"), ("b", "text")]).await;
+    with_browser(1280, 900, async |editor| {
+        open_layout_editor(editor, &app, "wall").await;
+        // Deleted while the editor is open: the editor still sends it.
+        assert_eq!(app.send(reqwest::Method::DELETE, "/dashboard/boards/wall/widgets/b", None).await.status(), 204);
+        element(editor, ".layout-tile[data-key=a]").await.send_keys(&Key::Right).await.unwrap();
+        editor.click("#layout-save").await;
+        let refused = "document.getElementById('layout-editor').dataset.state === 'error'";
+        editor.wait_for("the refusal", refused, WAIT).await;
+        let status = editor.text("#layout-status").await;
+        assert_eq!(status, "Not saved: widgets[0].key: board \"wall\" has no widget \"b\"");
+        let marked = editor.eval("return document.querySelector('.layout-tile[data-key=b]').className").await;
+        assert!(marked.as_str().unwrap().contains("is-invalid"), "{marked}");
+        assert_eq!(editor.eval("return document.getElementById('layout-save').disabled").await, json!(false));
+        editor.screenshot("layout-editor-refused").await;
+    })
+    .await;
+    let position: i32 = sqlx::query_scalar("SELECT position FROM widgets").fetch_one(&app.db).await.unwrap();
+    assert_eq!(position, 0, "nothing was saved");
 }
 
 #[tokio::test]
