@@ -94,6 +94,14 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// [`Self::integer`] that must be given.
+    pub fn required_integer(&mut self, name: &str, min: i64, max: i64) -> Option<i64> {
+        match self.raw(name) {
+            Some(_) => self.integer(name, min, max),
+            None => self.fail(name, "is required"),
+        }
+    }
+
     pub fn boolean(&mut self, name: &str) -> Option<bool> {
         match self.raw(name)? {
             Json::Bool(b) => Some(*b),

@@ -71,6 +71,9 @@ impl fmt::Display for WidgetKind {
     }
 }
 
+/// Highest `position` a widget may have (its place in the board's order).
+pub const MAX_POSITION: i64 = 10_000;
+
 pub(super) const NUL_MESSAGE: &str = "strings must not contain NUL characters";
 
 /// Whether a NUL character hides in any string or key: PostgreSQL's jsonb refuses it, so it is
@@ -112,7 +115,7 @@ impl NewWidget {
             None => f.fail("kind", "is required"),
         };
         let config = config_field(&mut f).unwrap_or_default();
-        let position = f.integer("position", 0, 10_000).map(|n| n as i32);
+        let position = f.integer("position", 0, MAX_POSITION).map(|n| n as i32);
         let errors = f.errors;
         match (key, title, kind) {
             (Some(key), Some(title), Some(kind)) if errors.is_empty() => {
@@ -133,7 +136,7 @@ impl WidgetPatch {
             key: f.raw("key").and_then(|_| slug_field(&mut f, "key")),
             title: f.raw("title").and_then(|_| f.required_string("title", 1, MAX_TITLE)),
             config: config_field(&mut f),
-            position: f.integer("position", 0, 10_000).map(|n| n as i32),
+            position: f.integer("position", 0, MAX_POSITION).map(|n| n as i32),
         };
         f.errors.into_result(patch)
     }

@@ -15,6 +15,9 @@ use super::value::TIMEZONE_MESSAGE;
 use super::widget::{NUL_MESSAGE, contains_nul};
 use chrono_tz::Tz;
 
+/// Widest column span a widget can ask for (`config.width`); a board fits it to its columns.
+pub const MAX_WIDTH: i64 = 12;
+
 /// Tallest row span a widget can ask for (`config.height`); the stylesheet has a class per span.
 pub const MAX_HEIGHT: i64 = 6;
 
@@ -84,7 +87,7 @@ impl ConfigKeys {
             thresholds: f.raw("thresholds").map(|raw| thresholds(f, raw)).unwrap_or_default(),
             max_points: f.integer("max_points", 1, 10_000),
             stale_after: f.integer("stale_after", 1, 31_536_000),
-            width: f.integer("width", 1, 12),
+            width: f.integer("width", 1, MAX_WIDTH),
             height: f.integer("height", 1, MAX_HEIGHT),
             horizontal: f.boolean("horizontal"),
             fit: f.choice("fit", &["contain", "cover"]),
@@ -194,6 +197,11 @@ impl WidgetConfig {
     /// Column span; the board fits it to its columns.
     pub fn width(&self) -> i64 {
         self.keys.width.unwrap_or(1)
+    }
+
+    /// Column span on a board of this many columns.
+    pub fn width_within(&self, columns: i64) -> i64 {
+        self.width().clamp(1, columns.max(1))
     }
 
     /// Row span.

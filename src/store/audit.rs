@@ -23,6 +23,9 @@ pub enum Action {
     WidgetCreated,
     WidgetUpdated,
     WidgetDeleted,
+    /// Widgets moved or resized by the layout editor, all at once (target: the board's slug;
+    /// details: each changed widget's old and new position, width and height).
+    LayoutUpdated,
     TokenCreated,
     TokenRevoked,
     /// A board turned public or private (target: the board's slug).
@@ -47,6 +50,7 @@ impl Action {
             Self::WidgetCreated => "widget.created",
             Self::WidgetUpdated => "widget.updated",
             Self::WidgetDeleted => "widget.deleted",
+            Self::LayoutUpdated => "layout.updated",
             Self::TokenCreated => "token.created",
             Self::TokenRevoked => "token.revoked",
             Self::VisibilityChanged => "visibility.changed",

@@ -6,7 +6,9 @@
 //! share link by what it admits to (a board's slug, or `playlist:<name>`); after a rename, the new
 //! name (the details hold the old one).
 
-use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value as Json, json};
 use sqlx::{Acquire, PgConnection};
 
 use super::StoreResult;
@@ -18,7 +20,8 @@ use super::shares::{self, ShareRow, Target};
 use super::tokens::{self, UnknownBoards};
 use super::widgets::{self, WidgetRow};
 use crate::domain::{
-    BoardFile, BoardPatch, NewBoard, NewPlaylist, NewShare, NewToken, NewWidget, PlaylistPatch, WidgetPatch,
+    BoardFile, BoardPatch, Layout, NewBoard, NewPlaylist, NewShare, NewToken, NewWidget, PlaylistPatch,
+    ValidationErrors, WidgetPatch,
 };
 
 pub async fn create_board(conn: &mut PgConnection, actor: &str, new: &NewBoard) -> StoreResult<BoardRow> {
@@ -107,6 +110,62 @@ pub async fn delete_widget(conn: &mut PgConnection, actor: &str, board: &str, ke
     audit::record(&mut tx, actor, Action::WidgetDeleted, &widget_target(board, key), json!({})).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A layout as saved: the board's widgets in their new order, and whether anything moved or
+/// changed size.
+pub struct SavedLayout {
+    pub widgets: Vec<WidgetRow>,
+    pub changed: bool,
+}
+
+/// Places the layout's widgets, all or none: a key that is not a widget of the board is an error
+/// naming `widgets[i].key`, and nothing is written. A layout that changes nothing leaves no entry.
+pub async fn save_layout(
+    conn: &mut PgConnection,
+    actor: &str,
+    board: &BoardRow,
+    layout: &Layout,
+) -> StoreResult<Result<SavedLayout, ValidationErrors>> {
+    let mut tx = conn.begin().await?;
+    let old = widgets::of_board_locked(&mut tx, board.id).await?;
+    let keys: HashSet<&str> = old.iter().map(|w| w.key.as_str()).collect();
+    let mut unknown = ValidationErrors::default();
+    for (i, placement) in layout.widgets.iter().enumerate() {
+        let key = placement.key.as_str();
+        if !keys.contains(key) {
+            unknown.add(format!("widgets[{i}].key"), format!("board {:?} has no widget {key:?}", board.slug));
+        }
+    }
+    if !unknown.is_empty() {
+        return Ok(Err(unknown));
+    }
+    widgets::place(&mut tx, board.id, layout).await?;
+    let new = widgets::of_board(&mut tx, board.id).await?;
+    let moved = layout_changes(&old, &new);
+    if !moved.is_empty() {
+        audit::record(&mut tx, actor, Action::LayoutUpdated, &board.slug, json!({ "widgets": moved })).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(SavedLayout { widgets: new, changed: !moved.is_empty() }))
+}
+
+/// `{"key": {"position": {"old", "new"}, "width": …, "height": …}}` of each widget that changed.
+fn layout_changes(old: &[WidgetRow], new: &[WidgetRow]) -> Map<String, Json> {
+    let old: HashMap<i64, &WidgetRow> = old.iter().map(|w| (w.id, w)).collect();
+    let mut moved = Map::new();
+    for after in new {
+        let Some(before) = old.get(&after.id) else { continue };
+        let mut changes = Changes::default();
+        changes
+            .field("position", &before.position, &after.position)
+            .field("width", &before.config.width(), &after.config.width())
+            .field("height", &before.config.height(), &after.config.height());
+        if !changes.is_empty() {
+            moved.insert(after.key.clone(), changes.into_json());
+        }
+    }
+    moved
 }
 
 /// Returns the new token's secret, which the entry does not hold; nothing is stored when a

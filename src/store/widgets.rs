@@ -9,7 +9,7 @@ use super::boards::BoardRow;
 use super::events::EventRow;
 use super::rows::{decode_each, decode_one};
 use super::{StoreError, StoreResult};
-use crate::domain::{NewWidget, WidgetConfig, WidgetKind, WidgetPatch};
+use crate::domain::{Layout, NewWidget, WidgetConfig, WidgetKind, WidgetPatch};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WidgetRow {
@@ -123,6 +123,16 @@ pub async fn of_board(conn: &mut PgConnection, board_id: i64) -> StoreResult<Vec
     Ok(decode_each(&rows, "widgets"))
 }
 
+/// [`of_board`], each row locked until the end of the transaction: what a layout changes from.
+pub async fn of_board_locked(conn: &mut PgConnection, board_id: i64) -> StoreResult<Vec<WidgetRow>> {
+    let rows =
+        sqlx::query(concat!(select_widgets!(), " WHERE w.board_id = $1 ORDER BY w.position, w.id FOR UPDATE OF w"))
+            .bind(board_id)
+            .fetch_all(conn)
+            .await?;
+    Ok(decode_each(&rows, "widgets"))
+}
+
 pub async fn list_with_latest(conn: &mut PgConnection, board: &BoardRow) -> StoreResult<Vec<WidgetView>> {
     let widgets = of_board(&mut *conn, board.id).await?;
     let mut latest = super::events::latest_per_widget(conn, board.id).await?;
@@ -195,6 +205,32 @@ pub async fn update(conn: &mut PgConnection, board: &str, key: &str, patch: &Wid
     .fetch_optional(&mut *conn)
     .await?;
     by_id(conn, id.ok_or(StoreError::NotFound)?).await
+}
+
+/// Gives each widget of the layout (keys of board `board_id`) its position and its config its
+/// `width` and `height`, keeping the config's other keys. Not audited: a change made for a caller
+/// goes through [`super::changes`].
+pub async fn place(conn: &mut PgConnection, board_id: i64, layout: &Layout) -> StoreResult<()> {
+    let keys: Vec<&str> = layout.widgets.iter().map(|p| p.key.as_str()).collect();
+    let positions: Vec<i32> = layout.widgets.iter().map(|p| p.position).collect();
+    let widths: Vec<i64> = layout.widgets.iter().map(|p| p.width).collect();
+    let heights: Vec<i64> = layout.widgets.iter().map(|p| p.height).collect();
+    // A stored config that is not an object reads as empty (`WidgetConfig::from_stored`).
+    sqlx::query(
+        "UPDATE widgets w SET position = u.position, updated_at = now(),
+                config = CASE jsonb_typeof(w.config) WHEN 'object' THEN w.config ELSE '{}' END
+                         || jsonb_build_object('width', u.width, 'height', u.height)
+         FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) AS u(key, position, width, height)
+         WHERE w.board_id = $1 AND w.key = u.key",
+    )
+    .bind(board_id)
+    .bind(keys)
+    .bind(positions)
+    .bind(widths)
+    .bind(heights)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Not audited: a change made for a caller goes through [`super::changes`].

@@ -8,6 +8,7 @@ mod events;
 mod harness;
 mod hostile;
 mod import;
+mod layout;
 mod limits;
 mod operator;
 mod ordering;

@@ -70,6 +70,7 @@ const ADMIN_DELETE: [u16; 14] = [401, 401, 401, 403, 403, 403, 403, 403, 403, 40
 fn routes(read_this: [u16; 14]) -> Vec<(Method, &'static str, Option<Json>, [u16; 14])> {
     let push = json!({"value": 1});
     let batch = json!({"events": [{"board": "this", "widget": "n", "value": {"value": 2}}]});
+    let layout = json!({"widgets": [{"key": "n", "position": 1, "width": 2, "height": 1}]});
     let playlist = json!({"name": "p-{n}", "title": "P", "interval_s": 5, "boards": ["this"]});
     vec![
         (Method::GET, "/dashboard", None, READ),
@@ -85,6 +86,7 @@ fn routes(read_this: [u16; 14]) -> Vec<(Method, &'static str, Option<Json>, [u16
         ),
         (Method::GET, "/dashboard/boards/this/widgets/n", None, read_this),
         (Method::PATCH, "/dashboard/boards/this/widgets/n", Some(json!({"title": "Renamed"})), EDIT),
+        (Method::PUT, "/dashboard/boards/this/layout", Some(layout), EDIT),
         (Method::DELETE, "/dashboard/boards/this/widgets/n", None, DELETED_BY_EDITOR),
         (Method::GET, "/dashboard/boards/this/widgets/n/events", None, read_this),
         (Method::POST, "/dashboard/boards/this/widgets/n/events", Some(push), PUSH),
@@ -223,6 +225,7 @@ async fn rows(app: &TestApp) -> Vec<i64> {
     counts.push(sqlx::query_scalar(shares).fetch_one(&app.db).await.unwrap());
     for query in [
         "SELECT count(*) FROM boards WHERE title = 'Renamed'",
+        "SELECT count(*) FROM widgets WHERE config ? 'width'",
         "SELECT count(*) FROM playlists",
         "SELECT count(*) FROM playlists WHERE title = 'Renamed'",
     ] {

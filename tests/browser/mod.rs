@@ -14,6 +14,8 @@ use common::TestApp;
 use dashboard::domain::Value;
 use dashboard::startup::Role;
 use dashboard::store::{events, widgets};
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction, TouchActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use serde_json::{Value as Json, json};
@@ -24,6 +26,8 @@ const INSTALL: &str = "apt-get update && apt-get install -y chromium chromium-dr
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long a live update may take to show (the issue's bar).
 const LIVE: Duration = Duration::from_secs(2);
+/// How long a drag with the mouse takes (the pointer moves through the way in between).
+const DRAG: Duration = Duration::from_millis(300);
 /// Waits for anything else: a test fails on what never happens, not on a slow machine.
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -131,6 +135,13 @@ impl Browser {
         self.click(&format!("{form} button[type=submit]")).await;
         let loaded = "!window.__submitted && document.readyState === 'complete'";
         self.wait_for("the next page", loaded, WAIT).await;
+    }
+
+    /// Signs in to the management pages with the test's admin token.
+    async fn sign_in(&self, app: &TestApp) {
+        self.goto(&app.url("/manage/sign-in")).await;
+        self.fill("#f-token", &app.token).await;
+        self.submit("form").await;
     }
 
     async fn path(&self) -> String {
@@ -599,9 +610,7 @@ async fn an_admin_creates_a_push_token_on_the_token_page_and_a_script_pushes_wit
     let app = TestApp::spawn().await;
     app.create_board("ops", &[("n", "number")]).await;
     with_browser(1280, 900, async |browser| {
-        browser.goto(&app.url("/manage/sign-in")).await;
-        browser.fill("#f-token", &app.token).await;
-        browser.submit("form").await;
+        browser.sign_in(&app).await;
         browser.click("a[href=\"/manage/tokens\"]").await;
         browser.wait_for("the token page", "location.pathname === '/manage/tokens'", WAIT).await;
 
@@ -626,6 +635,128 @@ async fn an_admin_creates_a_push_token_on_the_token_page_and_a_script_pushes_wit
         browser.wait_for("the pushed value", &shown, WAIT).await;
     })
     .await;
+}
+
+/// The keys of the cards (or the layout editor's tiles) `selector` finds, in the page's order.
+async fn keys_in_order(browser: &Browser, selector: &str) -> Json {
+    browser.eval(&format!("return [...document.querySelectorAll('{selector}')].map((e) => e.dataset.key)")).await
+}
+
+async fn element(browser: &Browser, css: &str) -> fantoccini::elements::Element {
+    browser.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+/// Puts `pointer` (a mouse or a finger) down on `css`, moves it to `to` through the way in
+/// between, as a hand would, and lifts it.
+async fn drag(browser: &Browser, pointer: impl InputSource<Action = PointerAction>, css: &str, to: PointerAction) {
+    let gesture = pointer
+        .then(PointerAction::MoveToElement { element: element(browser, css).await, duration: None, x: 0.0, y: 0.0 })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(to)
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    browser.client.perform_actions(gesture).await.expect("the drag is performed");
+}
+
+/// Drags `from` onto the middle of `to` with the mouse.
+async fn drag_onto(browser: &Browser, from: &str, to: &str) {
+    let to = element(browser, to).await;
+    let to = PointerAction::MoveToElement { element: to, duration: Some(DRAG), x: 0.0, y: 0.0 };
+    drag(browser, MouseActions::new("mouse".into()), from, to).await;
+}
+
+/// Drags `css` by this many pixels with a finger (a touch screen).
+async fn drag_by_touch(browser: &Browser, css: &str, x: f64, y: f64) {
+    drag(browser, TouchActions::new("finger".into()), css, PointerAction::MoveBy { duration: Some(DRAG), x, y }).await;
+}
+
+/// Signs in and opens the layout editor of `board`, scrolled into view.
+async fn open_layout_editor(editor: &Browser, app: &TestApp, board: &str) {
+    editor.sign_in(app).await;
+    editor.goto(&app.url(&format!("/manage/boards/{board}"))).await;
+    let ready = "document.getElementById('layout-editor').dataset.state === 'clean'";
+    editor.wait_for("the layout editor", ready, WAIT).await;
+    editor.eval("document.getElementById('layout-editor').scrollIntoView(); return null").await;
+}
+
+/// On board `wall` (x, y, z): drags x onto z, widens y with shift+→, moves x back one with ←
+/// and makes it two rows high by its corner, checking the editor after each step.
+async fn rearrange_the_wall(editor: &Browser) {
+    drag_onto(editor, ".layout-tile[data-key=x]", ".layout-tile[data-key=z]").await;
+    assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "z", "x"]), "x took z's place");
+    element(editor, ".layout-tile[data-key=y]").await.send_keys(&(Key::Shift + &Key::Right)).await.unwrap();
+    let y = "document.querySelector('.layout-tile[data-key=y]')";
+    let size =
+        format!("return [{y}.dataset.width, {y}.className.match(/\\bw-\\d+/g), {y}.classList.contains('is-changed')]");
+    assert_eq!(editor.eval(&size).await, json!(["2", ["w-2"], true]), "y one column wider, marked unsaved");
+    assert_eq!(editor.text("#layout-status").await, "Unsaved changes");
+
+    element(editor, ".layout-tile[data-key=x]").await.send_keys(&Key::Left).await.unwrap();
+    assert_eq!(keys_in_order(editor, ".layout-tile").await, json!(["y", "x", "z"]), "← moved x one earlier");
+    // A finger pulls the corner down a little more than one row (5.5rem and the gap): the
+    // height snaps to 2.
+    drag_by_touch(editor, ".layout-tile[data-key=x] .layout-resize", 0.0, 110.0).await;
+    let x = "document.querySelector('.layout-tile[data-key=x]')";
+    let size = format!("return [{x}.dataset.width, {x}.dataset.height, {x}.classList.contains('h-2')]");
+    assert_eq!(editor.eval(&size).await, json!(["1", "2", true]), "x two rows high");
+    editor.screenshot("layout-editor-unsaved").await;
+}
+
+#[tokio::test]
+async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_without_a_reload() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("wall", &[("x", "number"), ("y", "text"), ("z", "status")]).await;
+    with_browser(1400, 900, async |viewer| {
+        open_live(viewer, &app.url("/boards/wall")).await;
+        viewer.mark_document().await;
+        with_browser(1280, 1000, async |editor| {
+            open_layout_editor(editor, &app, "wall").await;
+            rearrange_the_wall(editor).await;
+            editor.click("#layout-save").await;
+            let saved = "document.getElementById('layout-status').textContent === 'Layout saved'";
+            editor.wait_for("the layout saved", saved, WAIT).await;
+            editor.screenshot("layout-editor-saved").await;
+        })
+        .await;
+
+        let rearranged = "[...document.querySelectorAll('#board .card')].map((c) => c.dataset.key).join() === 'y,x,z'";
+        viewer.wait_for("the board in its new order", rearranged, WAIT).await;
+        let wide = "document.querySelector('#board .card[data-key=y]').classList.contains('w-2')";
+        viewer.wait_for("y two columns wide", wide, WAIT).await;
+        let high = "document.querySelector('#board .card[data-key=x]').classList.contains('h-2')";
+        viewer.wait_for("x two rows high", high, WAIT).await;
+        viewer.assert_not_reloaded().await;
+        viewer.screenshot("layout-board-rearranged").await;
+    })
+    .await;
+    let board: Json = app.get("/dashboard/boards/wall").await.json().await.unwrap();
+    let configs: Vec<&Json> = board["widgets"].as_array().unwrap().iter().map(|w| &w["config"]).collect();
+    assert_eq!(configs[..2], [&json!({"width": 2, "height": 1}), &json!({"width": 1, "height": 2})]);
+}
+
+#[tokio::test]
+async fn a_layout_the_server_refuses_says_why_and_stays_unsaved() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.create_board("wall", &[("a", "number"), ("b", "text")]).await;
+    with_browser(1280, 900, async |editor| {
+        open_layout_editor(editor, &app, "wall").await;
+        // Deleted while the editor is open: the editor still sends it.
+        assert_eq!(app.send(reqwest::Method::DELETE, "/dashboard/boards/wall/widgets/b", None).await.status(), 204);
+        element(editor, ".layout-tile[data-key=a]").await.send_keys(&Key::Right).await.unwrap();
+        editor.click("#layout-save").await;
+        let refused = "document.getElementById('layout-editor').dataset.state === 'error'";
+        editor.wait_for("the refusal", refused, WAIT).await;
+        let status = editor.text("#layout-status").await;
+        assert_eq!(status, "Not saved: widgets[0].key: board \"wall\" has no widget \"b\"");
+        let marked = editor.eval("return document.querySelector('.layout-tile[data-key=b]').className").await;
+        assert!(marked.as_str().unwrap().contains("is-invalid"), "{marked}");
+        assert_eq!(editor.eval("return document.getElementById('layout-save').disabled").await, json!(false));
+        editor.screenshot("layout-editor-refused").await;
+    })
+    .await;
+    let position: i32 = sqlx::query_scalar("SELECT position FROM widgets").fetch_one(&app.db).await.unwrap();
+    assert_eq!(position, 0, "nothing was saved");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The HTML pages over real HTTP: what the server renders, its headers, and the
 //! management forms' sign-in, CSRF and validation.
 
+mod layout;
 mod widget_kinds;
 
 use crate::common;

@@ -193,7 +193,7 @@ pub fn card(view: &WidgetView, history: &[EventRow], columns: i64, now: DateTime
         key: widget.key.clone(),
         title: widget.title.clone(),
         kind: kind.as_str(),
-        width: config.width().clamp(1, columns.max(1)),
+        width: config.width_within(columns),
         height: config.height(),
         config_json: config.public_json().to_string(),
         stale_after,

@@ -4,6 +4,7 @@ mod boards;
 mod debug;
 mod events;
 mod health;
+pub mod layout;
 pub mod playlists;
 mod shares;
 mod smashing;
@@ -30,6 +31,7 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/boards/{board}/shares").get(shares::list).post(shares::create))
         .service(web::resource("/dashboard/boards/{board}/shares/{id}").delete(shares::revoke))
         .service(web::resource("/dashboard/boards/{board}/widgets").post(widgets::create))
+        .service(web::resource("/dashboard/boards/{board}/layout").put(layout::save))
         .service(web::resource("/dashboard/playlists").get(playlists::list).post(playlists::create))
         .service(
             web::resource("/dashboard/playlists/{playlist}")

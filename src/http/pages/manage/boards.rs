@@ -45,11 +45,39 @@ struct BoardFormPage {
 pub(super) struct Editing {
     board: BoardRow,
     widgets: Vec<WidgetView>,
+    /// The widgets as the layout editor draws them, in the board's order.
+    tiles: Vec<LayoutTile>,
     shares: Vec<ShareRow>,
     /// A share link just made: its address, shown this once.
     pub new_link: Option<NewLink>,
     /// Why the share link form was refused.
     pub share_error: Option<String>,
+}
+
+/// A widget on the layout editor's grid, drawn with the board's own span classes.
+struct LayoutTile {
+    key: String,
+    title: String,
+    kind: &'static str,
+    /// `config.width` as stored (the editor sends it back unchanged unless the widget is resized).
+    width: i64,
+    /// The columns it spans on this board, which may be fewer.
+    shown_width: i64,
+    height: i64,
+}
+
+impl LayoutTile {
+    fn of(view: &WidgetView, columns: i64) -> Self {
+        let widget = &view.widget;
+        Self {
+            key: widget.key.clone(),
+            title: widget.title.clone(),
+            kind: widget.kind.as_str(),
+            width: widget.config.width(),
+            shown_width: widget.config.width_within(columns),
+            height: widget.config.height(),
+        }
+    }
 }
 
 pub(super) struct NewLink {
@@ -188,7 +216,8 @@ pub(super) async fn editing(state: &AppState, slug: &str) -> Result<Editing, Pag
     let board = boards::find(&mut conn, slug).await.map_err(board_missing(slug))?;
     let widgets = widgets::list_with_latest(&mut conn, &board).await?;
     let shares = shares::list(&state.db, Some(shares::Target::Board(slug))).await?;
-    Ok(Editing { board, widgets, shares, new_link: None, share_error: None })
+    let tiles = widgets.iter().map(|view| LayoutTile::of(view, board.columns.into())).collect();
+    Ok(Editing { board, widgets, tiles, shares, new_link: None, share_error: None })
 }
 
 /// The board's page as it is, with what the share link form left on it.

@@ -5,6 +5,7 @@
 mod audit;
 mod boards;
 mod forms;
+mod layout;
 mod playlists;
 mod session;
 mod shares;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
             .service(web::resource("/playlists/{playlist}/delete").post(playlists::delete))
             .service(web::resource("/boards/{board}").get(boards::edit).post(boards::update))
             .service(web::resource("/boards/{board}/delete").post(boards::delete))
+            .service(web::resource("/boards/{board}/layout").post(layout::save))
             .service(web::resource("/boards/{board}/shares").post(shares::create))
             .service(web::resource("/boards/{board}/shares/{id}/revoke").post(shares::revoke))
             .service(web::resource("/boards/{board}/new-widget").get(widgets::new).post(widgets::create))
