@@ -76,7 +76,9 @@ pub async fn open(
         shut_down: realtime.shutdown().is_cancelled(),
         _slot: slot,
     };
-    Ok(stream::iter([Ok(hello)]).chain(catch_up.into_stream()).chain(live.into_stream()))
+    // Boxed: the catch-up's futures (a replay's SQL reads) would otherwise take room in every
+    // stream's body for as long as it stays open, long after the catch-up ended.
+    Ok(stream::iter([Ok(hello)]).chain(catch_up.into_stream().boxed()).chain(live.into_stream()))
 }
 
 /// What a resuming client gets before live frames.
