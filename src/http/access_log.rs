@@ -5,6 +5,7 @@
 //! it from [`client_address`] instead; the fields it keeps have the default's names.
 
 use std::borrow::Cow;
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -27,7 +28,7 @@ impl RootSpanBuilder for AccessLog {
         let user_agent = request.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
         let target = logged_target(&route, request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""));
         let connection = request.connection_info();
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
             http.route = %route,
@@ -41,13 +42,26 @@ impl RootSpanBuilder for AccessLog {
             request_id = %request_id,
             exception.message = Empty,
             exception.details = Empty,
-        )
+            http.latency_ms = Empty,
+        );
+        drop(connection); // it borrows the request's extensions
+        request.extensions_mut().insert(Started(Instant::now()));
+        span
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        if let Ok(response) = outcome
+            && let Some(Started(at)) = response.request().extensions().get::<Started>()
+        {
+            span.record("http.latency_ms", at.elapsed().as_secs_f64() * 1000.0);
+        }
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
+
+/// When a request came in: its line's `http.latency_ms` is the time until its response began
+/// (for a stream, until it opened; the line itself is written when the stream ends).
+struct Started(Instant);
 
 /// A share link's address is its credential, which logs must not hold: its route stands in. A
 /// stream ticket in a query is one too, for a minute: its value is masked.

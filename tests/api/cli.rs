@@ -276,6 +276,8 @@ async fn serve_writes_its_pidfile_and_json_request_logs() {
     let request_line =
         lines.iter().find(|line| line.to_string().contains("/health")).expect("a log line for the request");
     assert!(request_line.to_string().contains("request_id"), "{request_line}");
+    assert!(request_line["span"]["http.latency_ms"].as_f64().is_some(), "{request_line}");
+    assert!(request_line["timestamp"].is_string(), "{request_line}");
     // A client's mistake is one request line (with its status), and a redirect to the sign-in
     // form is no server error.
     let not_found: Vec<_> = lines.iter().filter(|line| line.to_string().contains("/dashboard/boards/nope")).collect();
