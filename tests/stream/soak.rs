@@ -1,8 +1,9 @@
 //! The short form of `bench/soak` (issue 13, "Endurance"), about a minute, so a leak fails the
-//! build: a few hundred streams churn (drop and resume at once with `Last-Event-ID`) while
-//! pushes go round-robin to several widgets and the app's private Redis is killed and restarted.
-//! Afterwards every client has every event exactly once and in order, nothing answered 5xx, and
-//! the server's open files, stream slots and memory are back where they were.
+//! build. First a few hundred streams churn (drop and resume at once with `Last-Event-ID`) while
+//! pushes go round-robin to several widgets and the app's private Redis is killed and restarted:
+//! afterwards every client has every event exactly once and in order, nothing answered 5xx, and
+//! the server's open files, stream slots and memory are back where they were. Then thousands of
+//! streams are opened and closed in rounds: files and slots come back after each.
 //!
 //! The server is the in-process TestApp, so `/proc/self` is the server; the load comes from
 //! `dashboard loadtest` in a child process, whose sockets and memory are its own. CI runs every
@@ -26,6 +27,11 @@ const DURATION_S: u64 = 45;
 /// Redis dies this far into the run and comes back `REDIS_DOWN` later.
 const REDIS_KILL_AT: Duration = Duration::from_secs(DURATION_S / 2);
 const REDIS_DOWN: Duration = Duration::from_secs(2);
+
+/// Rounds of the open/close loop, and the streams each opens and closes (the harness's
+/// per-address limit is 1,000; the tester spreads them over 8 loopback addresses).
+const LOOP_ROUNDS: usize = 3;
+const LOOP_CLIENTS: u64 = 2000;
 
 /// Resident memory the server may gain from the first third of the run (after [`WARM_UP`]) to
 /// the last. Between the two, about 50/s × 27 s ≈ 1,350 streams churn: a leak of 3 KiB per
@@ -81,6 +87,28 @@ async fn a_minute_of_churn_through_a_redis_restart_loses_nothing_and_leaks_nothi
         growth <= MAX_RSS_GROWTH_KB,
         "RSS grew {growth} kB between the first and last third (bound {MAX_RSS_GROWTH_KB})"
     );
+    app.stop().await;
+}
+
+/// The short form of the 20,000-stream open/close loop: after each round, every slot is free
+/// and the open files are back. A socket or a slot kept per closed stream would show here as
+/// hundreds, round after round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_opened_and_closed_in_rounds_give_back_their_files_and_slots() {
+    // A short heartbeat, so streams whose client left are noticed soon after each round.
+    let app = TestApp::spawn_with(&[("SSE_HEARTBEAT_INTERVAL", "1")]).await;
+    let url = app.url("/dashboard/stream");
+    let clients = LOOP_CLIENTS.to_string();
+    for round in 1..=LOOP_ROUNDS {
+        let before = Resources::of(&app).await;
+        let (output, report) = loadtest(strings(&["--url", &url, "--clients", &clients, "--duration", "2"])).await;
+        assert!(output.status.success(), "round {round}: {report:#}");
+        assert_eq!(count(&report, "connected"), LOOP_CLIENTS, "round {round}: {report:#}");
+        let after = settled(&app, &before).await;
+        assert_eq!(after.streams, 0, "round {round}: every slot was freed: {after:?}");
+        let allowed = before.fds + after.pool.saturating_sub(before.pool) + FD_SLACK;
+        assert!(after.fds <= allowed, "round {round}: files back: {before:?} → {after:?} (at most {allowed})");
+    }
     app.stop().await;
 }
 
