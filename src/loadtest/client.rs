@@ -1,7 +1,8 @@
 //! One simulated browser: opens the stream, parses it, records which events it got and how
 //! late, and reconnects with `Last-Event-ID` after the server's `retry` delay when the stream
-//! drops, as `EventSource` does. A refusal (an HTTP error status, not an event stream) ends it,
-//! as it ends an `EventSource`. Told to churn (`--churn`), it drops its stream itself and
+//! drops, as `EventSource` does. A refusal (an HTTP error status other than 503, not an event
+//! stream) ends it, as it ends an `EventSource`; after a 503 it reopens the stream after the
+//! delay, as Dashboard's page does (static/js/stream.js). Told to churn (`--churn`), it drops its stream itself and
 //! reconnects at once with `Last-Event-ID`, as a reloading tab would.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
