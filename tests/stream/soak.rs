@@ -12,12 +12,17 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
+use tokio::sync::Mutex;
 
 use super::WAIT;
 use crate::common::TestApp;
 use crate::common::private_redis::PrivateRedis;
 use crate::common::served::proc_status_kb;
 use crate::loadtest::{count, loadtest, strings};
+
+/// `cargo test` runs tests as threads of one process: the two here take turns, so neither
+/// counts the other's files and memory (under cargo-nextest each has its process anyway).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 const CLIENTS: u64 = 300;
 const CHURN_PER_S: u64 = 50;
@@ -49,6 +54,7 @@ const FD_SLACK: u64 = 4;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minute_of_churn_through_a_redis_restart_loses_nothing_and_leaks_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let mut redis = PrivateRedis::start().await;
     // A short heartbeat, so streams whose client left are noticed soon after the run. Each
     // second's churn reconnects at once, each with a short replay: room for all of them, or the
@@ -96,6 +102,7 @@ async fn a_minute_of_churn_through_a_redis_restart_loses_nothing_and_leaks_nothi
 /// hundreds, round after round.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_opened_and_closed_in_rounds_give_back_their_files_and_slots() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     // A short heartbeat, so streams whose client left are noticed soon after each round.
     let app = TestApp::spawn_with(&[("SSE_HEARTBEAT_INTERVAL", "1")]).await;
     let url = app.url("/dashboard/stream");
