@@ -68,6 +68,7 @@ stop_server() {
 }
 
 # A fresh database, a token, and `dashboard serve` in pub/sub mode with room for 20,000 streams.
+# DASH_ENV="NAME=value ..." adds settings (bench/soak's).
 start_dashboard() {
   local admin=${BENCH_DATABASE_URL%/*}/postgres db=${BENCH_DATABASE_URL##*/}
   ! curl -s -o /dev/null "http://127.0.0.1:$DASH_PORT/" 2>/dev/null ||
@@ -77,9 +78,10 @@ start_dashboard() {
   DATABASE_URL=$BENCH_DATABASE_URL "$BIN" seed >/dev/null
   TOKEN=$(DATABASE_URL=$BENCH_DATABASE_URL "$BIN" token create "bench-$$-$RANDOM" 2>/dev/null)
   # Run from $RUN so no .env file applies: the environment below is the whole configuration.
+  # shellcheck disable=SC2086 # DASH_ENV is split into NAME=value words on purpose
   (cd "$RUN" && ulimit -n 20000 && exec env DATABASE_URL="$BENCH_DATABASE_URL" REDIS_URL="$BENCH_REDIS_URL" \
     REDIS_CHANNEL_PREFIX="bench-$$" HOST=127.0.0.1 PORT="$DASH_PORT" DEMO_FEED=false JOBS=off \
-    SSE_MAX_CONNECTIONS=20000 SSE_MAX_CONNECTIONS_PER_IP=20000 LOG_LEVEL=warn,dashboard=info "$BIN" serve) >"$RUN/dashboard.log" 2>&1 &
+    SSE_MAX_CONNECTIONS=20000 SSE_MAX_CONNECTIONS_PER_IP=20000 LOG_LEVEL=warn,dashboard=info ${DASH_ENV:-} "$BIN" serve) >"$RUN/dashboard.log" 2>&1 &
   SERVER_PIDS=$!
   for _ in $(seq 1 100); do
     kill -0 "$SERVER_PIDS" 2>/dev/null || die "dashboard serve exited; see $RUN/dashboard.log"

@@ -5,13 +5,15 @@ use std::time::Duration;
 use url::Url;
 
 use super::client::KeySource;
-use super::publisher::{Destination, Template};
+use super::publisher::{Destination, Template, WIDGET};
 
 pub const DEFAULT_URL: &str = "http://localhost:3000/dashboard/stream";
 pub const DEFAULT_BODY: &str = r#"{"seq":{seq},"sent_at_us":{sent_at_us}}"#;
 /// The board the publisher pushes to on Dashboard when `--boards` names none.
 pub const DEFAULT_BOARD: &str = "loadtest";
 const MAX_RATE: f64 = 10_000.0;
+/// Widgets `--widgets` may spread pushes over (each is created on the board if missing).
+const MAX_WIDGETS: u32 = 1000;
 
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = "Examples:
@@ -19,6 +21,7 @@ const MAX_RATE: f64 = 10_000.0;
   dashboard loadtest --clients 1000 --publish-rate 20 --token $TOKEN --duration 20 --json
   dashboard loadtest --url http://127.0.0.1:8081/dashboard/stream --clients 1000 \\
       --publish-rate 20 --publish-url http://127.0.0.1:8081/publish
+  dashboard loadtest --clients 2000 --churn 50 --publish-rate 50 --widgets 20 --token $TOKEN --duration 1800
 With no flags in a terminal it offers the scenarios as a menu.")]
 pub struct LoadtestArgs {
     /// The stream to open
@@ -57,6 +60,13 @@ pub struct LoadtestArgs {
     /// Body POSTed to --publish-url; {seq} and {sent_at_us} are replaced
     #[arg(long, default_value = DEFAULT_BODY)]
     pub publish_body: String,
+    /// Each second while measuring, this many open streams drop and reconnect at once with
+    /// Last-Event-ID, as a reloading tab would
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub churn: Option<u32>,
+    /// Spread pushes round-robin over this many widgets, loadtest-1..N (with --token only)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_WIDGETS)))]
+    pub widgets: Option<u32>,
     /// Seconds to wait after the last push for late events before counting them lost
     #[arg(long, default_value = "10", value_parser = parse_seconds)]
     pub drain: Duration,
@@ -75,6 +85,8 @@ pub struct Plan {
     pub clients: usize,
     pub duration: Duration,
     pub ramp: u32,
+    /// Open streams to drop and reconnect each second while measuring.
+    pub churn: Option<usize>,
     pub publish: Option<Publishing>,
     pub keys: KeySource,
     pub stats: bool,
@@ -99,6 +111,9 @@ impl Plan {
         for board in &args.boards {
             crate::domain::Slug::parse(board).map_err(|rule| anyhow::anyhow!("--boards: {board:?}: a slug {rule}"))?;
         }
+        if let Some(churn) = args.churn.filter(|churn| *churn > args.clients) {
+            anyhow::bail!("--churn {churn} is more than --clients {}: only open streams can churn", args.clients);
+        }
         let publish = publishing(&args, &url)?;
         let boards = match (&publish, args.boards.is_empty()) {
             (Some(Publishing { destination: Destination::Dashboard { board, .. }, .. }), true) => vec![board.clone()],
@@ -116,6 +131,7 @@ impl Plan {
             clients: args.clients as usize,
             duration: args.duration,
             ramp: args.ramp,
+            churn: args.churn.map(|churn| churn as usize),
             publish,
             keys,
             stats: args.stats,
@@ -132,8 +148,14 @@ fn publishing(args: &LoadtestArgs, stream_url: &Url) -> anyhow::Result<Option<Pu
         if args.publish_url.is_some() {
             anyhow::bail!("--publish-url needs --publish-rate (events per second)");
         }
+        if args.widgets.is_some() {
+            anyhow::bail!("--widgets needs --publish-rate and --token (it spreads Dashboard pushes)");
+        }
         return Ok(None);
     };
+    if args.widgets.is_some() && args.publish_url.is_some() {
+        anyhow::bail!("--widgets spreads pushes through Dashboard's API; it cannot be used with --publish-url");
+    }
     let destination = match (&args.publish_url, &args.token) {
         (Some(url), token) => Destination::Url {
             url: url.clone(),
@@ -144,12 +166,21 @@ fn publishing(args: &LoadtestArgs, stream_url: &Url) -> anyhow::Result<Option<Pu
             origin: stream_url.join("/")?,
             token: token.clone(),
             board: args.boards.first().cloned().unwrap_or_else(|| DEFAULT_BOARD.into()),
+            widgets: widget_keys(args.widgets),
         },
         (None, None) => {
             anyhow::bail!("--publish-rate needs --token (to push through Dashboard's API) or --publish-url")
         }
     };
     Ok(Some(Publishing { destination, rate }))
+}
+
+/// The widgets Dashboard pushes go to: `loadtest`, or `loadtest-1..N` with `--widgets N`.
+fn widget_keys(widgets: Option<u32>) -> Vec<String> {
+    match widgets {
+        None => vec![WIDGET.to_string()],
+        Some(n) => (1..=n).map(|i| format!("{WIDGET}-{i}")).collect(),
+    }
 }
 
 pub fn parse_http_url(raw: &str) -> Result<Url, String> {
@@ -208,10 +239,24 @@ mod tests {
             plan(&["--url", "http://127.0.0.1:3000/dashboard/stream", "--publish-rate", "20", "--token", "t"]).unwrap();
         assert_eq!(plan.stream_url.query(), Some("boards=loadtest"));
         assert_eq!(plan.keys, KeySource::EventId);
-        let Some(Publishing { destination: Destination::Dashboard { origin, board, .. }, .. }) = plan.publish else {
+        let Some(Publishing { destination: Destination::Dashboard { origin, board, widgets, .. }, .. }) = plan.publish
+        else {
             panic!("expected Dashboard publishing");
         };
         assert_eq!((origin.as_str(), board.as_str()), ("http://127.0.0.1:3000/", "loadtest"));
+        assert_eq!(widgets, ["loadtest"], "one widget unless --widgets says otherwise");
+        assert_eq!(plan.churn, None);
+    }
+
+    #[test]
+    fn widgets_and_churn_shape_a_soak() {
+        let flags = ["--clients", "2000", "--churn", "50", "--publish-rate", "50", "--widgets", "3", "--token", "t"];
+        let plan = plan(&flags).unwrap();
+        assert_eq!(plan.churn, Some(50));
+        let Some(Publishing { destination: Destination::Dashboard { widgets, .. }, .. }) = plan.publish else {
+            panic!("expected Dashboard publishing");
+        };
+        assert_eq!(widgets, ["loadtest-1", "loadtest-2", "loadtest-3"]);
     }
 
     #[test]
@@ -231,6 +276,13 @@ mod tests {
         assert!(refused(&["--duration", "0"]).contains("more than 0"));
         assert!(refused(&["--publish-rate", "0", "--token", "t"]).contains("more than 0"));
         assert!(refused(&["--boards", "Not A Slug"]).contains("--boards"));
+        assert!(refused(&["--clients", "10", "--churn", "11"]).contains("more than --clients"));
+        assert!(refused(&["--churn", "0"]).contains("churn"));
+        assert!(refused(&["--widgets", "2"]).contains("--publish-rate and --token"));
+        assert!(refused(&["--publish-rate", "1", "--token", "t", "--widgets", "0"]).contains("widgets"));
+        assert!(refused(&["--publish-rate", "1", "--token", "t", "--widgets", "1001"]).contains("widgets"));
+        let elsewhere = ["--publish-rate", "1", "--publish-url", "http://127.0.0.1:1/p", "--widgets", "2"];
+        assert!(refused(&elsewhere).contains("--publish-url"));
         let body = ["--publish-rate", "1", "--publish-url", "http://127.0.0.1:1/p", "--publish-body", "{}"];
         assert!(refused(&body).contains("{seq}"));
     }

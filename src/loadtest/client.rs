@@ -1,13 +1,16 @@
 //! One simulated browser: opens the stream, parses it, records which events it got and how
 //! late, and reconnects with `Last-Event-ID` after the server's `retry` delay when the stream
-//! drops, as `EventSource` does. A refusal (an HTTP error status, not an event stream) ends it,
-//! as it ends an `EventSource`.
+//! drops, as `EventSource` does. A refusal (an HTTP error status other than 503, not an event
+//! stream) ends it, as it ends an `EventSource`; after a 503 it reopens the stream after the
+//! delay, as Dashboard's page does (static/js/stream.js). Told to churn (`--churn`), it drops its stream itself and
+//! reconnects at once with `Last-Event-ID`, as a reloading tab would.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use memchr::memmem::Finder;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::http::{self, StreamError, Target};
@@ -40,8 +43,21 @@ pub struct Run {
 #[derive(Default)]
 pub struct Progress {
     pub last_key: AtomicI64,
+    /// Has had its stream open at least once.
     pub connected: AtomicBool,
+    /// Has its stream open right now (the churner picks only these).
+    pub streaming: AtomicBool,
     pub gave_up: AtomicBool,
+    /// Told by the churner to drop its stream and reconnect at once.
+    pub churn: Notify,
+}
+
+/// How a session ended.
+enum Ended {
+    /// The client dropped its stream itself, told to churn.
+    Churned,
+    /// The server or the network ended it, or it never opened.
+    Dropped(StreamError),
 }
 
 /// What one client saw, for the final report.
@@ -53,15 +69,17 @@ pub struct ClientReport {
 
 pub async fn run(run: Arc<Run>, index: usize) -> ClientReport {
     let mut client = Client { parser: Parser::new(), keys: Vec::new(), retry: DEFAULT_RETRY };
-    let mut first = true;
     loop {
-        if !first {
-            Stats::add(&run.stats.reconnects, 1);
-        }
-        first = false;
         let ended = tokio::select! {
             _ = run.stop.cancelled() => break,
             ended = client.session(&run, index) => ended,
+        };
+        let ended = match ended {
+            Ended::Churned => {
+                Stats::add(&run.stats.churned, 1);
+                continue;
+            }
+            Ended::Dropped(error) => error,
         };
         run.stats.error(ended.kind());
         if run.debug {
@@ -75,6 +93,7 @@ pub async fn run(run: Arc<Run>, index: usize) -> ClientReport {
             _ = run.stop.cancelled() => break,
             _ = tokio::time::sleep(client.retry) => {}
         }
+        Stats::add(&run.stats.reconnects, 1);
     }
     ClientReport { connected: run.progress[index].connected.load(Relaxed), keys: client.keys }
 }
@@ -86,33 +105,37 @@ struct Client {
 }
 
 impl Client {
-    /// One connection, from open to its end (which is always some kind of error or close).
-    async fn session(&mut self, run: &Run, index: usize) -> StreamError {
+    /// One connection, from open to its end (some kind of error or close, or churn).
+    async fn session(&mut self, run: &Run, index: usize) -> Ended {
         let resume = Some(self.parser.last_event_id()).filter(|id| !id.is_empty()).map(<[u8]>::to_vec);
         let mut stream = match http::open(&run.target, index, resume.as_deref()).await {
             Ok(stream) => stream,
-            Err(error) => return error,
+            Err(error) => return Ended::Dropped(error),
         };
-        let _open = OpenStream::new(&run.stats);
-        run.progress[index].connected.store(true, Relaxed);
+        let progress = &run.progress[index];
+        let _open = OpenStream::new(&run.stats, progress);
+        progress.connected.store(true, Relaxed);
         // A new connection starts a new parse; only the last event id carries over.
         let mut parser = Parser::new();
         parser.set_last_event_id(self.parser.last_event_id());
         self.parser = parser;
         let Self { parser, keys, retry } = self;
         loop {
-            let read = stream
-                .read(|body| {
+            // Dropping a read half-way loses nothing: only a whole event moves the last event id.
+            let read = tokio::select! {
+                read = stream.read(|body| {
                     Stats::add(&run.stats.bytes, body.len() as u64);
                     parser.feed(body, |item| on_item(run, index, keys, retry, item));
-                })
-                .await;
+                }) => read,
+                _ = progress.churn.notified() => return Ended::Churned,
+            };
             match read {
                 Ok(true) => {}
                 Ok(false) => {
-                    return StreamError::Network { kind: "stream_ended", detail: "the server ended the stream".into() };
+                    let detail = "the server ended the stream".into();
+                    return Ended::Dropped(StreamError::Network { kind: "stream_ended", detail });
                 }
-                Err(error) => return error,
+                Err(error) => return Ended::Dropped(error),
             }
         }
     }
@@ -188,19 +211,24 @@ fn describe(event: &Event<'_>) -> String {
     )
 }
 
-/// Counts a stream as open while it lives.
-struct OpenStream<'a>(&'a Stats);
+/// Counts a stream as open, in the run's total and in its client's progress, while it lives.
+struct OpenStream<'a> {
+    stats: &'a Stats,
+    progress: &'a Progress,
+}
 
 impl<'a> OpenStream<'a> {
-    fn new(stats: &'a Stats) -> Self {
+    fn new(stats: &'a Stats, progress: &'a Progress) -> Self {
         Stats::add(&stats.open, 1);
-        Self(stats)
+        progress.streaming.store(true, Relaxed);
+        Self { stats, progress }
     }
 }
 
 impl Drop for OpenStream<'_> {
     fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Relaxed);
+        self.stats.open.fetch_sub(1, Relaxed);
+        self.progress.streaming.store(false, Relaxed);
     }
 }
 

@@ -60,7 +60,8 @@ impl Target {
 pub enum StreamError {
     /// The server answered, but not with an event stream: retrying would not help.
     Refused { kind: String, detail: String },
-    /// The network failed: a browser would retry after its reconnection delay.
+    /// The network failed, or the server answered 503: a browser would retry after its
+    /// reconnection delay.
     Network { kind: &'static str, detail: String },
 }
 
@@ -191,6 +192,12 @@ async fn read_head(socket: &mut TcpStream, buffer: &mut BytesMut) -> Result<Fram
 
 fn check_head(response: &httparse::Response<'_, '_>) -> Result<Framing, StreamError> {
     let status = response.code.unwrap_or(0);
+    if status == 503 {
+        // "Retry shortly" (the database restarting, the stream full): EventSource alone would
+        // give up, but Dashboard's page reopens the stream from its last id, and so does a client.
+        let reason = response.reason.unwrap_or("");
+        return Err(StreamError::network("http_503", format!("HTTP 503 {reason}")));
+    }
     if status != 200 {
         let reason = response.reason.unwrap_or("");
         return Err(StreamError::refused(format!("http_{status}"), format!("HTTP {status} {reason}")));
@@ -331,6 +338,22 @@ mod tests {
     fn bad_chunk_framing_is_an_error_not_a_panic() {
         assert!(decode(Framing::Chunked { left: None }, &[b"zz\r\n"]).is_err());
         assert!(decode(Framing::Chunked { left: None }, &[b"2\r\nabXY"]).is_err());
+    }
+
+    /// The error `check_head` gives for a response head.
+    fn refusal(head: &[u8]) -> StreamError {
+        let mut headers = [httparse::EMPTY_HEADER; 8];
+        let mut response = httparse::Response::new(&mut headers);
+        response.parse(head).unwrap();
+        check_head(&response).err().expect("not an event stream")
+    }
+
+    #[test]
+    fn a_503_is_retried_and_other_error_statuses_end_the_client() {
+        let unavailable = refusal(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n");
+        assert!(matches!(unavailable, StreamError::Network { kind: "http_503", .. }), "{unavailable:?}");
+        let not_found = refusal(b"HTTP/1.1 404 Not Found\r\n\r\n");
+        assert!(matches!(not_found, StreamError::Refused { ref kind, .. } if kind == "http_404"), "{not_found:?}");
     }
 
     #[test]

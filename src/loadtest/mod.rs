@@ -7,12 +7,14 @@
 //!    stops here with one line);
 //! 2. ramp: start `--clients` client tasks at `--ramp` per second, then wait (at most
 //!    [`CONNECT_GRACE`]) until each has its stream open or has given up;
-//! 3. measure for `--duration`, publishing at `--publish-rate` if asked;
+//! 3. measure for `--duration`, publishing at `--publish-rate` if asked, and churning
+//!    `--churn` streams a second if asked;
 //! 4. drain: wait (at most `--drain`) until every connected client has the last published event;
 //! 5. report: each connected client must have received exactly the published keys, once each,
 //!    in order. Anything else makes the command fail.
 
 mod args;
+mod churn;
 mod client;
 mod http;
 mod limits;
@@ -73,12 +75,18 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         plan.clients,
         plan.duration
     );
+    let churning = run.stop.child_token();
+    if let Some(per_second) = plan.churn {
+        tokio::spawn(churn::run(run.clone(), per_second, churning.clone()));
+    }
     let published = match &publisher {
         Some(publisher) => {
             let keys = tokio::select! {
                 keys = publisher.run(plan.duration, &run.stats) => keys,
                 _ = interrupted.cancelled() => Vec::new(),
             };
+            // Churn stops with the pushes, so the drain below waits for streams that stay put.
+            churning.cancel();
             let last = keys.last().copied().unwrap_or(i64::MIN);
             wait_until(&interrupted, plan.drain, || all_caught_up(&run, last)).await;
             Some(keys)

@@ -12,15 +12,16 @@ use super::client::now_micros;
 use super::stats::Stats;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// The widget the publisher pushes to on Dashboard (created if missing).
+/// The widget the publisher pushes to on Dashboard (created if missing), and the stem of the
+/// widgets of `--widgets N` (`loadtest-1..N`).
 pub const WIDGET: &str = "loadtest";
 
 /// Where events are pushed.
 #[derive(Debug, Clone)]
 pub enum Destination {
-    /// Dashboard's API: `POST {origin}/dashboard/boards/{board}/widgets/loadtest/events`; the
-    /// key of an event is the id the API returns.
-    Dashboard { origin: Url, token: String, board: String },
+    /// Dashboard's API: `POST {origin}/dashboard/boards/{board}/widgets/{widget}/events`, taking
+    /// `widgets` in turn; the key of an event is the id the API returns.
+    Dashboard { origin: Url, token: String, board: String, widgets: Vec<String> },
     /// Any URL, with a body rendered from a template (and the token, if given, as a bearer
     /// token); the key of an event is its `{seq}`.
     Url { url: Url, template: Template, token: Option<String> },
@@ -56,12 +57,14 @@ impl Publisher {
     pub async fn prepare(destination: Destination, rate: f64) -> anyhow::Result<Self> {
         crate::tls::use_ring();
         let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build()?;
-        if let Destination::Dashboard { origin, token, board } = &destination {
+        if let Destination::Dashboard { origin, token, board, widgets } = &destination {
             let boards = origin.join("/dashboard/boards")?;
             create_if_missing(&http, boards.clone(), token, json!({"slug": board, "title": "Load test"})).await?;
-            let widgets = origin.join(&format!("/dashboard/boards/{board}/widgets"))?;
-            let widget = json!({"key": WIDGET, "title": "Load test", "kind": "number"});
-            create_if_missing(&http, widgets, token, widget).await?;
+            let url = origin.join(&format!("/dashboard/boards/{board}/widgets"))?;
+            for key in widgets {
+                let widget = json!({"key": key, "title": "Load test", "kind": "number"});
+                create_if_missing(&http, url.clone(), token, widget).await?;
+            }
         }
         Ok(Self { http, destination, rate })
     }
@@ -91,8 +94,9 @@ impl Publisher {
     fn send(&self, seq: u64) -> impl Future<Output = Result<i64, String>> + use<> {
         let sent_at_us = now_micros();
         let request = match &self.destination {
-            Destination::Dashboard { origin, token, board } => {
-                let path = format!("/dashboard/boards/{board}/widgets/{WIDGET}/events");
+            Destination::Dashboard { origin, token, board, widgets } => {
+                let widget = &widgets[(seq as usize - 1) % widgets.len()];
+                let path = format!("/dashboard/boards/{board}/widgets/{widget}/events");
                 let url = origin.join(&path).expect("a path joins an http origin");
                 self.http.post(url).bearer_auth(token).json(&json!({"value": seq, "sent_at_us": sent_at_us}))
             }

@@ -21,7 +21,10 @@ pub struct Report {
     pub connected: usize,
     /// Clients that never did.
     pub failed: usize,
+    /// Reconnections after the server or the network ended a stream.
     pub reconnects: u64,
+    /// Reconnections of streams the tester dropped itself (`--churn`).
+    pub churned: u64,
     /// Every SSE event received (all kinds, all clients).
     pub events: u64,
     pub heartbeats: u64,
@@ -113,6 +116,7 @@ impl Report {
             connected: connected.len(),
             failed: plan.clients - connected.len(),
             reconnects: Stats::get(&run.stats.reconnects),
+            churned: Stats::get(&run.stats.churned),
             events: Stats::get(&run.stats.events),
             heartbeats: Stats::get(&run.stats.heartbeats),
             bytes: Stats::get(&run.stats.bytes),
@@ -147,8 +151,8 @@ impl Report {
         let _ = writeln!(out, "url          {}", self.url);
         let _ = writeln!(
             out,
-            "clients      {} connected, {} failed, {} reconnects",
-            self.connected, self.failed, self.reconnects
+            "clients      {} connected, {} failed, {} reconnects, {} churned",
+            self.connected, self.failed, self.reconnects, self.churned
         );
         let _ =
             writeln!(out, "received     {} events, {} heartbeats, {} bytes", self.events, self.heartbeats, self.bytes);

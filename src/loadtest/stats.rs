@@ -15,7 +15,10 @@ const MAX_LATENCY_US: u64 = 600_000_000;
 pub struct Stats {
     /// Streams open right now.
     pub open: AtomicU64,
+    /// Reconnections after the server or the network ended a stream.
     pub reconnects: AtomicU64,
+    /// Reconnections of streams the tester dropped itself (`--churn`).
+    pub churned: AtomicU64,
     /// Every dispatched SSE event, of any kind.
     pub events: AtomicU64,
     pub heartbeats: AtomicU64,
@@ -30,6 +33,7 @@ impl Stats {
         Self {
             open: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
+            churned: AtomicU64::new(0),
             events: AtomicU64::new(0),
             heartbeats: AtomicU64::new(0),
             bytes: AtomicU64::new(0),

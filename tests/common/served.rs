@@ -48,9 +48,7 @@ impl Server {
 
     /// A `/proc/<pid>/status` figure in kB: `VmRSS` now, `VmHWM` the peak so far.
     pub fn memory_kb(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("no {field}"));
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        proc_status_kb(&self.child.id().to_string(), field)
     }
 
     pub async fn events_delivered(&self) -> u64 {
@@ -58,6 +56,13 @@ impl Server {
             crate::common::http_client().get(self.url("/dashboard/debug")).send().await.unwrap().json().await.unwrap();
         debug["stream"]["events_delivered"].as_u64().unwrap()
     }
+}
+
+/// A `/proc/<pid>/status` figure in kB of process `pid` (a number, or `self`).
+pub fn proc_status_kb(pid: &str, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("no {field}"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 impl Drop for Server {

@@ -9,7 +9,7 @@ use common::tcp_proxy::TcpProxy;
 use serde_json::Value as Json;
 
 /// Runs `dashboard loadtest` with `flags` and `--json`, without any of the app's settings.
-async fn loadtest(flags: Vec<String>) -> (Output, Json) {
+pub async fn loadtest(flags: Vec<String>) -> (Output, Json) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .arg("loadtest")
         .args(flags)
@@ -27,11 +27,11 @@ async fn loadtest(flags: Vec<String>) -> (Output, Json) {
     (output, report)
 }
 
-fn strings(flags: &[&str]) -> Vec<String> {
+pub fn strings(flags: &[&str]) -> Vec<String> {
     flags.iter().map(|f| f.to_string()).collect()
 }
 
-fn count(report: &Json, field: &str) -> u64 {
+pub fn count(report: &Json, field: &str) -> u64 {
     report[field].as_u64().unwrap_or_else(|| panic!("{field} in {report}"))
 }
 

@@ -7,6 +7,7 @@ mod memory;
 mod private;
 mod resume;
 mod shares;
+mod soak;
 mod wire;
 
 use std::time::Duration;
