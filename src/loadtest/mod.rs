@@ -10,7 +10,8 @@
 //! 3. measure for `--duration`, publishing at `--publish-rate` if asked;
 //! 4. drain: wait (at most `--drain`) until every connected client has the last published event;
 //! 5. report: each connected client must have received exactly the published keys, once each,
-//!    in order. Anything else makes the command fail.
+//!    in the order the target committed them (as far as the publisher can know it, see
+//!    [`publisher::Published`]). Anything else makes the command fail.
 
 mod args;
 mod client;
@@ -75,13 +76,13 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     );
     let published = match &publisher {
         Some(publisher) => {
-            let keys = tokio::select! {
-                keys = publisher.run(plan.duration, &run.stats) => keys,
+            let published = tokio::select! {
+                published = publisher.run(plan.duration, &run.stats) => published,
                 _ = interrupted.cancelled() => Vec::new(),
             };
-            let last = keys.last().copied().unwrap_or(i64::MIN);
+            let last = published.last().map_or(i64::MIN, |p| p.key);
             wait_until(&interrupted, plan.drain, || all_caught_up(&run, last)).await;
-            Some(keys)
+            Some(published)
         }
         None => {
             wait_until(&interrupted, plan.duration, || false).await;
