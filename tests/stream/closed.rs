@@ -16,11 +16,14 @@ const IDLE_HEARTBEAT: (&str, &str) = ("SSE_HEARTBEAT_INTERVAL", "600");
 /// Without the close being seen, nothing would free a slot for 10 minutes.
 const FREED_WITHIN: Duration = Duration::from_secs(2);
 
-/// Opens a stream of the idle board `quiet` on a raw socket and reads until its `hello` frame,
-/// so nothing is left unread: closing the socket then sends a FIN, not a reset.
-async fn open_idle_stream(app: &TestApp) -> TcpStream {
-    let mut socket = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
-    let request = "GET /dashboard/stream?boards=quiet HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+/// The stream of the board `quiet`, to which nothing is ever pushed.
+const QUIET_STREAM: &str = "/dashboard/stream?boards=quiet";
+
+/// Opens the stream at `path` on a raw socket and reads until its `hello` frame, so nothing is
+/// left unread: closing the socket then sends a FIN, not a reset.
+pub async fn open_stream(port: u16, path: &str) -> TcpStream {
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
     socket.write_all(request.as_bytes()).await.unwrap();
     let mut received = Vec::new();
     let mut buf = [0u8; 1024];
@@ -42,7 +45,7 @@ fn has_hello(received: &[u8]) -> bool {
 async fn open_idle_streams(app: &TestApp, n: usize) -> Vec<TcpStream> {
     let mut sockets = Vec::with_capacity(n);
     for _ in 0..n {
-        sockets.push(open_idle_stream(app).await);
+        sockets.push(open_stream(app.port, QUIET_STREAM).await);
     }
     assert_eq!(open_connections(app).await, n as u64);
     sockets
@@ -100,7 +103,7 @@ async fn slots_of_closed_clients_admit_new_streams_at_once() {
     let limit = STREAMS.to_string();
     let app = idle_app(&[("SSE_MAX_CONNECTIONS", &limit)]).await;
     let sockets = open_idle_streams(&app, STREAMS).await;
-    assert_eq!(app.get("/dashboard/stream?boards=quiet").await.status(), 503, "the limit is full");
+    assert_eq!(app.get(QUIET_STREAM).await.status(), 503, "the limit is full");
 
     let closed = Instant::now();
     drop(sockets);
