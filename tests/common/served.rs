@@ -14,6 +14,9 @@ use super::test_env;
 pub struct Server {
     pub child: Child,
     base: String,
+    /// One client for the test's own requests, whose kept-alive connection counts among the
+    /// server's open files the same way before and after (see [`Self::open_files_except_to`]).
+    http: reqwest::Client,
 }
 
 impl Server {
@@ -29,9 +32,9 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let server = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let server = Self { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
         for _ in 0..100 {
-            if reqwest::get(server.url("/health")).await.is_ok() {
+            if server.http.get(server.url("/health")).send().await.is_ok() {
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -64,7 +67,7 @@ impl Server {
     }
 
     async fn stream_figure(&self, name: &str) -> u64 {
-        let debug: Json = reqwest::get(self.url("/dashboard/debug")).await.unwrap().json().await.unwrap();
+        let debug: Json = self.http.get(self.url("/dashboard/debug")).send().await.unwrap().json().await.unwrap();
         debug["stream"][name].as_u64().unwrap_or_else(|| panic!("no stream.{name} in {debug}"))
     }
 
