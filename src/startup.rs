@@ -151,6 +151,12 @@ fn serve(listener: TcpListener, state: AppState, role: Role) -> std::io::Result<
             })
     })
     .on_connect(move |connection, _| drop_stalled_readers(connection, stall_timeout))
+    // A client that closed its connection is seen at once, even by a stream with nothing to
+    // write to it for a while: the end of what it sends ends the connection, its response and
+    // the stream's slot. With half-closed connections allowed, that end would be seen only at
+    // the next write. A client that shuts down only its sending side is taken as gone too, as
+    // nginx and Go's net/http take it (see README, "The stream", and docs/architecture.md).
+    .h1_allow_half_closed(false)
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())

@@ -11,7 +11,8 @@
 //!    `--churn` streams a second if asked;
 //! 4. drain: wait (at most `--drain`) until every connected client has the last published event;
 //! 5. report: each connected client must have received exactly the published keys, once each,
-//!    in order. Anything else makes the command fail.
+//!    in the order the target committed them (as far as the publisher can know it, see
+//!    [`publisher::Published`]). Anything else makes the command fail.
 
 mod args;
 mod churn;
@@ -81,15 +82,15 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     }
     let published = match &publisher {
         Some(publisher) => {
-            let keys = tokio::select! {
-                keys = publisher.run(plan.duration, &run.stats) => keys,
+            let published = tokio::select! {
+                published = publisher.run(plan.duration, &run.stats) => published,
                 _ = interrupted.cancelled() => Vec::new(),
             };
             // Churn stops with the pushes, so the drain below waits for streams that stay put.
             churning.cancel();
-            let last = keys.last().copied().unwrap_or(i64::MIN);
+            let last = published.last().map_or(i64::MIN, |p| p.key);
             wait_until(&interrupted, plan.drain, || all_caught_up(&run, last)).await;
-            Some(keys)
+            Some(published)
         }
         None => {
             wait_until(&interrupted, plan.duration, || false).await;

@@ -1,8 +1,9 @@
 //! Pushes events at a steady rate while the clients listen, stamping each with its send time
 //! (`sent_at_us`, Unix microseconds) so clients measure delivery latency, and remembering the
-//! key of every event the target accepted: exactly the set each client must receive.
+//! key of every event the target accepted: exactly the set each client must receive, and the
+//! order they must keep.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 use tokio::task::JoinSet;
@@ -46,6 +47,24 @@ impl Template {
     }
 }
 
+/// An event the target accepted, and where it stands in the order every client must keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub key: i64,
+    /// The highest key a client may rightly receive before this event. Dashboard's ids are the
+    /// order the server committed events in, so there it is the key itself. A `{seq}` is only
+    /// the order requests were sent in: two requests in flight at once reach the server in
+    /// either order (each send is its own task), so an event may follow any seq sent before
+    /// its own request was answered, and must precede every seq sent after that.
+    pub may_follow: i64,
+}
+
+/// A send the target accepted: the event's key, and when the answer came.
+struct Accepted {
+    key: i64,
+    answered: Instant,
+}
+
 pub struct Publisher {
     http: reqwest::Client,
     destination: Destination,
@@ -69,29 +88,40 @@ impl Publisher {
         Ok(Self { http, destination, rate })
     }
 
-    /// Publishes `rate × duration` events evenly over `duration`; returns the accepted events'
-    /// keys, sorted. Failures are counted in `stats` by kind.
-    pub async fn run(&self, duration: Duration, stats: &Stats) -> Vec<i64> {
+    /// Publishes `rate × duration` events evenly over `duration`; returns the accepted events,
+    /// sorted by key. Failures are counted in `stats` by kind.
+    pub async fn run(&self, duration: Duration, stats: &Stats) -> Vec<Published> {
         let count = (self.rate * duration.as_secs_f64()).round().max(1.0) as u64;
         let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / self.rate));
         let mut sends = JoinSet::new();
+        // When seq n was sent is `sent_at[n - 1]`, taken before its task starts, so never late.
+        let mut sent_at = Vec::with_capacity(count as usize);
         for seq in 1..=count {
             ticks.tick().await;
+            sent_at.push(Instant::now());
             // Each send is its own task, so a slow response never delays the next send.
             sends.spawn(self.send(seq));
         }
-        let mut keys = Vec::with_capacity(count as usize);
+        let mut published = Vec::with_capacity(count as usize);
         while let Some(result) = sends.join_next().await {
             match result.unwrap_or_else(|e| Err(format!("publish_task: {e}"))) {
-                Ok(key) => keys.push(key),
+                Ok(accepted) => published.push(self.place(accepted, &sent_at)),
                 Err(kind) => stats.error(&kind),
             }
         }
-        keys.sort_unstable();
-        keys
+        published.sort_unstable_by_key(|p| p.key);
+        published
     }
 
-    fn send(&self, seq: u64) -> impl Future<Output = Result<i64, String>> + use<> {
+    fn place(&self, accepted: Accepted, sent_at: &[Instant]) -> Published {
+        let may_follow = match self.destination {
+            Destination::Dashboard { .. } => accepted.key,
+            Destination::Url { .. } => last_seq_sent_before(sent_at, accepted.answered),
+        };
+        Published { key: accepted.key, may_follow }
+    }
+
+    fn send(&self, seq: u64) -> impl Future<Output = Result<Accepted, String>> + use<> {
         let sent_at_us = now_micros();
         let request = match &self.destination {
             Destination::Dashboard { origin, token, board, widgets } => {
@@ -116,13 +146,21 @@ impl Publisher {
             if !status.is_success() {
                 return Err(format!("publish_http_{}", status.as_u16()));
             }
+            let answered = Instant::now();
             if !returns_id {
-                return Ok(seq as i64);
+                return Ok(Accepted { key: seq as i64, answered });
             }
             let event: Json = response.json().await.map_err(|e| error_kind(&e))?;
-            event["id"].as_i64().ok_or_else(|| "publish_no_id".to_string())
+            let key = event["id"].as_i64().ok_or_else(|| "publish_no_id".to_string())?;
+            Ok(Accepted { key, answered })
         }
     }
+}
+
+/// The highest seq whose request went out before `answered` (seqs count from 1, in the order of
+/// `sent_at`).
+fn last_seq_sent_before(sent_at: &[Instant], answered: Instant) -> i64 {
+    sent_at.partition_point(|sent| *sent < answered) as i64
 }
 
 fn error_kind(error: &reqwest::Error) -> String {
@@ -162,6 +200,17 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_may_follow_the_seqs_sent_before_its_answer_came() {
+        let start = Instant::now();
+        let sent_at: Vec<Instant> = (0..4).map(|n| start + Duration::from_millis(50 * n)).collect();
+        // seq 1 answered after seq 2 went out: the server may have committed 2 first.
+        assert_eq!(last_seq_sent_before(&sent_at, start + Duration::from_millis(70)), 2);
+        // seq 3 answered before seq 4 went out: 4 must come after it.
+        assert_eq!(last_seq_sent_before(&sent_at, start + Duration::from_millis(120)), 3);
+        assert_eq!(last_seq_sent_before(&sent_at, start + Duration::from_secs(1)), 4);
+    }
 
     #[test]
     fn a_template_needs_both_placeholders_and_renders_them() {

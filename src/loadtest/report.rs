@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::args::Plan;
 use super::client::{ClientReport, Run};
+use super::publisher::Published;
 use super::stats::Stats;
 
 #[derive(Debug, Serialize)]
@@ -37,7 +38,7 @@ pub struct Report {
     pub lost: Option<u64>,
     /// Events a client received more than once.
     pub duplicated: u64,
-    /// Events a client received after one with a higher key.
+    /// Events a client received after one they must precede (see [`Published::may_follow`]).
     pub out_of_order: u64,
     pub latency_ms: Option<Latency>,
     pub errors: BTreeMap<String, u64>,
@@ -75,20 +76,36 @@ struct Delivery {
     out_of_order: u64,
 }
 
-/// `published` is sorted; `keys` are in arrival order. Keys that were not published (someone
-/// else's events) are ignored when `published` is known.
-fn delivery(keys: &[i64], published: Option<&[i64]>) -> Delivery {
-    let ours: Vec<i64> = match published {
-        Some(published) => keys.iter().copied().filter(|k| published.binary_search(k).is_ok()).collect(),
-        None => keys.to_vec(),
+/// `published` is sorted by key; `keys` are in arrival order. Keys that were not published
+/// (someone else's events) are ignored when `published` is known; when it is not, the keys'
+/// own order is the one to keep.
+fn delivery(keys: &[i64], published: Option<&[Published]>) -> Delivery {
+    let ours: Vec<Published> = match published {
+        Some(published) => keys
+            .iter()
+            .filter_map(|key| published.binary_search_by_key(key, |p| p.key).ok().map(|at| published[at]))
+            .collect(),
+        None => keys.iter().map(|&key| Published { key, may_follow: key }).collect(),
     };
-    let out_of_order = ours.windows(2).filter(|pair| pair[1] < pair[0]).count() as u64;
-    let mut sorted = ours.clone();
+    let mut sorted: Vec<i64> = ours.iter().map(|p| p.key).collect();
     sorted.sort_unstable();
     sorted.dedup();
     let duplicated = (ours.len() - sorted.len()) as u64;
     let lost = published.map_or(0, |p| (p.len() - sorted.len()) as u64);
-    Delivery { received: ours.len() as u64, lost, duplicated, out_of_order }
+    Delivery { received: ours.len() as u64, lost, duplicated, out_of_order: out_of_order(&ours) }
+}
+
+/// How many events came after a higher key than they may follow, in arrival order.
+fn out_of_order(arrived: &[Published]) -> u64 {
+    let mut highest = i64::MIN;
+    let mut count = 0;
+    for event in arrived {
+        if highest > event.may_follow {
+            count += 1;
+        }
+        highest = highest.max(event.key);
+    }
+    count
 }
 
 impl Report {
@@ -96,7 +113,7 @@ impl Report {
         plan: &Plan,
         run: &Run,
         outcomes: &[ClientReport],
-        published: Option<&[i64]>,
+        published: Option<&[Published]>,
         elapsed: Duration,
     ) -> Self {
         let connected: Vec<&ClientReport> = outcomes.iter().filter(|o| o.connected).collect();
@@ -195,23 +212,50 @@ impl Report {
 mod tests {
     use super::*;
 
+    /// Events whose keys are the server's order (Dashboard's ids).
+    fn ids(keys: &[i64]) -> Vec<Published> {
+        keys.iter().map(|&key| Published { key, may_follow: key }).collect()
+    }
+
     #[test]
     fn exact_delivery_has_nothing_lost_duplicated_or_reordered() {
-        let d = delivery(&[3, 5, 9], Some(&[3, 5, 9]));
+        let d = delivery(&[3, 5, 9], Some(&ids(&[3, 5, 9])));
         assert_eq!(d, Delivery { received: 3, ..Delivery::default() });
     }
 
     #[test]
     fn others_events_are_ignored_and_gaps_in_ours_are_lost() {
-        let d = delivery(&[2, 3, 4, 9, 10], Some(&[3, 5, 9, 11]));
+        let d = delivery(&[2, 3, 4, 9, 10], Some(&ids(&[3, 5, 9, 11])));
         assert_eq!(d, Delivery { received: 2, lost: 2, duplicated: 0, out_of_order: 0 });
     }
 
     #[test]
     fn repeats_and_reorders_are_counted() {
-        let d = delivery(&[1, 2, 2, 4, 3], Some(&[1, 2, 3, 4]));
+        let d = delivery(&[1, 2, 2, 4, 3], Some(&ids(&[1, 2, 3, 4])));
         assert_eq!(d, Delivery { received: 5, lost: 0, duplicated: 1, out_of_order: 1 });
         let d = delivery(&[7, 8, 8], None);
         assert_eq!(d, Delivery { received: 3, lost: 0, duplicated: 1, out_of_order: 0 });
+    }
+
+    #[test]
+    fn every_event_that_came_after_a_higher_key_counts_not_only_the_first() {
+        let d = delivery(&[1, 4, 2, 3], Some(&ids(&[1, 2, 3, 4])));
+        assert_eq!(d.out_of_order, 2);
+    }
+
+    /// Seqs 11 and 12 were in flight at once and the server committed 12 first (seen in the
+    /// load tester's cut test on a busy machine): every client rightly gets 12 before 11. Seq
+    /// 13 went out after both were answered, so it must come after both.
+    #[test]
+    fn seqs_sent_while_another_was_in_flight_may_come_before_it() {
+        let seqs = [
+            Published { key: 10, may_follow: 10 },
+            Published { key: 11, may_follow: 12 },
+            Published { key: 12, may_follow: 12 },
+            Published { key: 13, may_follow: 13 },
+        ];
+        assert_eq!(delivery(&[10, 12, 11, 13], Some(&seqs)), Delivery { received: 4, ..Delivery::default() });
+        assert_eq!(delivery(&[10, 11, 13, 12], Some(&seqs)).out_of_order, 1, "12 was answered before 13 was sent");
+        assert_eq!(delivery(&[11, 10, 12, 13], Some(&seqs)).out_of_order, 1, "10 was answered before 11 was sent");
     }
 }

@@ -11,7 +11,7 @@ use crate::common::served::Server;
 use crate::common::sse::{SseClient, assert_ids};
 use crate::common::{TestApp, fresh_database};
 
-async fn open_connections(app: &TestApp) -> u64 {
+pub async fn open_connections(app: &TestApp) -> u64 {
     let debug: Json = app.get("/dashboard/debug").await.json().await.unwrap();
     debug["stream"]["connections"].as_u64().unwrap()
 }
@@ -28,7 +28,7 @@ async fn wait_for_connections(app: &TestApp, expected: u64) {
 
 #[tokio::test]
 async fn past_the_limit_is_503_and_a_closed_client_frees_its_slot() {
-    let app = TestApp::spawn_with(&[("SSE_MAX_CONNECTIONS", "2"), ("SSE_HEARTBEAT_INTERVAL", "1")]).await;
+    let app = TestApp::spawn_with(&[("SSE_MAX_CONNECTIONS", "2")]).await;
     let first = SseClient::connect(&app.url("/dashboard/stream"), None).await;
     let _second = SseClient::connect(&app.url("/dashboard/stream"), None).await;
     let response = app.get("/dashboard/stream").await;
@@ -44,12 +44,7 @@ async fn past_the_limit_is_503_and_a_closed_client_frees_its_slot() {
 
 #[tokio::test]
 async fn past_the_per_address_limit_is_429_and_a_closed_stream_frees_its_slot() {
-    let app = TestApp::spawn_with(&[
-        ("SSE_MAX_CONNECTIONS_PER_IP", "2"),
-        ("TRUST_PROXY", "true"),
-        ("SSE_HEARTBEAT_INTERVAL", "1"),
-    ])
-    .await;
+    let app = TestApp::spawn_with(&[("SSE_MAX_CONNECTIONS_PER_IP", "2"), ("TRUST_PROXY", "true")]).await;
     let first = SseClient::connect(&app.url("/dashboard/stream"), None).await;
     let second = SseClient::connect(&app.url("/dashboard/stream"), None).await;
     assert_eq!((first.status, second.status), (200, 200));
@@ -84,7 +79,8 @@ async fn a_stalled_reader_is_cut_off_without_holding_up_the_others() {
 
     // The reading client reads all along; the stalled one's socket fills and stays full.
     let expected_count = 2000;
-    let reading = tokio::spawn(async move { reader.widget_ids(expected_count, WAIT).await });
+    // The reader comes back with its ids: it stays open, so only the stalled stream may end.
+    let reading = tokio::spawn(async move { (reader.widget_ids(expected_count, WAIT).await, reader) });
     let text = "x".repeat(4000);
     let mut pushed = Vec::new();
     for _ in 0..10 {
@@ -94,7 +90,8 @@ async fn a_stalled_reader_is_cut_off_without_holding_up_the_others() {
         let ids: Json = response.json().await.unwrap();
         pushed.extend(ids["ids"].as_array().unwrap().iter().map(|id| id.as_i64().unwrap()));
     }
-    assert_ids(&reading.await.unwrap(), &pushed);
+    let (ids, _reader) = reading.await.unwrap();
+    assert_ids(&ids, &pushed);
     wait_for_connections(&app, 1).await;
     drop(stalled);
 }

@@ -1,5 +1,7 @@
 //! The stream over real HTTP, with real Redis and PostgreSQL.
 
+mod churn;
+mod closed;
 mod delivery;
 mod faults;
 mod limits;
