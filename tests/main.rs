@@ -1,5 +1,5 @@
 //! Every integration test in one binary, so the shared harness in `common` compiles once.
-//! Each area is a module: `cargo test --test main -- api::widgets` runs one file's tests.
+//! Each area is a module: `bin/test api::widgets` (cargo-nextest) runs one file's tests.
 
 mod common;
 
