@@ -70,8 +70,7 @@ pub struct Committed {
     pub board_private: bool,
 }
 
-/// Inserts the events in one transaction, ids in the given order (see the module docs). Which
-/// boards are private is read once for the statement (an `ARRAY(…)` init plan), not per row.
+/// Inserts the events in one transaction, ids in the given order (see the module docs).
 pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreResult<Vec<Committed>> {
     let board_ids: Vec<i64> = new.iter().map(|e| e.widget.board_id).collect();
     let widget_ids: Vec<i64> = new.iter().map(|e| e.widget.id).collect();
@@ -84,7 +83,7 @@ pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreRes
               AS item (board_id, widget_id, value, n)
          ORDER BY item.n
          RETURNING id, created_at,
-                   board_id = ANY(ARRAY(SELECT b.id FROM boards b WHERE b.visibility = 'private'))",
+                   (SELECT b.visibility = 'private' FROM boards b WHERE b.id = events.board_id)",
     )
     .bind(EVENT_WRITER_LOCK)
     .bind(board_ids)
