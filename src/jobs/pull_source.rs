@@ -62,7 +62,7 @@ pub async fn run(ctx: &JobContext, widget_id: i64) -> Result<String, PullError> 
     let mut conn = ctx.db.acquire().await.map_err(crate::store::StoreError::from)?;
     let inserted = events::insert(&mut conn, vec![NewEvent { widget: &widget, value }]).await?;
     ctx.realtime.events_committed(&inserted);
-    Ok(format!("pushed event {} to {}/{}", inserted[0].event.id, widget.board, widget.key))
+    Ok(format!("pushed event {} to {}/{}", inserted[0].id, widget.board, widget.key))
 }
 
 fn describe(errors: &ValidationErrors) -> String {

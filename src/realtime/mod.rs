@@ -37,10 +37,9 @@ pub use stats::StreamStats;
 
 use crate::config::Settings;
 use crate::domain::Visibility;
-use crate::store::Db;
 use crate::store::board_file::{BoardChange, ChangedBoard};
-use crate::store::events::{Committed, EventRow};
 use crate::store::widgets::WidgetRow;
+use crate::store::{Db, events::EventRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,11 +69,6 @@ struct Inner {
     /// One permit per stream replaying missed events (`SSE_MAX_REPLAYS`).
     replays: Arc<Semaphore>,
     wake: Notify,
-    /// Events this process committed, handed to its dispatcher (see [`dispatcher`]).
-    handed_over: dispatcher::HandOver,
-    /// Set by a wake-up that may concern events written elsewhere (a Redis message), so the
-    /// dispatcher reads PostgreSQL rather than rely on what was handed over.
-    read_needed: AtomicBool,
     redis_connected: AtomicBool,
     announcer: Option<redis::Announcer>,
     shutdown: CancellationToken,
@@ -128,8 +122,6 @@ impl Realtime {
                 visibility_changed: Notify::new(),
                 replays: Arc::new(Semaphore::new(settings.sse.max_replays)),
                 wake: Notify::new(),
-                handed_over: dispatcher::HandOver::default(),
-                read_needed: AtomicBool::new(false),
                 redis_connected: AtomicBool::new(false),
                 announcer,
                 shutdown,
@@ -185,28 +177,24 @@ impl Realtime {
 
     /// Wakes the dispatcher to read new events now.
     pub fn wake(&self) {
-        self.inner.read_needed.store(true, Ordering::Release);
         self.inner.wake.notify_one();
     }
 
     /// Called by writers after their transaction committed.
-    pub fn events_committed(&self, committed: &[Committed]) {
-        let Some(last) = committed.iter().map(|c| c.event.id).max() else { return };
+    pub fn events_committed(&self, events: &[EventRow]) {
+        let Some(last) = events.iter().map(|e| e.id).max() else { return };
         // The dispatcher drops these snapshots too when it delivers the events; doing it here as
         // well means a read right after this push (same process) already sees it.
-        self.snapshots_changed_by(committed.iter().map(|c| &c.event));
-        if !self.inner.handed_over.hand_over(committed) {
-            self.inner.read_needed.store(true, Ordering::Release);
-        }
-        self.inner.wake.notify_one();
+        self.snapshots_changed_by(events);
+        self.wake();
         if let Some(announcer) = &self.inner.announcer {
             announcer.publish_events(last);
         }
     }
 
     /// Drops the cached snapshot of each board these events belong to, once per board.
-    pub fn snapshots_changed_by<'a>(&self, events: impl IntoIterator<Item = &'a EventRow>) {
-        let mut boards: Vec<&str> = events.into_iter().map(|e| e.board.as_str()).collect();
+    pub fn snapshots_changed_by(&self, events: &[EventRow]) {
+        let mut boards: Vec<&str> = events.iter().map(|e| e.board.as_str()).collect();
         boards.sort_unstable();
         boards.dedup();
         boards.into_iter().for_each(|board| self.inner.snapshots.invalidate(board));

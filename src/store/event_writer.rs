@@ -6,7 +6,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::events::{self, Committed, NewEvent};
+use super::events::{self, EventRow, NewEvent};
 use super::widgets::WidgetRow;
 use super::{Db, StoreError, StoreResult};
 use crate::domain::Value;
@@ -17,7 +17,7 @@ const MAX_GROUP: usize = 1000;
 struct Push {
     widget: WidgetRow,
     value: Value,
-    reply: oneshot::Sender<StoreResult<Committed>>,
+    reply: oneshot::Sender<StoreResult<EventRow>>,
 }
 
 #[derive(Clone)]
@@ -33,7 +33,7 @@ impl EventWriter {
     }
 
     /// Inserts one value and returns its event once it is committed.
-    pub async fn push(&self, widget: WidgetRow, value: Value) -> StoreResult<Committed> {
+    pub async fn push(&self, widget: WidgetRow, value: Value) -> StoreResult<EventRow> {
         let (reply, committed) = oneshot::channel();
         self.sender.send(Push { widget, value, reply }).await.map_err(|_| writer_gone())?;
         committed.await.map_err(|_| writer_gone())?
@@ -79,7 +79,7 @@ fn unavailable_like(error: &StoreError) -> StoreError {
     StoreError::Unavailable(sqlx::Error::Protocol(error.to_string()))
 }
 
-async fn insert(db: &Db, pushes: &[Push]) -> StoreResult<Vec<Committed>> {
+async fn insert(db: &Db, pushes: &[Push]) -> StoreResult<Vec<EventRow>> {
     let mut conn = db.acquire().await?;
     let new = pushes.iter().map(|p| NewEvent { widget: &p.widget, value: p.value.clone() }).collect();
     events::insert(&mut conn, new).await

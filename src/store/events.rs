@@ -62,28 +62,19 @@ pub struct NewEvent<'a> {
     pub value: Value,
 }
 
-/// An event as it was committed, with whether its board was private then: what the process
-/// that wrote it needs to fan it out without reading it back (see `realtime::dispatcher`).
-#[derive(Debug, Clone)]
-pub struct Committed {
-    pub event: EventRow,
-    pub board_private: bool,
-}
-
 /// Inserts the events in one transaction, ids in the given order (see the module docs).
-pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreResult<Vec<Committed>> {
+pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreResult<Vec<EventRow>> {
     let board_ids: Vec<i64> = new.iter().map(|e| e.widget.board_id).collect();
     let widget_ids: Vec<i64> = new.iter().map(|e| e.widget.id).collect();
     let values: Vec<SqlJson<&serde_json::Map<String, Json>>> = new.iter().map(|e| SqlJson(e.value.as_map())).collect();
-    let mut inserted: Vec<(i64, DateTime<Utc>, bool)> = sqlx::query_as(
+    let mut inserted: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
         "WITH writer_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($1))
          INSERT INTO events (board_id, widget_id, value)
          SELECT item.board_id, item.widget_id, item.value
          FROM writer_lock, unnest($2::bigint[], $3::bigint[], $4::jsonb[]) WITH ORDINALITY
               AS item (board_id, widget_id, value, n)
          ORDER BY item.n
-         RETURNING id, created_at,
-                   (SELECT b.visibility = 'private' FROM boards b WHERE b.id = events.board_id)",
+         RETURNING id, created_at",
     )
     .bind(EVENT_WRITER_LOCK)
     .bind(board_ids)
@@ -92,20 +83,17 @@ pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreRes
     .fetch_all(conn)
     .await?;
     // Ids were drawn in item order; RETURNING's row order is not promised, so restore it.
-    inserted.sort_unstable_by_key(|(id, _, _)| *id);
+    inserted.sort_unstable_by_key(|(id, _)| *id);
     Ok(new
         .into_iter()
         .zip(inserted)
-        .map(|(event, (id, created_at, board_private))| Committed {
-            event: EventRow {
-                id,
-                board: event.widget.board.clone(),
-                widget: event.widget.key.clone(),
-                kind: event.widget.kind,
-                value: SqlJson(event.value.into_json()),
-                created_at,
-            },
-            board_private,
+        .map(|(event, (id, created_at))| EventRow {
+            id,
+            board: event.widget.board.clone(),
+            widget: event.widget.key.clone(),
+            kind: event.widget.kind,
+            value: SqlJson(event.value.into_json()),
+            created_at,
         })
         .collect())
 }

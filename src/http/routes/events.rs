@@ -28,9 +28,9 @@ pub async fn push(
     let widget = state.realtime.widgets().get_or_load(&path.board, &path.widget, lookup).await?;
     let value = Value::parse(widget.kind, body.0)?;
     value.check_image_host(&state.settings.image_hosts)?;
-    let committed = state.event_writer.push(widget, value).await.map_err(|e| path.error(e))?;
-    state.realtime.events_committed(std::slice::from_ref(&committed));
-    Ok(HttpResponse::Created().json(&committed.event))
+    let event = state.event_writer.push(widget, value).await.map_err(|e| path.error(e))?;
+    state.realtime.events_committed(std::slice::from_ref(&event));
+    Ok(HttpResponse::Created().json(&event))
 }
 
 /// `PUSH_RATE_LIMIT`, checked before anything is looked up or written.
@@ -59,7 +59,7 @@ pub async fn push_batch(
     let new = resolve_batch(items, &found, &state.settings.image_hosts)?;
     let inserted = events::insert(&mut conn, new).await?;
     state.realtime.events_committed(&inserted);
-    let ids: Vec<i64> = inserted.iter().map(|c| c.event.id).collect();
+    let ids: Vec<i64> = inserted.iter().map(|e| e.id).collect();
     Ok(HttpResponse::Created().json(json!({ "ids": ids })))
 }
 

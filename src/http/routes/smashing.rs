@@ -19,7 +19,7 @@ use crate::domain::{Role, Slug, ValidationErrors, Value, WidgetKind};
 use crate::http::auth::{self, Caller, Presented};
 use crate::http::extract::{AnyTypeJsonBody, BATCH_BODY_LIMIT, BODY_LIMIT};
 use crate::http::{ApiError, ApiResult, AppState};
-use crate::store::events::{self, Committed, NewEvent};
+use crate::store::events::{self, EventRow, NewEvent};
 use crate::store::widgets::{self, WidgetRow};
 use crate::store::{StoreError, boards};
 
@@ -130,13 +130,13 @@ async fn newest_point(conn: &mut sqlx::PgConnection, widget: &WidgetRow) -> ApiR
 
 /// Writes as the push API does: one value through the group-committing writer, several (a
 /// graph's new points) in one transaction as a batch is.
-async fn write(state: &AppState, widget: WidgetRow, values: Vec<Value>) -> ApiResult<Vec<Committed>> {
+async fn write(state: &AppState, widget: WidgetRow, values: Vec<Value>) -> ApiResult<Vec<EventRow>> {
     let missing =
         |e: StoreError, widget: &WidgetRow| ApiError::from_store(e, || widget_not_found(&widget.board, &widget.key));
     match <[Value; 1]>::try_from(values) {
         Ok([value]) => {
-            let committed = state.event_writer.push(widget.clone(), value).await.map_err(|e| missing(e, &widget))?;
-            Ok(vec![committed])
+            let event = state.event_writer.push(widget.clone(), value).await.map_err(|e| missing(e, &widget))?;
+            Ok(vec![event])
         }
         Err(values) if values.is_empty() => Ok(Vec::new()),
         Err(values) => {
