@@ -12,6 +12,8 @@ const status = document.getElementById('layout-status');
 const saveButton = document.getElementById('layout-save');
 const columns = Number(editor.dataset.columns);
 const maxHeight = Number(editor.dataset.maxHeight);
+/** Counts edits, so a save knows whether more came while it was on its way. */
+let edits = 0;
 
 /** What the arrows do: without shift they move the tile in the order, with shift they resize it. */
 const MOVES = { ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1 };
@@ -52,6 +54,7 @@ function moveTo(tile, index) {
 }
 
 function changed(tile) {
+  edits += 1;
   tile.classList.add('is-changed');
   describe(tile);
   setStatus('Unsaved changes', 'dirty');
@@ -168,11 +171,12 @@ async function save() {
   setStatus('Saving…', 'saving');
   const body = new URLSearchParams(new FormData(form));
   body.set('layout', JSON.stringify(layout()));
+  const sent = { tiles: tiles(), edits };
   try {
     const response = await fetch(form.action, { method: 'POST', body, headers: { Accept: 'application/json' } });
     const answer = response.headers.get('Content-Type')?.includes('json') ? await response.json() : null;
-    if (response.ok && answer) return saved(answer);
-    markInvalid(answer?.error?.details);
+    if (response.ok && answer) return saved(answer, sent);
+    markInvalid(answer?.error?.details, sent.tiles);
     setStatus(`Not saved: ${refusal(response, answer)}`, 'error');
   } catch {
     setStatus('Not saved: the server could not be reached. Try again.', 'error');
@@ -180,19 +184,24 @@ async function save() {
   saveButton.disabled = false;
 }
 
-function saved(answer) {
+function saved(answer, sent) {
   for (const widget of answer.widgets) {
     const cell = document.querySelector(`[data-position-of="${CSS.escape(widget.key)}"]`);
     if (cell) cell.textContent = widget.position;
+  }
+  // Edits made while the save was on its way are not in it: they stay marked, and unsaved.
+  if (edits !== sent.edits) {
+    setStatus('Saved, but changed since: save again', 'dirty');
+    saveButton.disabled = false;
+    return;
   }
   for (const tile of tiles()) tile.classList.remove('is-changed', 'is-invalid');
   setStatus('Layout saved', 'saved');
 }
 
-/** Outlines the tiles the error names (`widgets[2].key`: the third tile sent). */
-function markInvalid(details) {
-  const sent = tiles();
-  for (const tile of sent) tile.classList.remove('is-invalid');
+/** Outlines the tiles the error names (`widgets[2].key`: the third tile of those `sent`). */
+function markInvalid(details, sent) {
+  for (const tile of tiles()) tile.classList.remove('is-invalid');
   for (const field of Object.keys(details ?? {})) {
     const index = field.match(/^widgets\[(\d+)\]/)?.[1];
     sent[Number(index)]?.classList.add('is-invalid');

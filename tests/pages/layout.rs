@@ -69,3 +69,32 @@ async fn an_editor_limited_to_another_board_finds_no_layout_to_save() {
     let config: Json = sqlx::query_scalar("SELECT config FROM widgets").fetch_one(&app.db).await.unwrap();
     assert_eq!(config, json!({}));
 }
+
+#[tokio::test]
+async fn a_board_of_many_widgets_saves_its_layout_from_the_page_and_an_empty_board_has_no_editor() {
+    let app = TestApp::spawn().await;
+    let keys: Vec<String> = (0..200).map(|i| format!("widget-with-a-rather-long-key-number-{i:03}")).collect();
+    let widgets: Vec<(&str, &str)> = keys.iter().map(|key| (key.as_str(), "number")).collect();
+    app.create_board("ops", &widgets).await;
+    app.create_board("empty", &[]).await;
+    let mut session = ManageSession::sign_in(&app).await;
+
+    let (_, empty) = session.get("/manage/boards/empty").await;
+    assert!(!empty.contains("layout_editor.js"), "no tiles, no editor script to fail on them");
+    let (_, page) = session.get("/manage/boards/ops").await;
+    assert!(page.contains("layout_editor.js"));
+
+    // Reversed: each widget named with its place and size, past the 16 KiB of a form even before
+    // it is URL-encoded.
+    let placements: Vec<Json> = keys
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(position, key)| json!({"key": key, "position": position, "width": 2, "height": 1}))
+        .collect();
+    let layout = json!({ "widgets": placements }).to_string();
+    assert!(layout.len() > 16 * 1024, "{} bytes", layout.len());
+    let response = session.post("/manage/boards/ops/layout", &[("layout", &layout)]).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap_or_default());
+    assert_eq!(order(&app).await.first(), keys.last());
+}

@@ -14,11 +14,14 @@ use crate::http::{ApiError, ApiResult, AppState};
 use crate::store::widgets::WidgetRow;
 use crate::store::{boards, changes};
 
+/// A layout naming the most widgets, each with the longest key, is about 110 KB of JSON.
+pub const LAYOUT_BODY_LIMIT: usize = 128 * 1024;
+
 pub async fn save(
     state: web::Data<AppState>,
     ApiToken(caller): ApiToken,
     path: web::Path<Slug>,
-    body: JsonBody,
+    body: JsonBody<LAYOUT_BODY_LIMIT>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(save_as(&state, &caller, &path, &body.0).await?))
 }

@@ -20,6 +20,7 @@ use askama::Template;
 
 use super::PageError;
 use crate::config::Settings;
+use crate::http::routes::layout::LAYOUT_BODY_LIMIT;
 pub use session::{Manager, cookie, session_caller};
 
 pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
@@ -39,7 +40,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, settings: &Settings) {
             .service(web::resource("/playlists/{playlist}/delete").post(playlists::delete))
             .service(web::resource("/boards/{board}").get(boards::edit).post(boards::update))
             .service(web::resource("/boards/{board}/delete").post(boards::delete))
-            .service(web::resource("/boards/{board}/layout").post(layout::save))
+            .service(
+                web::resource("/boards/{board}/layout")
+                    // The layout's JSON comes URL-encoded, which can triple its size.
+                    .app_data(web::FormConfig::default().limit(3 * LAYOUT_BODY_LIMIT))
+                    .post(layout::save),
+            )
             .service(web::resource("/boards/{board}/shares").post(shares::create))
             .service(web::resource("/boards/{board}/shares/{id}/revoke").post(shares::revoke))
             .service(web::resource("/boards/{board}/new-widget").get(widgets::new).post(widgets::create))
