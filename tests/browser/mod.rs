@@ -111,6 +111,12 @@ impl Browser {
         }
     }
 
+    /// Waits until the element `css` shows exactly `text` (see [`Self::wait_for`]).
+    async fn wait_for_text(&self, what: &str, css: &str, text: &str, within: Duration) {
+        let condition = format!("document.querySelector({})?.textContent === {}", json!(css), json!(text));
+        self.wait_for(what, &condition, within).await;
+    }
+
     async fn state(&self) -> String {
         self.eval("return document.getElementById('stream-state').dataset.state").await.as_str().unwrap().into()
     }
@@ -298,9 +304,7 @@ async fn pushed_values_show_within_two_seconds_without_a_reload() {
 
         app.push("demo", "visitors", json!({"value": 5000})).await;
         let value = card("visitors", ".big .value");
-        browser
-            .wait_for("the number", &format!("document.querySelector('{value}').textContent === '5,000'"), LIVE)
-            .await;
+        browser.wait_for_text("the number", &value, "5,000", LIVE).await;
         assert_eq!(browser.text(&card("visitors", ".change")).await, "▲ 3,757 (+302.3%)");
         assert_eq!(browser.text(&card("visitors", "time")).await, "just now");
 
@@ -324,9 +328,7 @@ async fn pushed_values_show_within_two_seconds_without_a_reload() {
 
         app.push("demo", "deploys", json!({"text": "<b>not bold</b>"})).await;
         let text = card("deploys", ".text-value");
-        browser
-            .wait_for("the text", &format!("document.querySelector('{text}').textContent === '<b>not bold</b>'"), LIVE)
-            .await;
+        browser.wait_for_text("the text", &text, "<b>not bold</b>", LIVE).await;
         assert_eq!(
             browser.eval(&format!("return document.querySelector('{text}').children.length")).await,
             0,
@@ -398,26 +400,14 @@ async fn the_new_kinds_update_live_and_the_clock_ticks() {
         browser.wait_for("it loads", &format!("document.querySelector('{img}').naturalWidth > 0"), WAIT).await;
 
         app.push("demo", "clock", json!({"timezone": "Asia/Tokyo"})).await;
-        browser
-            .wait_for(
-                "the clock moves to Tokyo",
-                &format!("document.querySelector('{}').textContent === 'Asia/Tokyo'", card("clock", ".clock-zone")),
-                LIVE,
-            )
-            .await;
+        browser.wait_for_text("the clock moves to Tokyo", &card("clock", ".clock-zone"), "Asia/Tokyo", LIVE).await;
         let tokyo = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo).format("%H:%M").to_string();
         assert!(browser.text(&seconds).await.starts_with(&tokyo), "Tokyo's time, {tokyo}");
 
         let line = card("signups", "polyline");
         let before = browser.eval(&format!("return document.querySelector('{line}').getAttribute('points')")).await;
         app.push("demo", "signups", json!({"value": 1000})).await;
-        browser
-            .wait_for(
-                "the number",
-                &format!("document.querySelector('{}').textContent === '1,000'", card("signups", ".big .value")),
-                LIVE,
-            )
-            .await;
+        browser.wait_for_text("the number", &card("signups", ".big .value"), "1,000", LIVE).await;
         let after = browser.eval(&format!("return document.querySelector('{line}').getAttribute('points')")).await;
         assert_ne!(before, after, "the sparkline moved");
         assert!(after.as_str().unwrap().ends_with("300.0,5.0"), "the newest, highest point at the right: {after}");
@@ -497,13 +487,7 @@ async fn the_indicator_follows_the_server_down_and_back_up() {
             TestApp::spawn_on(&database_url, Role::Web, &[&settings[..], &[("PORT", port.as_str())]].concat()).await;
         browser.wait_for("live again", "document.getElementById('stream-state').dataset.state === 'live'", WAIT).await;
         let value = card("n", ".big .value");
-        browser
-            .wait_for(
-                "the value pushed while down",
-                &format!("document.querySelector('{value}').textContent === '42'"),
-                WAIT,
-            )
-            .await;
+        browser.wait_for_text("the value pushed while down", &value, "42", WAIT).await;
         browser.assert_not_reloaded().await;
         assert_eq!(browser.state().await, "live");
         browser.screenshot("indicator-live-again").await;
@@ -524,17 +508,9 @@ async fn board_changes_re_render_the_grid_without_a_reload() {
         app.post("/dashboard/boards/b/widgets", json!({"key": "second", "title": "Second", "kind": "status"})).await;
         browser.wait_for("the new widget", "document.querySelectorAll('.card').length === 2", WAIT).await;
         app.push("b", "second", json!({"status": "ok", "message": "fine"})).await;
-        browser
-            .wait_for(
-                "its value",
-                &format!("document.querySelector('{}').textContent === 'fine'", card("second", ".status-message")),
-                LIVE,
-            )
-            .await;
+        browser.wait_for_text("its value", &card("second", ".status-message"), "fine", LIVE).await;
         app.send(reqwest::Method::PATCH, "/dashboard/boards/b", Some(json!({"title": "Renamed"}))).await;
-        browser
-            .wait_for("the new title", "document.querySelector('#board-head h1').textContent === 'Renamed'", WAIT)
-            .await;
+        browser.wait_for_text("the new title", "#board-head h1", "Renamed", WAIT).await;
         browser.assert_not_reloaded().await;
 
         app.send(reqwest::Method::DELETE, "/dashboard/boards/b", None).await;
@@ -630,9 +606,7 @@ async fn an_admin_creates_a_push_token_on_the_token_page_and_a_script_pushes_wit
         let url = app.url("/dashboard/boards/ops/widgets/n/events");
         let pushed = app.client.post(url).bearer_auth(&secret).json(&json!({"value": 4321})).send().await.unwrap();
         assert_eq!(pushed.status(), 201);
-        let value = card("n", ".big .value");
-        let shown = format!("document.querySelector('{value}').textContent === '4,321'");
-        browser.wait_for("the pushed value", &shown, WAIT).await;
+        browser.wait_for_text("the pushed value", &card("n", ".big .value"), "4,321", WAIT).await;
     })
     .await;
 }
@@ -713,8 +687,7 @@ async fn the_layout_editor_moves_and_resizes_widgets_and_an_open_board_follows_w
             open_layout_editor(editor, &app, "wall").await;
             rearrange_the_wall(editor).await;
             editor.click("#layout-save").await;
-            let saved = "document.getElementById('layout-status').textContent === 'Layout saved'";
-            editor.wait_for("the layout saved", saved, WAIT).await;
+            editor.wait_for_text("the layout saved", "#layout-status", "Layout saved", WAIT).await;
             editor.screenshot("layout-editor-saved").await;
         })
         .await;
@@ -778,13 +751,7 @@ async fn with_auto_refresh_off_the_page_waits_and_then_resumes_from_its_snapshot
         let polling = "document.getElementById('stream-state').dataset.state === 'polling'";
         browser.wait_for("live in polling mode", polling, WAIT).await;
         let value = card("n", ".big .value");
-        browser
-            .wait_for(
-                "the value pushed before connecting",
-                &format!("document.querySelector('{value}').textContent === '2'"),
-                WAIT,
-            )
-            .await;
+        browser.wait_for_text("the value pushed before connecting", &value, "2", WAIT).await;
         assert_eq!(browser.text("#stream-state").await, "Live · polling");
         browser.screenshot("polling-mode").await;
     })
@@ -838,9 +805,7 @@ async fn a_share_link_shows_a_private_board_live_on_a_wall_screen() {
         browser.mark_document().await;
         app.push("ops", "n", json!({"value": 4321})).await;
         let value = card("n", ".big .value");
-        browser
-            .wait_for("the pushed value", &format!("document.querySelector('{value}').textContent === '4,321'"), LIVE)
-            .await;
+        browser.wait_for_text("the pushed value", &value, "4,321", LIVE).await;
         browser.assert_not_reloaded().await;
         browser.screenshot("shared-private-board-kiosk").await;
     })
@@ -886,13 +851,7 @@ async fn a_private_board_on_a_separate_stream_reconnects_after_its_ticket_expire
                 .await;
         browser.wait_for("live again", "document.getElementById('stream-state').dataset.state === 'live'", WAIT).await;
         let value = card("n", ".big .value");
-        browser
-            .wait_for(
-                "the value pushed while down",
-                &format!("document.querySelector('{value}').textContent === '4,321'"),
-                WAIT,
-            )
-            .await;
+        browser.wait_for_text("the value pushed while down", &value, "4,321", WAIT).await;
         browser.assert_not_reloaded().await;
         again.stop().await;
     })
@@ -917,13 +876,10 @@ async fn smashing_pushes_show_live_and_its_reload_reloads_the_page() {
         browser.mark_document().await;
 
         smashing_post(&app, "/widgets/valuation", json!({"current": 42, "last": 40})).await;
-        let change = card("valuation", ".change-text");
-        let shown = format!("document.querySelector('{change}').textContent === '2 (+5.0%)'");
-        browser.wait_for("the change against last", &shown, LIVE).await;
+        browser.wait_for_text("the change against last", &card("valuation", ".change-text"), "2 (+5.0%)", LIVE).await;
         smashing_post(&app, "/widgets/welcome", json!({"text": "Hello", "moreinfo": "from cron"})).await;
         let caption = card("welcome", ".more-info");
-        let shown = format!("document.querySelector('{caption}').textContent === 'from cron'");
-        browser.wait_for("the moreinfo caption", &shown, LIVE).await;
+        browser.wait_for_text("the moreinfo caption", &caption, "from cron", LIVE).await;
         assert_eq!(browser.eval(&format!("return document.querySelector('{caption}').hidden")).await, false);
         browser.assert_not_reloaded().await;
 
@@ -987,9 +943,7 @@ async fn a_playlist_rotates_its_boards_on_a_tv_never_showing_none_and_live() {
         browser.wait_for("the second board", &format!("{current} === 'beta'"), WAIT).await;
         app.push("beta", "m", json!({"value": 4321})).await;
         let value = ".playlist-board.is-current .card[data-key=\"m\"] .big .value";
-        browser
-            .wait_for("a live value", &format!("document.querySelector('{value}').textContent === '4,321'"), LIVE)
-            .await;
+        browser.wait_for_text("a live value", value, "4,321", LIVE).await;
         browser.screenshot("playlist-second-board-live").await;
 
         let seen = samples(browser).await;
