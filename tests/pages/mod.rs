@@ -606,6 +606,12 @@ async fn management_pages_need_a_signed_in_session() {
         assert_eq!(response.status(), 303, "{path}");
         assert_eq!(response.headers()[header::LOCATION], "/manage/sign-in");
     }
+    let layout = [("layout", r#"{"widgets": []}"#)];
+    let response =
+        ManageSession::anonymous(&app).await.client.post(app.url("/manage/boards/b/layout")).form(&layout).send().await;
+    let response = response.unwrap();
+    assert_eq!(response.status(), 303, "the layout save");
+    assert_eq!(response.headers()[header::LOCATION], "/manage/sign-in");
 }
 
 #[tokio::test]
@@ -997,6 +1003,8 @@ async fn only_an_editor_signs_in_and_a_limited_one_manages_only_its_boards() {
     for path in ["/manage/boards/theirs/delete", "/manage/boards/theirs/widgets/n/delete"] {
         assert_eq!(session.post(path, &[]).await.status(), 404, "{path}");
     }
+    let layout = [("layout", r#"{"widgets": [{"key": "n", "position": 0, "width": 2, "height": 1}]}"#)];
+    assert_eq!(session.post("/manage/boards/theirs/layout", &layout).await.status(), 404);
     let edit = [("title", "Mine, renamed"), ("slug", "mine"), ("columns", "4")];
     assert_eq!(session.post("/manage/boards/theirs", &edit).await.status(), 404);
     assert_eq!((app.count("boards").await, app.count("widgets").await), (2, 2), "nothing of theirs changed");
