@@ -4,6 +4,7 @@ mod audit;
 mod auth_first;
 mod boards;
 mod cli;
+mod event_widgets;
 mod events;
 mod harness;
 mod hostile;
