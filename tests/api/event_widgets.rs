@@ -13,7 +13,7 @@ use dashboard::store::events::{self, NewEvent};
 use dashboard::store::widgets::{self, WidgetRow};
 
 async fn widget(app: &TestApp, key: &str) -> WidgetRow {
-    widgets::find(&mut *app.db.acquire().await.unwrap(), "ops", key).await.unwrap()
+    widgets::find(&mut app.db.acquire().await.unwrap(), "ops", key).await.unwrap()
 }
 
 fn number(n: i64) -> Value {
@@ -32,7 +32,7 @@ async fn an_insert_naming_a_deleted_widget_writes_none_of_its_events() {
     delete_widget(&app, gone.id).await;
 
     let new = vec![NewEvent { widget: &kept, value: number(1) }, NewEvent { widget: &gone, value: number(2) }];
-    let result = events::insert(&mut *app.db.acquire().await.unwrap(), new).await;
+    let result = events::insert(&mut app.db.acquire().await.unwrap(), new).await;
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     assert_eq!(app.count("events").await, 0);
 }
@@ -46,7 +46,7 @@ async fn each_event_takes_its_board_from_its_widget() {
     wrong_board.board_id = board_id + 1000;
 
     let new = vec![NewEvent { widget: &wrong_board, value: number(1) }];
-    events::insert(&mut *app.db.acquire().await.unwrap(), new).await.unwrap();
+    events::insert(&mut app.db.acquire().await.unwrap(), new).await.unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT board_id FROM events").fetch_one(&app.db).await.unwrap();
     assert_eq!(stored, board_id);
 }
