@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::http::{self, StreamError, Target};
+use super::received::Received;
 use super::sse::{Event, Item, Parser};
 use super::stats::Stats;
 
@@ -64,11 +65,11 @@ enum Ended {
 pub struct ClientReport {
     pub connected: bool,
     /// Keys of tracked events, in the order they arrived.
-    pub keys: Vec<i64>,
+    pub received: Received,
 }
 
 pub async fn run(run: Arc<Run>, index: usize) -> ClientReport {
-    let mut client = Client { parser: Parser::new(), keys: Vec::new(), retry: DEFAULT_RETRY };
+    let mut client = Client { parser: Parser::new(), received: Received::new(), retry: DEFAULT_RETRY };
     loop {
         let ended = tokio::select! {
             _ = run.stop.cancelled() => break,
@@ -95,12 +96,12 @@ pub async fn run(run: Arc<Run>, index: usize) -> ClientReport {
         }
         Stats::add(&run.stats.reconnects, 1);
     }
-    ClientReport { connected: run.progress[index].connected.load(Relaxed), keys: client.keys }
+    ClientReport { connected: run.progress[index].connected.load(Relaxed), received: client.received }
 }
 
 struct Client {
     parser: Parser,
-    keys: Vec<i64>,
+    received: Received,
     retry: Duration,
 }
 
@@ -119,13 +120,13 @@ impl Client {
         let mut parser = Parser::new();
         parser.set_last_event_id(self.parser.last_event_id());
         self.parser = parser;
-        let Self { parser, keys, retry } = self;
+        let Self { parser, received, retry } = self;
         loop {
             // Dropping a read half-way loses nothing: only a whole event moves the last event id.
             let read = tokio::select! {
                 read = stream.read(|body| {
                     Stats::add(&run.stats.bytes, body.len() as u64);
-                    parser.feed(body, |item| on_item(run, index, keys, retry, item));
+                    parser.feed(body, |item| on_item(run, index, received, retry, item));
                 }) => read,
                 _ = progress.churn.notified() => return Ended::Churned,
             };
@@ -141,7 +142,7 @@ impl Client {
     }
 }
 
-fn on_item(run: &Run, index: usize, keys: &mut Vec<i64>, retry: &mut Duration, item: Item<'_>) {
+fn on_item(run: &Run, index: usize, received: &mut Received, retry: &mut Duration, item: Item<'_>) {
     match item {
         Item::Event(event) => {
             Stats::add(&run.stats.events, 1);
@@ -151,7 +152,7 @@ fn on_item(run: &Run, index: usize, keys: &mut Vec<i64>, retry: &mut Duration, i
             if event.kind == b"reset" {
                 run.stats.error("reset");
             }
-            track(run, index, keys, &event);
+            track(run, index, received, &event);
         }
         Item::Comment(text) => {
             if text == b"heartbeat" {
@@ -169,14 +170,14 @@ static SENT_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"sen
 static SEQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"seq\":"));
 
 /// Records the event's key and, if the publisher stamped it, its delivery latency.
-fn track(run: &Run, index: usize, keys: &mut Vec<i64>, event: &Event<'_>) {
+fn track(run: &Run, index: usize, received: &mut Received, event: &Event<'_>) {
     let key = match run.keys {
         KeySource::EventId if event.kind == b"widget" => parse_integer(event.last_event_id),
         KeySource::EventId => None,
         KeySource::Seq => number_after(&SEQ, event.data),
     };
     let Some(key) = key else { return };
-    keys.push(key);
+    received.push(key);
     run.progress[index].last_key.fetch_max(key, Relaxed);
     if let Some(sent_at) = number_after(&SENT_AT, event.data) {
         let latency = now_micros().saturating_sub(sent_at.max(0) as u64);

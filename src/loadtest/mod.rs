@@ -22,6 +22,7 @@ mod limits;
 mod live;
 mod menu;
 mod publisher;
+mod received;
 mod report;
 pub mod sse;
 mod stats;

@@ -96,21 +96,38 @@ impl Publisher {
         let mut sends = JoinSet::new();
         // When seq n was sent is `sent_at[n - 1]`, taken before its task starts, so never late.
         let mut sent_at = Vec::with_capacity(count as usize);
+        let mut published = Vec::with_capacity(count as usize);
         for seq in 1..=count {
             ticks.tick().await;
             sent_at.push(Instant::now());
             // Each send is its own task, so a slow response never delays the next send.
             sends.spawn(self.send(seq));
-        }
-        let mut published = Vec::with_capacity(count as usize);
-        while let Some(result) = sends.join_next().await {
-            match result.unwrap_or_else(|e| Err(format!("publish_task: {e}"))) {
-                Ok(accepted) => published.push(self.place(accepted, &sent_at)),
-                Err(kind) => stats.error(&kind),
+            // A finished task keeps its memory (a kilobyte or two) until it is joined: take the
+            // answers as they come, so a long run holds only the sends still in flight. Every
+            // seq sent later went out after this answer came, so its place is already final.
+            while let Some(result) = sends.try_join_next() {
+                self.settle(result, &sent_at, &mut published, stats);
             }
+        }
+        while let Some(result) = sends.join_next().await {
+            self.settle(result, &sent_at, &mut published, stats);
         }
         published.sort_unstable_by_key(|p| p.key);
         published
+    }
+
+    /// Keeps an accepted send's event, or counts why the send failed.
+    fn settle(
+        &self,
+        result: Result<Result<Accepted, String>, tokio::task::JoinError>,
+        sent_at: &[Instant],
+        published: &mut Vec<Published>,
+        stats: &Stats,
+    ) {
+        match result.unwrap_or_else(|e| Err(format!("publish_task: {e}"))) {
+            Ok(accepted) => published.push(self.place(accepted, sent_at)),
+            Err(kind) => stats.error(&kind),
+        }
     }
 
     fn place(&self, accepted: Accepted, sent_at: &[Instant]) -> Published {
