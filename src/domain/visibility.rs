@@ -52,7 +52,7 @@ impl fmt::Display for Visibility {
 }
 
 /// The boards a request's caller may see: every public board, and private ones as listed here.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Audience {
     /// Anonymous: public boards only.
     Public,

@@ -10,12 +10,15 @@
 //!   bounded broadcast buffer; a stream that falls a whole buffer behind is cut off and resumes
 //!   with `Last-Event-ID`.
 //! * [`stream`] — one client's SSE body: hello, replay from PostgreSQL, then live frames.
+//! * [`newest`] — the newest event id an audience may see, one read shared by the streams that
+//!   open at the same moment.
 
 pub mod board_cache;
 pub mod board_message;
 pub mod dispatcher;
 pub mod frame;
 pub mod hub;
+pub mod newest;
 pub mod redis;
 pub mod shares;
 pub mod stats;
@@ -36,7 +39,7 @@ pub use hub::Hub;
 pub use stats::StreamStats;
 
 use crate::config::Settings;
-use crate::domain::Visibility;
+use crate::domain::{Audience, Visibility};
 use crate::store::board_file::{BoardChange, ChangedBoard};
 use crate::store::widgets::WidgetRow;
 use crate::store::{Db, events::EventRow};
@@ -68,6 +71,8 @@ struct Inner {
     visibility_changed: Notify,
     /// One permit per stream replaying missed events (`SSE_MAX_REPLAYS`).
     replays: Arc<Semaphore>,
+    /// The opening streams' reads of the newest id they may see, shared per audience.
+    newest: Arc<newest::NewestReads>,
     wake: Notify,
     redis_connected: AtomicBool,
     announcer: Option<redis::Announcer>,
@@ -121,6 +126,7 @@ impl Realtime {
                 open_shares: shares::OpenShares::default(),
                 visibility_changed: Notify::new(),
                 replays: Arc::new(Semaphore::new(settings.sse.max_replays)),
+                newest: Arc::default(),
                 wake: Notify::new(),
                 redis_connected: AtomicBool::new(false),
                 announcer,
@@ -149,6 +155,12 @@ impl Realtime {
     /// A permit to replay missed events, unless `SSE_MAX_REPLAYS` streams are replaying already.
     pub fn try_start_replay(&self) -> Option<OwnedSemaphorePermit> {
         self.inner.replays.clone().try_acquire_owned().ok()
+    }
+
+    /// The newest event id of the boards `audience` may see, read after this call began; the
+    /// streams that open at the same moment share one read (see [`newest`]).
+    pub async fn newest_visible_id(&self, db: &Db, audience: &Audience) -> newest::NewestResult {
+        self.inner.newest.newest_visible(db, audience).await
     }
 
     pub fn shutdown(&self) -> &CancellationToken {

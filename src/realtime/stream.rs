@@ -14,6 +14,7 @@ use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::newest::ReadFailed;
 use super::shares::ShareHold;
 use super::stats::ConnectionSlot;
 use super::{Frame, Realtime, frame};
@@ -38,6 +39,9 @@ pub struct StreamRequest {
 pub enum OpenError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The read of the newest id, shared with the streams that opened at the same moment, failed.
+    #[error(transparent)]
+    Newest(#[from] ReadFailed),
     /// `SSE_MAX_REPLAYS` streams are replaying; this one would have to as well.
     #[error("too many streams are replaying missed events")]
     ReplaysFull,
@@ -55,7 +59,7 @@ pub async fn open(
 ) -> Result<impl Stream<Item = StoreResult<Bytes>> + use<>, OpenError> {
     let receiver = realtime.hub().subscribe();
     // Only ids of boards this client may see: another board's would tell that it is busy.
-    let newest = events::last_visible_id(db, &request.audience).await?;
+    let newest = realtime.newest_visible_id(db, &request.audience).await?;
     let heartbeat_s = settings.heartbeat_interval.as_secs();
     let hello = frame::hello(settings.retry_interval.as_millis(), realtime.mode(), newest, heartbeat_s);
     let catch_up = match request.last_event_id {

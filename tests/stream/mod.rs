@@ -2,6 +2,7 @@
 
 mod churn;
 mod closed;
+mod crowd;
 mod delivery;
 mod faults;
 mod limits;

@@ -54,6 +54,11 @@ pub async fn stream(
     let body =
         stream::open(&state.realtime, &state.db, &state.settings.sse, request, slot).await.map_err(|e| match e {
             OpenError::Store(e) => ApiError::from(e),
+            OpenError::Newest(e) if e.unavailable => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::Unavailable("the database is unavailable; try again shortly")
+            }
+            OpenError::Newest(e) => ApiError::Internal(e.message),
             OpenError::ReplaysFull => {
                 ApiError::Unavailable("too many streams are catching up (SSE_MAX_REPLAYS); retry shortly")
             }
