@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::limits::RateLimited;
 use crate::domain::{FileError, Role, ValidationErrors};
+use crate::realtime::ReadFailed;
 use crate::store::StoreError;
 use crate::store::tokens::UnknownBoards;
 
@@ -103,6 +104,18 @@ impl From<StoreError> for ApiError {
             }
             StoreError::InvalidData(e) => Self::BadRequest(format!("the database refused a value: {e}")),
             StoreError::Other(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// A read shared by the streams opening at the same moment failed: as a read of its own would.
+impl From<ReadFailed> for ApiError {
+    fn from(error: ReadFailed) -> Self {
+        if error.unavailable {
+            tracing::warn!(error = %error, "database unavailable");
+            Self::Unavailable("the database is unavailable; try again shortly")
+        } else {
+            Self::Internal(error.message)
         }
     }
 }

@@ -10,16 +10,16 @@
 //!   bounded broadcast buffer; a stream that falls a whole buffer behind is cut off and resumes
 //!   with `Last-Event-ID`.
 //! * [`stream`] — one client's SSE body: hello, replay from PostgreSQL, then live frames.
-//! * [`newest`] — the newest event id an audience may see, one read shared by the streams that
-//!   open at the same moment.
+//! * [`shared_read`] — the reads of a stream's open (the boards it asks for, the newest id it
+//!   may see), each shared by the streams that open at the same moment.
 
 pub mod board_cache;
 pub mod board_message;
 pub mod dispatcher;
 pub mod frame;
 pub mod hub;
-pub mod newest;
 pub mod redis;
+pub mod shared_read;
 pub mod shares;
 pub mod stats;
 pub mod stream;
@@ -36,13 +36,16 @@ use tokio_util::sync::CancellationToken;
 pub use board_cache::BoardCache;
 pub use frame::Frame;
 pub use hub::Hub;
+pub use shared_read::{ReadFailed, SharedResult};
 pub use stats::StreamStats;
+
+use shared_read::SharedReads;
 
 use crate::config::Settings;
 use crate::domain::{Audience, Visibility};
 use crate::store::board_file::{BoardChange, ChangedBoard};
 use crate::store::widgets::WidgetRow;
-use crate::store::{Db, events::EventRow};
+use crate::store::{self, Db, events, events::EventRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,6 +59,10 @@ pub enum Mode {
 pub struct Realtime {
     inner: Arc<Inner>,
 }
+
+/// An opening stream's audience and the boards it asks for (sorted, each once): which of them
+/// it may see is read once for all the streams that ask the same at the same moment.
+type BoardsAsked = (Audience, Vec<String>);
 
 struct Inner {
     hub: Hub,
@@ -72,7 +79,10 @@ struct Inner {
     /// One permit per stream replaying missed events (`SSE_MAX_REPLAYS`).
     replays: Arc<Semaphore>,
     /// The opening streams' reads of the newest id they may see, shared per audience.
-    newest: Arc<newest::NewestReads>,
+    newest: Arc<SharedReads<Audience, i64>>,
+    /// The opening streams' reads of which of the boards they ask for they may see, shared per
+    /// audience and list of boards.
+    visible_boards: Arc<SharedReads<BoardsAsked, Vec<String>>>,
     wake: Notify,
     redis_connected: AtomicBool,
     announcer: Option<redis::Announcer>,
@@ -127,6 +137,7 @@ impl Realtime {
                 visibility_changed: Notify::new(),
                 replays: Arc::new(Semaphore::new(settings.sse.max_replays)),
                 newest: Arc::default(),
+                visible_boards: Arc::default(),
                 wake: Notify::new(),
                 redis_connected: AtomicBool::new(false),
                 announcer,
@@ -158,9 +169,19 @@ impl Realtime {
     }
 
     /// The newest event id of the boards `audience` may see, read after this call began; the
-    /// streams that open at the same moment share one read (see [`newest`]).
-    pub async fn newest_visible_id(&self, db: &Db, audience: &Audience) -> newest::NewestResult {
-        self.inner.newest.newest_visible(db, audience).await
+    /// streams that open at the same moment share one read (see [`shared_read`]).
+    pub async fn newest_visible_id(&self, db: &Db, audience: &Audience) -> SharedResult<i64> {
+        let read = |db: Db, audience: Audience| async move { events::last_visible_id(&db, &audience).await };
+        self.inner.newest.read(db, audience, read).await
+    }
+
+    /// Those of `boards` (sorted, each once) that `audience` may see, read after this call
+    /// began; the streams that open at the same moment share one read (see [`shared_read`]).
+    pub async fn visible_boards(&self, db: &Db, audience: &Audience, boards: &[String]) -> SharedResult<Vec<String>> {
+        let read = |db: Db, (audience, boards): BoardsAsked| async move {
+            store::boards::visible(&db, &boards, &audience).await
+        };
+        self.inner.visible_boards.read(db, &(audience.clone(), boards.to_vec()), read).await
     }
 
     pub fn shutdown(&self) -> &CancellationToken {

@@ -14,7 +14,7 @@ use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::newest::ReadFailed;
+use super::ReadFailed;
 use super::shares::ShareHold;
 use super::stats::ConnectionSlot;
 use super::{Frame, Realtime, frame};

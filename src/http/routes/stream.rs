@@ -13,7 +13,6 @@ use crate::http::{ApiError, ApiResult, AppState};
 use crate::realtime::stats::StreamsFull;
 use crate::realtime::stream::{self, OpenError, StreamRequest};
 use crate::realtime::ticket::StreamTickets;
-use crate::store::boards;
 
 /// When an address at its stream cap may try again: a slot frees only when one of its own
 /// streams ends, which the server cannot foresee, so this is the browser's usual reconnect pace.
@@ -36,7 +35,9 @@ pub async fn stream(
     let admitted = with_ticket(&state, admitted, query.ticket.as_deref());
     let request = parse_request(&req, &query, admitted)?;
     if let Some(wanted) = &request.boards {
-        let found = boards::visible(&state.db, wanted, &request.audience).await?;
+        // Shared with the streams asking for the same boards at the same moment: a crowd of
+        // board pages reconnecting at once would otherwise fill the pool with this read.
+        let found = state.realtime.visible_boards(&state.db, &request.audience, wanted).await?;
         if let Some(missing) = wanted.iter().find(|b| !found.contains(b)) {
             return Err(ApiError::not_found(board_not_found(missing)()));
         }
@@ -54,11 +55,7 @@ pub async fn stream(
     let body =
         stream::open(&state.realtime, &state.db, &state.settings.sse, request, slot).await.map_err(|e| match e {
             OpenError::Store(e) => ApiError::from(e),
-            OpenError::Newest(e) if e.unavailable => {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::Unavailable("the database is unavailable; try again shortly")
-            }
-            OpenError::Newest(e) => ApiError::Internal(e.message),
+            OpenError::Newest(e) => ApiError::from(e),
             OpenError::ReplaysFull => {
                 ApiError::Unavailable("too many streams are catching up (SSE_MAX_REPLAYS); retry shortly")
             }
