@@ -8,7 +8,12 @@
 -- * an event's board is its widget's board: the insert takes it from the widget row it locked;
 -- * deleting a widget deletes its events, and deleting a board deletes its widgets (a foreign key
 --   still) and so their events: the trigger below. A delete that meets an insert in flight waits
---   for its widget lock, then deletes the new events too.
+--   for its widget lock, then deletes the new events too (in READ COMMITTED, as every delete
+--   here runs).
+-- While a deploy's older instances still run after this migration, their inserts lock no
+-- widget: a widget deleted in the instant between such an insert's lookup and its commit would
+-- leave its events behind. Nothing shows them (every read of events joins their widget); they
+-- only take room. Stopping the old instances before migrating avoids even that.
 ALTER TABLE events
     DROP CONSTRAINT events_board_id_fkey,
     DROP CONSTRAINT events_widget_id_fkey;

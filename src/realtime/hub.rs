@@ -36,8 +36,11 @@ impl Hub {
         Self { sender: broadcast::Sender::new(BUFFER_FRAMES), id: NEXT_ID.fetch_add(1, Ordering::Relaxed) }
     }
 
-    /// A receiver of every frame sent after this call, fed by this thread's relay. Must be
-    /// called within a `LocalSet` (an actix worker's), where the relay task is spawned.
+    /// A receiver of at least every frame sent after this call, fed by this thread's relay.
+    /// It may also get a few sent just before, which the relay had still to pass on: a stream
+    /// skips those events by id (they were committed before its read of the newest id), and
+    /// the other frames are harmless twice. Must be called within a `LocalSet` (an actix
+    /// worker's), where the relay task is spawned.
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         RELAYS.with_borrow_mut(|relays| relays.entry(self.id).or_insert_with(|| self.start_relay()).subscribe())
     }

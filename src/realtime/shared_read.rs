@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -45,15 +46,27 @@ impl From<StoreError> for ReadFailed {
 /// Per key: the callers waiting for its next read.
 type Waiting<K, T> = HashMap<K, Vec<oneshot::Sender<SharedResult<T>>>>;
 
+/// How long one read may take before its callers are told the database is unavailable (503).
+/// Every caller of a key waits for the read under way: one that never ends (a connection gone
+/// silent, which TCP may take many minutes to notice) must not hold every later open with it.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Reads of `T` by key `K`, shared by the callers that want the same key at the same moment.
 /// A key has an entry exactly while a reader task runs for it.
 pub struct SharedReads<K, T> {
     waiting: Mutex<Waiting<K, T>>,
+    timeout: Duration,
 }
 
 impl<K, T> Default for SharedReads<K, T> {
     fn default() -> Self {
-        Self { waiting: Mutex::default() }
+        Self::with_timeout(READ_TIMEOUT)
+    }
+}
+
+impl<K, T> SharedReads<K, T> {
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Self { waiting: Mutex::default(), timeout }
     }
 }
 
@@ -124,8 +137,15 @@ where
         R: Fn(Db, K) -> F,
         F: Future<Output = StoreResult<T>>,
     {
+        let timeout = self.reads.timeout;
         while let Some(batch) = self.next_batch() {
-            let answer = read(db.clone(), self.key.clone()).await.map_err(ReadFailed::from);
+            let answer = match tokio::time::timeout(timeout, read(db.clone(), self.key.clone())).await {
+                Ok(read) => read.map_err(ReadFailed::from),
+                Err(_) => Err(ReadFailed {
+                    unavailable: true,
+                    message: format!("the database did not answer within {} s", timeout.as_secs_f64()),
+                }),
+            };
             // A caller whose client left has dropped its receiver: nothing to tell it.
             batch.into_iter().for_each(|waiter| drop(waiter.send(answer.clone())));
         }
@@ -150,5 +170,64 @@ impl<K: Eq + Hash, T> Drop for Reader<K, T> {
         if !self.done {
             self.reads.lock().remove(&self.key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    fn lazy_db() -> Db {
+        crate::store::connect_lazy("postgres://127.0.0.1:1/never-connected").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_read_that_never_ends_answers_unavailable_after_the_timeout() {
+        let reads = Arc::new(SharedReads::<u8, i64>::with_timeout(Duration::from_millis(50)));
+        let answer = reads.read(&lazy_db(), &1, |_, _| std::future::pending()).await;
+        assert!(matches!(answer, Err(ReadFailed { unavailable: true, .. })), "{answer:?}");
+        assert!(reads.lock().is_empty(), "the key's entry is gone with its reader");
+    }
+
+    #[tokio::test]
+    async fn a_caller_joining_during_a_read_gets_the_next_read_not_the_one_under_way() {
+        let reads = Arc::new(SharedReads::<u8, i64>::default());
+        let (count, release) = (Arc::new(AtomicI64::new(0)), Arc::new(Notify::new()));
+        let read = {
+            let (count, release) = (count.clone(), release.clone());
+            move |_: Db, _: u8| {
+                let (count, release) = (count.clone(), release.clone());
+                async move {
+                    let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+                    if n == 1 {
+                        release.notified().await;
+                    }
+                    Ok(n)
+                }
+            }
+        };
+        let db = lazy_db();
+        let first = tokio::spawn({
+            let (reads, db, read) = (reads.clone(), db.clone(), read.clone());
+            async move { reads.read(&db, &7, read).await }
+        });
+        while count.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let second = tokio::spawn({
+            let reads = reads.clone();
+            async move { reads.read(&db, &7, read).await }
+        });
+        while reads.lock().get(&7).is_none_or(Vec::is_empty) {
+            tokio::task::yield_now().await;
+        }
+        release.notify_one();
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        assert_eq!(second.await.unwrap().unwrap(), 2, "the second caller joined after the first read began");
+        assert_eq!(count.load(Ordering::SeqCst), 2);
     }
 }

@@ -69,14 +69,22 @@ pub struct NewEvent<'a> {
 /// writer lock, rather than checked by a foreign key once per row under it: that per-row check
 /// was half of the time a batch held the writer lock. A widget deleted meanwhile waits for this
 /// commit and then takes these events with it (migration `events_lock_their_widgets`). Each
-/// event's board is its widget's, as the database has it.
+/// event's board is its widget's, as the database has it. Their boards are locked first, as the
+/// board's foreign key check did: a board delete or an import that deletes this board's widgets
+/// locks the board before its widgets, so the two cannot each hold a widget the other waits for.
 pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreResult<Vec<EventRow>> {
     let widget_ids: Vec<i64> = new.iter().map(|e| e.widget.id).collect();
     let distinct_widgets: Vec<i64> = widget_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let distinct_boards: Vec<i64> =
+        new.iter().map(|e| e.widget.board_id).collect::<BTreeSet<_>>().into_iter().collect();
     let values: Vec<SqlJson<&serde_json::Map<String, Json>>> = new.iter().map(|e| SqlJson(e.value.as_map())).collect();
     let mut inserted: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
-        "WITH widget_lock AS MATERIALIZED (
-             SELECT id, board_id FROM widgets WHERE id = ANY($2::bigint[]) FOR KEY SHARE),
+        "WITH board_lock AS MATERIALIZED (
+             SELECT id FROM boards WHERE id = ANY($5::bigint[]) ORDER BY id FOR KEY SHARE),
+         widget_lock AS MATERIALIZED (
+             SELECT id, board_id FROM widgets
+             WHERE id = ANY($2::bigint[]) AND (SELECT count(*) FROM board_lock) >= 0
+             FOR KEY SHARE),
          writer_lock AS MATERIALIZED (
              SELECT pg_advisory_xact_lock($1) FROM (SELECT count(*) AS found FROM widget_lock) locked
              WHERE locked.found = cardinality($2::bigint[]))
@@ -91,6 +99,7 @@ pub async fn insert(conn: &mut PgConnection, new: Vec<NewEvent<'_>>) -> StoreRes
     .bind(distinct_widgets)
     .bind(widget_ids)
     .bind(values)
+    .bind(distinct_boards)
     .fetch_all(conn)
     .await?;
     // All or nothing: no writer lock, so no rows, when a widget was not there to lock.
